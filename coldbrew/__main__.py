@@ -1,0 +1,3 @@
+from coldbrew.cli.main import main
+
+main()

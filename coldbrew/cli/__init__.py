@@ -1,0 +1,1 @@
+"""The coldbrew command line and its control-API client."""

@@ -1,0 +1,94 @@
+"""A typed client of the control API (httpx), used by the CLI and by tests."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+DEFAULT_SERVER = "http://127.0.0.1:8081"
+SERVING = "/apis/serving.knative.dev/v1"
+CORE = "/api/v1"
+
+KINDS = {
+    # name the user types -> (api prefix, plural)
+    "ksvc": (SERVING, "services"),
+    "revisions": (SERVING, "revisions"),
+    "pods": (CORE, "pods"),
+}
+ALIASES = {
+    "ksvc": "ksvc",
+    "kservice": "ksvc",
+    "service": "ksvc",
+    "services": "ksvc",
+    "revision": "revisions",
+    "revisions": "revisions",
+    "rev": "revisions",
+    "pod": "pods",
+    "pods": "pods",
+    "po": "pods",
+}
+
+
+class ClientError(RuntimeError):
+    """A failure to show the user as it is."""
+
+
+class Client:
+    def __init__(self, server: str | None = None, timeout: float = 30.0) -> None:
+        self.server = (server or os.environ.get("COLDBREW_SERVER") or DEFAULT_SERVER).rstrip("/")
+        self._http = httpx.Client(base_url=self.server, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ClientError(
+                f"cannot reach the coldbrew server at {self.server} ({exc}); "
+                "is `coldbrew serve` running? (set --server or $COLDBREW_SERVER)"
+            ) from exc
+
+    @staticmethod
+    def _check(resp: httpx.Response) -> Any:
+        if resp.status_code >= 400:
+            try:
+                message = resp.json().get("message", resp.text)
+            except ValueError:
+                message = resp.text.strip()
+            raise ClientError(f"Error from server ({resp.status_code}): {message}")
+        return resp.json()
+
+    def apply(self, obj: dict[str, Any]) -> str:
+        """Apply one Service document; returns created, configured or unchanged."""
+        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        name = metadata.get("name") if isinstance(metadata.get("name"), str) else ""
+        ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else ""
+        if not name:
+            raise ClientError("error: resource name may not be empty: metadata.name")
+        path = f"{SERVING}/namespaces/{ns or 'default'}/services/{name}"
+        return str(self._check(self._request("PUT", path, json=obj))["result"])
+
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> Any:
+        prefix, plural = KINDS[kind]
+        if name:
+            path = f"{prefix}/namespaces/{namespace or 'default'}/{plural}/{name}"
+        elif namespace:
+            path = f"{prefix}/namespaces/{namespace}/{plural}"
+        else:
+            path = f"{prefix}/{plural}"
+        return self._check(self._request("GET", path))
+
+    def delete_service(self, name: str, namespace: str | None = None) -> None:
+        path = f"{SERVING}/namespaces/{namespace or 'default'}/services/{name}"
+        self._check(self._request("DELETE", path))
+
+    def logs(self, pod: str, namespace: str | None = None) -> str:
+        path = f"{CORE}/namespaces/{namespace or 'default'}/pods/{pod}/log"
+        resp = self._request("GET", path)
+        if resp.status_code >= 400:
+            self._check(resp)
+        return resp.text

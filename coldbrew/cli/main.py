@@ -1,0 +1,137 @@
+"""The ``coldbrew`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from coldbrew.api import ValidationError, load_documents
+from coldbrew.cli.client import ALIASES, Client, ClientError
+from coldbrew.cli.printing import document, table
+
+
+def _server_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coldbrew", description="Knative-style serverless serving on one machine."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run gateway, control API and pods")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="gateway port")
+    serve.add_argument("--admin-port", type=int, default=8081, help="control API port")
+    serve.add_argument("--state-dir", type=Path, help="where applied services are kept")
+    serve.add_argument("--domain", default="example.com")
+    serve.add_argument("--images", type=Path, help="YAML map of images to local commands")
+    serve.add_argument("--config", type=Path, help="YAML file of platform defaults")
+    serve.add_argument(
+        "-f", "--apply", type=Path, action="append", default=[], help="apply at start"
+    )
+
+    apply = sub.add_parser("apply", help="create or configure services from YAML")
+    apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
+    _server_flag(apply)
+
+    get = sub.add_parser("get", help="list ksvc, revisions or pods")
+    get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
+    get.add_argument("name", nargs="?")
+    get.add_argument("-n", "--namespace", default="default")
+    get.add_argument("-A", "--all-namespaces", action="store_true")
+    get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
+    _server_flag(get)
+
+    delete = sub.add_parser("delete", help="delete a service and everything it made")
+    delete.add_argument("kind", choices=["ksvc", "kservice", "service", "services"])
+    delete.add_argument("name")
+    delete.add_argument("-n", "--namespace", default="default")
+    _server_flag(delete)
+
+    logs = sub.add_parser("logs", help="print a pod's output")
+    logs.add_argument("pod")
+    logs.add_argument("-n", "--namespace", default="default")
+    _server_flag(logs)
+    return parser
+
+
+def cmd_apply(client: Client, filename: str) -> int:
+    text = sys.stdin.read() if filename == "-" else Path(filename).read_text()
+    docs = load_documents(text)
+    failed = 0
+    for doc in docs:
+        name = (doc.get("metadata") or {}).get("name", "") if isinstance(doc, dict) else ""
+        try:
+            result = client.apply(doc)
+        except ClientError as exc:
+            print(f"{exc}", file=sys.stderr)
+            failed += 1
+            if "cannot reach" in str(exc):
+                return 1
+            continue
+        print(f"service.serving.knative.dev/{name} {result}")
+    return 1 if failed else 0
+
+
+def cmd_get(client: Client, args: argparse.Namespace) -> int:
+    kind = ALIASES[args.kind]
+    namespace = None if args.all_namespaces else args.namespace
+    obj = client.get(kind, args.name, namespace)
+    if args.output in ("json", "yaml"):
+        print(document(obj, args.output))
+        return 0
+    items = [obj] if args.name else obj["items"]
+    if not items:
+        where = "any namespace" if namespace is None else f"{namespace} namespace"
+        print(f"No resources found in {where}.", file=sys.stderr)
+        return 0
+    print(table(kind, items, wide=args.output == "wide"))
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from coldbrew.serving import ServeOptions, default_state_dir
+        from coldbrew.serving import main as serve_main
+
+        opts = ServeOptions(
+            host=args.host,
+            port=args.port,
+            admin_port=args.admin_port,
+            state_dir=args.state_dir or default_state_dir(),
+            domain=args.domain,
+            images=args.images,
+            config=args.config,
+            apply=args.apply,
+        )
+        return serve_main(opts)
+    client = Client(args.server)
+    try:
+        if args.command == "apply":
+            return cmd_apply(client, args.filename)
+        if args.command == "get":
+            return cmd_get(client, args)
+        if args.command == "delete":
+            client.delete_service(args.name, args.namespace)
+            print(f'service.serving.knative.dev "{args.name}" deleted')
+            return 0
+        if args.command == "logs":
+            sys.stdout.write(client.logs(args.pod, args.namespace))
+            return 0
+    except ClientError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except (ValidationError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+    return 2
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,286 @@
+"""The controller: applied services in, revisions, pods and routes out.
+
+Level-triggered like a Kubernetes controller: every event (an apply, a
+delete, a pod turning ready or failing) marks its service dirty, and one
+reconcile pass recomputes that service's whole world from the store and the
+runtime. Order matters for "a rollout drops no request": a new revision gets
+pods first, the route moves to it only once it is ready, and the old
+revision's pods are scaled away only after the route has moved (the runtime
+drains each pod through the gateway before stopping it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from coldbrew.api import RevisionRecord as PlannedRevision
+from coldbrew.api import (
+    RevisionState,
+    Service,
+    ValidationError,
+    parse_service,
+    plan,
+    resolve_traffic,
+    revision_status,
+    service_status,
+)
+from coldbrew.store import RevisionRecord, ServiceRecord, Store
+from coldbrew.translating import pod_template
+
+log = logging.getLogger(__name__)
+
+
+class DataPlane:
+    """What the controller needs of the gateway (see docs/seams.md)."""
+
+    def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
+    def set_revision(
+        self, key: str, endpoints: list[tuple[str, int]], timeout_seconds: float
+    ) -> None: ...
+    def forget_revision(self, key: str) -> None: ...
+
+
+@dataclass
+class ServiceView:
+    """What the controller knows of one service beyond its record."""
+
+    service: Service
+    # Host table of the last route that was ready: it keeps serving while a
+    # newer traffic block cannot be resolved.
+    hosts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Knative-shaped status, recomputed on every reconcile pass.
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+class Controller:
+    def __init__(self, store: Store, runtime: Any, data_plane: DataPlane, *, domain: str) -> None:
+        self.store = store
+        self.runtime = runtime
+        self.data_plane = data_plane
+        self.domain = domain
+        self.views: dict[str, ServiceView] = {}
+        self._templates: dict[str, Any] = {}
+        self._pod_templates: dict[str, Any] = {}
+        self._revision_status: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
+        self._scheduled: asyncio.Handle | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring back every stored service and start reconciling."""
+        for key, rec in self.store.services.items():
+            self.views[key] = ServiceView(parse_service(rec.manifest))
+            for rev in self.store.revisions_of(rec.namespace, rec.name):
+                self._push_endpoints(rev.key)
+            self._mark(key)
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call listener after every reconcile pass (tests and watchers)."""
+        self._listeners.append(listener)
+
+    # -- writes -----------------------------------------------------------
+
+    def apply(self, obj: dict[str, Any]) -> tuple[str, ServiceRecord]:
+        """Create or configure a service. Returns (created|configured|unchanged, record)."""
+        svc = parse_service(obj)
+        key = f"{svc.namespace}/{svc.name}"
+        rec = self.store.services.get(key)
+        if rec is not None and self.views[key].service == svc:
+            return "unchanged", rec
+        existing = self.store.revisions_of(svc.namespace, svc.name)
+        planned = [
+            PlannedRevision(r.name, r.generation, r.template_hash, r.created) for r in existing
+        ]
+        decision = plan(
+            svc,
+            planned,
+            latest=rec.latest_created if rec else None,
+            generation_floor=rec.revision_counter if rec else 0,
+        )
+        now = time.time()
+        result = "configured"
+        if rec is None:
+            result = "created"
+            rec = ServiceRecord(svc.namespace, svc.name, obj, 0, str(uuid.uuid4()), now)
+            self.store.services[key] = rec
+        rec.manifest = obj
+        rec.generation += 1
+        if decision.is_new:
+            rec.revision_counter = max(rec.revision_counter, decision.generation)
+            revision = RevisionRecord(
+                namespace=svc.namespace,
+                name=decision.name,
+                service=svc.name,
+                generation=decision.generation,
+                template_hash=decision.template_hash,
+                manifest=obj,
+                uid=str(uuid.uuid4()),
+                created=now,
+            )
+            self.store.revisions[revision.key] = revision
+        rec.latest_created = decision.name
+        self.store.save()
+        view = self.views.get(key)
+        if view is None:
+            self.views[key] = ServiceView(svc)
+        else:
+            view.service = svc
+        self._mark(key)
+        return result, rec
+
+    def delete(self, namespace: str, name: str) -> bool:
+        key = f"{namespace}/{name}"
+        rec = self.store.services.pop(key, None)
+        if rec is None:
+            return False
+        revisions = self.store.revisions_of(namespace, name)
+        for rev in revisions:
+            del self.store.revisions[rev.key]
+        self.store.save()
+        self.views.pop(key, None)
+        self._publish_routes()
+        for rev in revisions:
+            self._templates.pop(rev.key, None)
+            self._revision_status.pop(rev.key, None)
+            pod_tmpl = self._pod_templates.pop(rev.key, None)
+            if pod_tmpl is not None:
+                self.runtime.scale(pod_tmpl, 0)
+            self.data_plane.forget_revision(rev.key)
+        self._notify()
+        return True
+
+    # -- events -----------------------------------------------------------
+
+    def on_pods_changed(self, revision_key: str) -> None:
+        """Runtime callback: a pod of this revision changed state."""
+        rev = self.store.revisions.get(revision_key)
+        if rev is None:
+            return
+        self._push_endpoints(revision_key)
+        self._mark(f"{rev.namespace}/{rev.service}")
+
+    def _push_endpoints(self, key: str) -> None:
+        rev = self.store.revisions[key]
+        timeout = self.template_of(rev).timeout_seconds
+        self.data_plane.set_revision(key, self.runtime.endpoints(key), timeout)
+
+    def _mark(self, service_key: str) -> None:
+        self._dirty.add(service_key)
+        if self._scheduled is None:
+            self._scheduled = asyncio.get_running_loop().call_soon(self._run)
+
+    def _run(self) -> None:
+        self._scheduled = None
+        dirty, self._dirty = self._dirty, set()
+        for key in sorted(dirty):
+            try:
+                self.reconcile(key)
+            except Exception:  # one broken service must not stop the others
+                log.exception("reconcile of %s failed", key)
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    # -- reconcile --------------------------------------------------------
+
+    def template_of(self, rev: RevisionRecord) -> Any:
+        tmpl = self._templates.get(rev.key)
+        if tmpl is None:
+            tmpl = parse_service(rev.manifest).template
+            self._templates[rev.key] = tmpl
+        return tmpl
+
+    def revision_states(self, rec: ServiceRecord) -> dict[str, RevisionState]:
+        states: dict[str, RevisionState] = {}
+        for rev in self.store.revisions_of(rec.namespace, rec.name):
+            pods = self.runtime.revision_state(rev.key)
+            states[rev.name] = RevisionState(ready=rev.ever_ready, failure=pods.failure)
+        return states
+
+    def revision_view(self, rev: RevisionRecord) -> dict[str, Any]:
+        """The revision's Knative status, with live replica counts."""
+        pods = self.runtime.revision_state(rev.key)
+        state = RevisionState(ready=rev.ever_ready, failure=pods.failure)
+        previous = self._revision_status.get(rev.key)
+        status = revision_status(
+            state,
+            now=time.time(),
+            desired_replicas=pods.desired,
+            actual_replicas=pods.ready,
+            previous=previous,
+        )
+        self._revision_status[rev.key] = status
+        return status
+
+    def reconcile(self, key: str) -> None:
+        rec = self.store.services.get(key)
+        view = self.views.get(key)
+        if rec is None or view is None:
+            return
+        revisions = self.store.revisions_of(rec.namespace, rec.name)
+        changed = False
+        for rev in revisions:
+            if not rev.ever_ready and self.runtime.revision_state(rev.key).ready > 0:
+                rev.ever_ready = True
+                changed = True
+        latest = self.store.revisions.get(f"{rec.namespace}/{rec.latest_created}")
+        if latest is not None and latest.ever_ready and rec.latest_ready != latest.name:
+            rec.latest_ready = latest.name
+            changed = True
+        if changed:
+            self.store.save()
+
+        states = self.revision_states(rec)
+        route = resolve_traffic(
+            view.service, states, rec.latest_created, rec.latest_ready, self.domain
+        )
+        view.status = service_status(
+            view.service,
+            generation=rec.generation,
+            domain=self.domain,
+            latest_created=rec.latest_created,
+            latest_ready=rec.latest_ready,
+            revisions=states,
+            route=route,
+            now=time.time(),
+            previous=view.status,
+        )
+        if route.ready:
+            hosts = route.gateway_routes()
+            if hosts != view.hosts:
+                view.hosts = hosts
+                self._publish_routes()
+
+        wanted = {key for targets in view.hosts.values() for key, _ in targets}
+        if latest is not None and not latest.ever_ready:
+            wanted.add(latest.key)
+        for rev in revisions:
+            template = self.template_of(rev)
+            replicas = 0
+            if rev.key in wanted:
+                replicas = max(1, template.scaling.initial_scale or 1)
+            elif rev.key not in self._pod_templates:
+                continue  # never ran: nothing to scale down
+            pod_tmpl = self._pod_templates.get(rev.key)
+            if pod_tmpl is None:
+                pod_tmpl = self._pod_templates[rev.key] = pod_template(rev, template)
+            self.runtime.scale(pod_tmpl, replicas)
+
+    def _publish_routes(self) -> None:
+        table: dict[str, list[tuple[str, int]]] = {}
+        for view in self.views.values():
+            table.update(view.hosts)
+        self.data_plane.set_routes(table)
+
+
+__all__ = ["Controller", "DataPlane", "ServiceView", "ValidationError"]

@@ -1,0 +1,83 @@
+"""Kubernetes-shaped views of what the controller and runtime hold (for the control API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coldbrew.api import revision_object, service_object
+from coldbrew.controlling import Controller
+
+PID_ANNOTATION = "coldbrew.dev/pid"
+PORT_ANNOTATION = "coldbrew.dev/port"
+
+
+class Presenter:
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+
+    def service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        key = f"{namespace}/{name}"
+        rec = self.controller.store.services.get(key)
+        view = self.controller.views.get(key)
+        if rec is None or view is None:
+            return None
+        return service_object(
+            view.service,
+            uid=rec.uid,
+            generation=rec.generation,
+            created=rec.created,
+            status=view.status,
+        )
+
+    def services(self, namespace: str | None) -> list[dict[str, Any]]:
+        recs = sorted(self.controller.store.services.values(), key=lambda r: r.key)
+        objs = (self.service(r.namespace, r.name) for r in recs if namespace in (None, r.namespace))
+        return [o for o in objs if o is not None]
+
+    def revision(self, namespace: str, name: str) -> dict[str, Any] | None:
+        rev = self.controller.store.revisions.get(f"{namespace}/{name}")
+        if rev is None:
+            return None
+        service = self.controller.store.services.get(f"{namespace}/{rev.service}")
+        view = self.controller.views.get(f"{namespace}/{rev.service}")
+        routed = view is not None and any(
+            key == rev.key for targets in view.hosts.values() for key, _ in targets
+        )
+        return revision_object(
+            rev.service,
+            namespace,
+            rev.name,
+            self.controller.template_of(rev),
+            generation=rev.generation,
+            uid=rev.uid,
+            created=rev.created,
+            service_uid=service.uid if service else None,
+            routing_state="active" if routed else "reserve",
+            status=self.controller.revision_view(rev),
+        )
+
+    def revisions(self, namespace: str | None) -> list[dict[str, Any]]:
+        revs = sorted(
+            (
+                r
+                for r in self.controller.store.revisions.values()
+                if namespace in (None, r.namespace)
+            ),
+            key=lambda r: (r.namespace, r.service, r.generation),
+        )
+        return [o for r in revs if (o := self.revision(r.namespace, r.name)) is not None]
+
+    def pods(self, namespace: str | None) -> list[dict[str, Any]]:
+        out = []
+        for pod in sorted(self.controller.runtime.pods(), key=lambda p: p.name):
+            if namespace not in (None, pod.namespace):
+                continue
+            obj = pod.to_k8s()
+            if pod.pid is not None:
+                obj["metadata"]["annotations"][PID_ANNOTATION] = str(pod.pid)
+            obj["metadata"]["annotations"][PORT_ANNOTATION] = str(pod.port)
+            out.append(obj)
+        return out
+
+    def pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return next((p for p in self.pods(namespace) if p["metadata"]["name"] == name), None)

@@ -1,0 +1,259 @@
+"""One pod: a local process in its own process group, probed, restarted with back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from coldbrew.runtime import probing
+from coldbrew.runtime.launch import expand, pod_env
+from coldbrew.runtime.logs import LogFile, pump
+from coldbrew.runtime.naming import Ports
+from coldbrew.runtime.specs import CONTAINER_NAME, Phase, PodInfo, PodTemplate, Status
+
+log = logging.getLogger(__name__)
+HEALTHY_RESET = 10.0  # a run this long resets the back-off
+
+
+class Backoff:
+    """Restart delays: 0 s for the first restart, then ``initial`` doubling to ``maximum``.
+
+    (Kubernetes uses 10 s doubling to 5 min; a local runtime should come back faster.)
+    """
+
+    def __init__(self, initial: float = 1.0, maximum: float = 30.0) -> None:
+        self.initial, self.maximum = initial, maximum
+        self.count = 0
+
+    def next(self) -> float:
+        n, self.count = self.count, self.count + 1
+        return 0.0 if n == 0 else min(self.initial * 2 ** (n - 1), self.maximum)
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+class Pod:
+    def __init__(
+        self,
+        *,
+        name: str,
+        template: PodTemplate,
+        argv: tuple[str, ...] | None,
+        waiting_message: str,
+        labels: dict[str, str],
+        log_file: LogFile,
+        notify: Callable[[], None],
+        cwd: Path | None = None,
+        backoff: Backoff | None = None,
+        ports: Ports | None = None,
+    ) -> None:
+        self.name, self.template, self.argv = name, template, argv
+        self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
+        self.backoff = backoff or Backoff()
+        self.uid = str(uuid.uuid4())
+        self.created = time.time()
+        self.ports = ports or Ports()
+        self.port = self.ports.allocate()
+        self.phase: Phase = "Pending"
+        self.status: Status = "ContainerCreating" if argv else "ImagePullBackOff"
+        self.message = "" if argv else waiting_message
+        self.ready = False
+        self.ever_ready = False  # in the current run
+        self.restarts = 0
+        self.pid: int | None = None
+        self.started: float | None = None
+        self.exit_code: int | None = None
+        self.deleting: float | None = None
+        self.grace = 30.0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- views
+    def info(self) -> PodInfo:
+        return PodInfo(
+            name=self.name,
+            namespace=self.template.namespace,
+            revision_key=self.template.key,
+            labels=dict(self.labels),
+            annotations=dict(self.template.annotations),
+            phase=self.phase,
+            ready=self.ready,
+            status=self.status,
+            restarts=self.restarts,
+            created=self.created,
+            port=self.port,
+            pid=self.pid,
+            image=self.template.container.image,
+            uid=self.uid,
+            started=self.started,
+            exit_code=self.exit_code,
+            message=self.message,
+            deleting=self.deleting,
+        )
+
+    # -- control
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._supervise(), name=self.name)
+
+    def mark_terminating(self) -> bool:
+        """Take the pod out of service (not ready, notified). True if it ever served."""
+        served = self.ever_ready
+        if self.deleting is None:
+            self.deleting = time.time()
+            self.status = "Terminating"
+            self.ready = False
+            self._notify()
+        return served
+
+    async def stop(self, grace: float | None = None) -> None:
+        """SIGTERM the process group, SIGKILL after ``grace``; returns when the pod is gone."""
+        if grace is not None:
+            self.grace = grace
+        self.mark_terminating()
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    def kill(self) -> None:
+        if self.pid is not None:
+            _signal_group(self.pid, signal.SIGKILL)
+
+    # -- internals
+    def _set(self, *, ready: bool | None = None, status: Status | None = None) -> None:
+        changed = False
+        if ready is not None and ready != self.ready and not (ready and self.deleting):
+            self.ready = ready
+            self.ever_ready = self.ever_ready or ready
+            changed = True
+        if status is not None and status != self.status and self.deleting is None:
+            self.status = status
+            changed = True
+        if changed:
+            self._notify()
+
+    async def _supervise(self) -> None:
+        try:
+            if self.argv is None:  # nothing to run: ImagePullBackOff until deleted
+                await self._stop.wait()
+                return
+            while not self._stop.is_set():
+                began = time.monotonic()
+                self.exit_code = await self._run_once(self.argv)
+                if self._stop.is_set():
+                    break
+                if time.monotonic() - began >= HEALTHY_RESET:
+                    self.backoff.reset()
+                delay = self.backoff.next()
+                if delay > 0:
+                    self.message = (
+                        f"back-off {delay:g}s restarting failed container={CONTAINER_NAME} "
+                        f"pod={self.name}"
+                    )
+                self._set(status="CrashLoopBackOff" if delay > 0 else "Error")
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), delay)
+                    if self._stop.is_set():
+                        break
+                self.restarts += 1
+                self.message = ""
+        finally:
+            if self.started is not None:
+                ok = self.exit_code in (0, -signal.SIGTERM)
+                self.phase = "Succeeded" if ok else "Failed"
+            self.log_file.close()
+            self.ports.release(self.port)
+
+    async def _run_once(self, argv: tuple[str, ...]) -> int:
+        self.port = self.ports.allocate(prefer=self.port)
+        env = pod_env(self.template, self.port)
+        cmd = expand(argv, env)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,  # own process group: signals reach its children
+            )
+        except OSError as exc:
+            self.log_file.write(f"coldbrew: cannot start {cmd[0]!r}: {exc}\n".encode())
+            return 127
+        self.pid, self.started, self.phase = proc.pid, time.time(), "Running"
+        self.ever_ready = False
+        self._set(status="Running")
+        loop = asyncio.get_running_loop()
+        pumping = loop.create_task(pump(proc.stdout, self.log_file))
+        probing_task = loop.create_task(self._probe_loop())
+        exited = loop.create_task(proc.wait())
+        stopping = loop.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            probing_task.cancel()
+            if not exited.done():
+                _signal_group(proc.pid, signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(asyncio.shield(exited), self.grace)
+                except TimeoutError:
+                    log.info("pod %s did not stop within %.0fs; killing it", self.name, self.grace)
+        finally:
+            probing_task.cancel()
+            stopping.cancel()
+            _signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
+            if not exited.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await exited
+            self.pid = None
+            self._set(ready=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pumping), 1.0)
+            pumping.cancel()
+        assert proc.returncode is not None
+        return proc.returncode
+
+    def _probe_port(self) -> int:
+        spec = self.template.container.readiness_probe
+        if spec and spec.port and spec.port != self.template.container.port:
+            return spec.port
+        return self.port
+
+    async def _probe_loop(self) -> None:
+        spec = self.template.container.readiness_probe
+        port = self._probe_port()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        if spec and spec.initial_delay_seconds:
+            await asyncio.sleep(spec.initial_delay_seconds)
+        need_ok = (spec.success_threshold if spec else 0) or 1
+        need_fail = (spec.failure_threshold if spec else 0) or 3
+        successes = failures = 0
+        while True:
+            try:
+                ok = await probing.probe_once(spec, port)
+            except Exception:  # a probe bug must not silently stop readiness checks
+                log.exception("probing pod %s failed", self.name)
+                ok = False
+            successes, failures = (successes + 1, 0) if ok else (0, failures + 1)
+            if not self.ready and successes >= need_ok:
+                self._set(ready=True)
+            elif self.ready and failures >= need_fail:
+                self._set(ready=False)
+            if self.ever_ready:
+                await asyncio.sleep(probing.ready_period(spec))
+            else:
+                await asyncio.sleep(probing.startup_period(loop.time() - began))
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

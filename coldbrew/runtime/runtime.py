@@ -1,0 +1,178 @@
+"""PodRuntime: runs each revision's pods as local processes (the control plane's kubelet)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from coldbrew.runtime.images import ImageMap
+from coldbrew.runtime.launch import resolve_argv
+from coldbrew.runtime.logs import DEFAULT_CAP, LogFile
+from coldbrew.runtime.naming import Ports, pod_name, template_hash_part
+from coldbrew.runtime.pods import Backoff, Pod
+from coldbrew.runtime.replicas import Endpoint, ReplicaSet
+from coldbrew.runtime.specs import PodInfo, PodTemplate, RevisionPods
+
+log = logging.getLogger(__name__)
+
+
+class PodRuntime:
+    """Scales revisions' pods; reports readiness through ``on_change(key)``.
+
+    ``on_change`` is called synchronously on every pod state change (created, ready, not ready,
+    status, removed); it must not block, and may call ``scale``. ``drain(endpoint)`` is awaited
+    after a pod that served was taken out of ``endpoints()`` and before it is sent SIGTERM.
+    """
+
+    def __init__(
+        self,
+        *,
+        log_dir: Path,
+        images: ImageMap,
+        on_change: Callable[[str], None] = lambda key: None,
+        drain: Callable[[Endpoint], Awaitable[None]] | None = None,
+        python: str = sys.executable,
+        grace: float = 30.0,
+        log_retention: float = 60.0,
+        log_cap: int = DEFAULT_CAP,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+    ) -> None:
+        self.log_dir = Path(log_dir)
+        self.images = images
+        self.python = python
+        self.grace = grace
+        self.log_retention = log_retention
+        self.log_cap = log_cap
+        self._backoff = (backoff_initial, backoff_max)
+        self._on_change = on_change
+        self._drain = drain
+        self._sets: dict[str, ReplicaSet] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._logs: dict[str, LogFile] = {}  # live pods and recently deleted ones
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self._ports = Ports()
+        self._closed = False
+
+    # -- commands
+    def scale(self, template: PodTemplate, replicas: int) -> None:
+        """Set the desired pod count of ``template.key``; pods start/stop in the background."""
+        if replicas < 0:
+            raise ValueError("replicas must be >= 0")
+        if self._closed:
+            raise RuntimeError("PodRuntime is shut down")
+        key = template.key
+        rs = self._sets.get(key)
+        if rs is None:
+            rs = self._sets[key] = ReplicaSet(
+                template,
+                make_pod=self._make_pod,
+                notify=lambda: self._notify(key),
+                on_removed=self._removed,
+                drain=self._drain,
+                grace=self.grace,
+            )
+        rs.scale(replicas, template)
+
+    async def shutdown(self, grace: float = 10) -> None:
+        """Stop every pod (SIGTERM, SIGKILL after ``grace``) and delete their logs."""
+        self._closed = True
+        await asyncio.gather(*(rs.shutdown(grace) for rs in self._sets.values()))
+        for handle in self._expiry.values():
+            handle.cancel()
+        for lf in self._logs.values():
+            lf.delete()
+        self._expiry.clear()
+        self._logs.clear()
+
+    # -- queries
+    def endpoints(self, key: str) -> list[Endpoint]:
+        rs = self._sets.get(key)
+        return rs.endpoints() if rs else []
+
+    def revision_state(self, key: str) -> RevisionPods:
+        rs = self._sets.get(key)
+        return rs.state() if rs else RevisionPods(desired=0, ready=0, pods=0)
+
+    def pods(self) -> list[PodInfo]:
+        return [p.info() for rs in self._sets.values() for p in rs.pods]
+
+    def log(self, pod_name: str) -> str:
+        """The pod's output so far (also for ``log_retention`` s after it was deleted)."""
+        return self._logs[pod_name].read()
+
+    async def wait_ready(self, key: str, count: int = 1, timeout: float = 10) -> bool:  # noqa: ASYNC109
+        """Wait until ``key`` has at least ``count`` ready pods; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.endpoints(key)) < count:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            event = self._events.setdefault(key, asyncio.Event())
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                return len(self.endpoints(key)) >= count
+        return True
+
+    # -- internals
+    def _make_pod(self, rs: ReplicaSet) -> Pod:
+        t = rs.template
+        taken = set(self._logs)
+        name = pod_name(t.revision, template_hash_part(t.template_hash, t.key), taken)
+        argv, missing = resolve_argv(t, self.images, self.python)
+        labels = {
+            **t.labels,
+            "serving.knative.dev/service": t.service,
+            "serving.knative.dev/configuration": t.configuration,
+            "serving.knative.dev/revision": t.revision,
+            "pod-template-hash": name.rsplit("-", 2)[1],
+            "app": t.revision,
+        }
+        lf = self._logs[name] = LogFile(self.log_dir / f"{name}.log", self.log_cap)
+        pod: Pod | None = None
+
+        def changed() -> None:
+            if pod is not None:
+                rs.pod_changed(pod)
+
+        pod = Pod(
+            name=name,
+            template=t,
+            argv=argv,
+            waiting_message=missing or "",
+            labels=labels,
+            log_file=lf,
+            notify=changed,
+            cwd=self.images.base_dir,
+            backoff=Backoff(*self._backoff),
+            ports=self._ports,
+        )
+        return pod
+
+    def _removed(self, pod: Pod) -> None:
+        name = pod.name
+        if self._closed or self.log_retention <= 0:
+            self._expire(name)
+            return
+        loop = asyncio.get_running_loop()
+        self._expiry[name] = loop.call_later(self.log_retention, self._expire, name)
+
+    def _expire(self, name: str) -> None:
+        self._expiry.pop(name, None)
+        lf = self._logs.pop(name, None)
+        if lf is not None:
+            lf.delete()
+
+    def _notify(self, key: str) -> None:
+        event = self._events.pop(key, None)
+        if event is not None:
+            event.set()
+        try:
+            self._on_change(key)
+        except Exception:
+            log.exception("on_change(%r) failed", key)

@@ -1,0 +1,4 @@
+from coldbrew.sample.server import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""The control API: a small Kubernetes-shaped HTTP API over the controller.
+
+Paths follow the Kubernetes API so that the objects, and later kubectl
+habits, carry over:
+
+- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/services[/{name}]``
+  (GET; PUT applies a manifest; DELETE)
+- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET)
+- ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
+- ``/healthz``
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from coldbrew.api import ValidationError
+from coldbrew.controlling import Controller
+from coldbrew.presenting import Presenter
+
+SERVING = "/apis/serving.knative.dev/v1"
+CORE = "/api/v1"
+CONTROLLER_KEY = web.AppKey("controller", Controller)
+PRESENTER_KEY = web.AppKey("presenter", Presenter)
+
+
+def status_error(code: int, reason: str, message: str, **details: Any) -> web.Response:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Status",
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+    }
+    if details:
+        body["details"] = details
+    return web.json_response(body, status=code)
+
+
+def listing(kind: str, items: list[dict[str, Any]], api_version: str) -> web.Response:
+    return web.json_response(
+        {"apiVersion": api_version, "kind": f"{kind}List", "metadata": {}, "items": items}
+    )
+
+
+def _one(obj: dict[str, Any] | None, kind: str, name: str) -> web.Response:
+    if obj is None:
+        return status_error(404, "NotFound", f'{kind} "{name}" not found', name=name, kind=kind)
+    return web.json_response(obj)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def list_services(request: web.Request) -> web.Response:
+    items = request.app[PRESENTER_KEY].services(request.match_info.get("ns"))
+    return listing("Service", items, "serving.knative.dev/v1")
+
+
+async def get_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return _one(request.app[PRESENTER_KEY].service(ns, name), "services", name)
+
+
+async def put_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    try:
+        obj = json.loads(await request.read())
+    except ValueError as exc:
+        return status_error(400, "BadRequest", f"body is not JSON: {exc}")
+    if not isinstance(obj, dict):
+        return status_error(400, "BadRequest", "body must be a JSON object")
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return status_error(422, "Invalid", "expected a mapping: metadata", field="metadata")
+    metadata.setdefault("namespace", ns)
+    if metadata.get("name") != name or metadata.get("namespace") != ns:
+        return status_error(
+            400, "BadRequest", "metadata.name and metadata.namespace must match the URL"
+        )
+    try:
+        result, _ = request.app[CONTROLLER_KEY].apply(obj)
+    except ValidationError as exc:
+        return status_error(422, "Invalid", str(exc), field=exc.field)
+    body = {"result": result, "object": request.app[PRESENTER_KEY].service(ns, name)}
+    return web.json_response(body, status=201 if result == "created" else 200)
+
+
+async def delete_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    if not request.app[CONTROLLER_KEY].delete(ns, name):
+        return status_error(404, "NotFound", f'services "{name}" not found', name=name)
+    return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
+
+
+async def list_revisions(request: web.Request) -> web.Response:
+    items = request.app[PRESENTER_KEY].revisions(request.match_info.get("ns"))
+    return listing("Revision", items, "serving.knative.dev/v1")
+
+
+async def get_revision(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return _one(request.app[PRESENTER_KEY].revision(ns, name), "revisions", name)
+
+
+async def list_pods(request: web.Request) -> web.Response:
+    return listing("Pod", request.app[PRESENTER_KEY].pods(request.match_info.get("ns")), "v1")
+
+
+async def get_pod(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return _one(request.app[PRESENTER_KEY].pod(ns, name), "pods", name)
+
+
+async def pod_log(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    if request.app[PRESENTER_KEY].pod(ns, name) is None:
+        return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
+    try:
+        text = request.app[CONTROLLER_KEY].runtime.log(name)
+    except KeyError:
+        return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
+    return web.Response(text=text)
+
+
+def make_app(controller: Controller, presenter: Presenter) -> web.Application:
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    app[CONTROLLER_KEY] = controller
+    app[PRESENTER_KEY] = presenter
+    ns = "/namespaces/{ns}"
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get(f"{SERVING}/services", list_services)
+    app.router.add_get(f"{SERVING}{ns}/services", list_services)
+    app.router.add_get(f"{SERVING}{ns}/services/{{name}}", get_service)
+    app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
+    app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
+    app.router.add_get(f"{SERVING}/revisions", list_revisions)
+    app.router.add_get(f"{SERVING}{ns}/revisions", list_revisions)
+    app.router.add_get(f"{SERVING}{ns}/revisions/{{name}}", get_revision)
+    app.router.add_get(f"{CORE}/pods", list_pods)
+    app.router.add_get(f"{CORE}{ns}/pods", list_pods)
+    app.router.add_get(f"{CORE}{ns}/pods/{{name}}", get_pod)
+    app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
+    return app

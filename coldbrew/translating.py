@@ -1,0 +1,56 @@
+"""From the API model to what the pod runtime runs."""
+
+from __future__ import annotations
+
+from coldbrew.api.model import Probe, RevisionTemplate
+from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
+from coldbrew.store import RevisionRecord
+
+SERVICE_LABEL = "serving.knative.dev/service"
+REVISION_LABEL = "serving.knative.dev/revision"
+CONFIGURATION_LABEL = "serving.knative.dev/configuration"
+
+
+def probe_spec(probe: Probe | None) -> ProbeSpec | None:
+    if probe is None:
+        return None
+    return ProbeSpec(
+        kind=probe.kind,
+        path=probe.path or "/",
+        port=probe.port,
+        period_seconds=probe.period_seconds,
+        timeout_seconds=probe.timeout_seconds or 1,
+        failure_threshold=probe.failure_threshold or 3,
+        success_threshold=probe.success_threshold or 1,
+        initial_delay_seconds=probe.initial_delay_seconds,
+    )
+
+
+def pod_template(rev: RevisionRecord, template: RevisionTemplate) -> PodTemplate:
+    """The pod template of one revision: its container plus Knative's labels."""
+    c = template.container
+    labels = dict(template.labels)
+    labels.update(
+        {
+            SERVICE_LABEL: rev.service,
+            CONFIGURATION_LABEL: rev.service,
+            REVISION_LABEL: rev.name,
+        }
+    )
+    return PodTemplate(
+        namespace=rev.namespace,
+        service=rev.service,
+        configuration=rev.service,
+        revision=rev.name,
+        container=ContainerSpec(
+            image=c.image,
+            command=c.command,
+            args=c.args,
+            env=c.env,
+            port=c.port,
+            readiness_probe=probe_spec(c.readiness_probe),
+        ),
+        labels=labels,
+        annotations=dict(template.annotations),
+        template_hash=rev.template_hash,
+    )

@@ -1,0 +1,255 @@
+"""Upstream side: per-endpoint keep-alive pools and the response-parsing protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from gateway.flow_control import set_limits
+
+Address = tuple[str, int]
+
+MAX_IDLE = 64  # idle pooled connections kept per endpoint
+
+
+class ResponseSink(Protocol):
+    """What an upstream connection reports to while bound to a request."""
+
+    head_request: bool
+
+    def response_head(
+        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> None: ...
+
+    def response_interim(
+        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> None: ...
+
+    def response_body(self, data: bytes) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def response_end(self, reusable: bool) -> None: ...
+
+    def upstream_upgraded(self, rest: bytes) -> None: ...
+
+    def upstream_lost(self, got_bytes: bool) -> None: ...
+
+    def upstream_paused(self) -> None: ...
+
+    def upstream_resumed(self) -> None: ...
+
+
+class Endpoint:
+    """One pod address: in-flight counter, idle connection pool, drain waiters."""
+
+    __slots__ = ("_drain_waiters", "address", "idle", "in_flight", "retired")
+
+    def __init__(self, address: Address) -> None:
+        self.address = address
+        self.in_flight = 0
+        self.idle: list[UpstreamConnection] = []
+        self.retired = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+
+    def take_idle(self) -> UpstreamConnection | None:
+        """The most recently used live idle connection, if any (LIFO)."""
+        idle = self.idle
+        while idle:
+            conn = idle.pop()
+            if not conn.closed:
+                conn.reused = True
+                return conn
+        return None
+
+    def put_idle(self, conn: UpstreamConnection) -> None:
+        if self.retired or conn.closed or len(self.idle) >= MAX_IDLE:
+            conn.close()
+        else:
+            self.idle.append(conn)
+
+    def forget_idle(self, conn: UpstreamConnection) -> None:
+        with contextlib.suppress(ValueError):
+            self.idle.remove(conn)
+
+    def done(self) -> None:
+        """A request on this endpoint finished."""
+        self.in_flight -= 1
+        if self.in_flight == 0 and self._drain_waiters:
+            waiters, self._drain_waiters = self._drain_waiters, []
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(None)
+
+    def close_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for conn in idle:
+            conn.close()
+
+    async def drain(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until nothing is in flight (or timeout), then close pooled connections."""
+        drained = True
+        if self.in_flight > 0:
+            fut = asyncio.get_running_loop().create_future()
+            self._drain_waiters.append(fut)
+            try:
+                async with asyncio.timeout(timeout):
+                    await fut
+            except TimeoutError:
+                drained = False
+        self.close_idle()
+        return drained
+
+    async def connect(self) -> UpstreamConnection:
+        loop = asyncio.get_running_loop()
+        host, port = self.address
+        _, conn = await loop.create_connection(lambda: UpstreamConnection(self), host, port)
+        return conn
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """One HTTP/1.1 connection to a pod; parses responses with httptools."""
+
+    __slots__ = (
+        "_dirty",
+        "_head_done",
+        "_headers",
+        "_interim",
+        "_reason",
+        "closed",
+        "endpoint",
+        "got_bytes",
+        "parser",
+        "reused",
+        "sink",
+        "transport",
+    )
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.transport: asyncio.Transport | None = None
+        self.parser = HttpResponseParser(self)
+        self.sink: ResponseSink | None = None
+        self.reused = False
+        self.got_bytes = False
+        self.closed = False
+        self._reason = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._interim = False
+        self._head_done = False
+        self._dirty = False
+
+    # -- binding ---------------------------------------------------------------
+    def bind(self, sink: ResponseSink) -> None:
+        self.sink = sink
+        self.got_bytes = False
+        self._headers = []
+
+    def release(self, reusable: bool) -> None:
+        """Unbind from the request; pool the connection or close it."""
+        self.sink = None
+        transport = self.transport
+        if not reusable or self._dirty or transport is None or transport.is_closing():
+            self.close()
+            return
+        transport.resume_reading()
+        self.endpoint.put_idle(self)
+
+    def close(self) -> None:
+        self.closed = True
+        self.sink = None
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self.sink = None
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- asyncio.Protocol ------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        set_limits(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        sink = self.sink
+        if sink is not None:
+            self.sink = None
+            sink.upstream_lost(self.got_bytes)
+        else:
+            self.endpoint.forget_idle(self)
+
+    def data_received(self, data: bytes) -> None:
+        sink = self.sink
+        if sink is None:  # unsolicited bytes on an idle connection
+            self.close()
+            return
+        self.got_bytes = True
+        try:
+            self.parser.feed_data(data)
+        except HttpParserUpgrade as upgrade:
+            self.sink = None
+            sink.upstream_upgraded(data[upgrade.args[0] :])
+            return
+        except HttpParserError:
+            self.sink = None
+            self.close()
+            sink.flush()
+            sink.upstream_lost(True)
+            return
+        sink.flush()
+        if self._head_done:  # response to HEAD: the parser cannot know it has no body
+            self._head_done = False
+            self.parser = HttpResponseParser(self)
+            if self.sink is sink:
+                sink.response_end(not self._dirty)
+
+    def pause_writing(self) -> None:
+        if self.sink is not None:
+            self.sink.upstream_paused()
+
+    def resume_writing(self) -> None:
+        if self.sink is not None:
+            self.sink.upstream_resumed()
+
+    # -- httptools callbacks ---------------------------------------------------
+    def on_status(self, status: bytes) -> None:
+        self._reason = status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        sink = self.sink
+        if sink is None:
+            self._dirty = True
+            return
+        status = self.parser.get_status_code()
+        headers, self._headers = self._headers, []
+        if status < 200 and status != 101:
+            self._interim = True
+            sink.response_interim(status, self._reason, headers)
+            return
+        if sink.head_request:
+            self._head_done = True
+        sink.response_head(status, self._reason, headers)
+
+    def on_body(self, body: bytes) -> None:
+        if self._head_done or self.sink is None:
+            self._dirty = True
+            return
+        self.sink.response_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        sink = self.sink
+        if self._head_done or sink is None or self.parser.should_upgrade():
+            return
+        sink.response_end(self.parser.should_keep_alive())

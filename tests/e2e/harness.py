@@ -1,0 +1,140 @@
+"""Runs a real ``coldbrew serve`` process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from coldbrew.cli.client import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(
+    probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = probe()
+        except (httpx.TransportError, OSError) as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}: {last}")
+        time.sleep(interval)
+
+
+class Server:
+    """One ``coldbrew serve`` process on free ports with its own state folder."""
+
+    def __init__(self, state_dir: Path, *extra: str) -> None:
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = state_dir.parent / f"serve-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.admin_port}"
+
+    def start(self) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "coldbrew",
+            "serve",
+            "--port",
+            str(self.port),
+            "--admin-port",
+            str(self.admin_port),
+            "--state-dir",
+            str(self.state_dir),
+            *self.extra,
+        ]
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        wait_for(self._healthy, timeout=15, what="coldbrew serve to answer /healthz")
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"coldbrew serve exited: {self.log()}")
+        return httpx.get(f"{self.admin_url}/healthz", timeout=1).status_code == 200
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def client(self) -> Client:
+        return Client(self.admin_url)
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, COLDBREW_SERVER=self.admin_url)
+        return subprocess.run(
+            [sys.executable, "-m", "coldbrew", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+        )
+
+    def request(self, host: str, path: str = "/", **kw: Any) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", headers={"Host": host}, timeout=10, **kw)
+
+    def service(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        return self.client().get("ksvc", name, namespace)  # type: ignore[no-any-return]
+
+    def ready(self, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        svc = self.service(name, namespace)
+        for cond in svc.get("status", {}).get("conditions", []):
+            if cond["type"] == "Ready" and cond["status"] == "True":
+                return svc
+        return None
+
+    def wait_ready(self, name: str, timeout: float = 10) -> dict[str, Any]:
+        return wait_for(lambda: self.ready(name), timeout=timeout, what=f"ksvc {name} Ready")
+
+    def pods(self, revision: str | None = None) -> list[dict[str, Any]]:
+        items = self.client().get("pods")["items"]
+        if revision is None:
+            return list(items)
+        label = "serving.knative.dev/revision"
+        return [p for p in items if p["metadata"]["labels"].get(label) == revision]
