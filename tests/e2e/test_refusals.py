@@ -1,0 +1,113 @@
+"""Bad input gets a clear error naming its field and loses nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from coldbrew.api import load_documents
+from coldbrew.cli.client import ClientError
+from tests.e2e.harness import EXAMPLES, Server
+
+CORPUS = sorted((Path(__file__).parents[1] / "data" / "invalid").glob("*.yaml"))
+
+
+def expected_field(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# field: "), path
+    return first.removeprefix("# field: ").strip()
+
+
+def test_invalid_corpus_refused_and_nothing_stored(server: Server) -> None:
+    assert len(CORPUS) >= 30
+    server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
+    before = server.wait_ready("coffee")
+    client = server.client()
+    for path in CORPUS:
+        docs = load_documents(path.read_text())
+        with pytest.raises(ClientError) as err:
+            client.apply(docs[0])
+        assert expected_field(path) in str(err.value), (path.name, str(err.value))
+    services = client.get("ksvc")["items"]
+    assert [s["metadata"]["name"] for s in services] == ["coffee"]
+    after = server.service("coffee")
+    assert after["metadata"]["generation"] == before["metadata"]["generation"]
+    revisions = client.get("revisions")["items"]
+    assert [r["metadata"]["name"] for r in revisions] == ["coffee-00001"]
+    assert server.request("coffee.default.example.com").text == "Hello coffee!\n"
+
+
+def test_cli_names_the_field_and_exits_1(server: Server, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    good = yaml.safe_load((EXAMPLES / "tea.yaml").read_text())
+    broken = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    broken["spec"]["template"]["spec"]["containerConcurrency"] = 1001
+    bad.write_text(yaml.safe_dump_all([good, broken]))
+    out = server.cli("apply", "-f", str(bad))
+    assert out.returncode == 1
+    assert "service.serving.knative.dev/tea created" in out.stdout
+    assert "expected 0 <= 1001 <= 1000: spec.template.spec.containerConcurrency" in out.stderr
+    names = [s["metadata"]["name"] for s in server.client().get("ksvc")["items"]]
+    assert names == ["tea"]
+
+    syntax = server.cli("apply", "-f", "-", stdin="apiVersion: [unclosed\n")
+    assert syntax.returncode == 1 and "line" in syntax.stderr
+
+
+def test_cli_reports_a_server_that_is_down(tmp_path: Path) -> None:
+    srv = Server(tmp_path / "state")  # never started
+    out = srv.cli("get", "ksvc")
+    assert out.returncode == 1
+    assert "cannot reach the coldbrew server" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_unknown_revision_in_traffic_keeps_previous_routing(server: Server, tmp_path: Path) -> None:
+    server.cli("apply", "-f", str(EXAMPLES / "coffee-v1.yaml"))
+    server.wait_ready("coffee")
+    canary = yaml.safe_load((EXAMPLES / "coffee-canary.yaml").read_text())
+    canary["spec"]["traffic"][0]["revisionName"] = "coffee-v9"
+    out = server.cli("apply", "-f", "-", stdin=yaml.safe_dump(canary))
+    assert out.returncode == 0, out.stderr
+
+    def routes_failed() -> dict | None:
+        svc = server.service("coffee")
+        conds = {c["type"]: c for c in svc["status"]["conditions"]}
+        return svc if conds["RoutesReady"]["status"] == "False" else None
+
+    from tests.e2e.harness import wait_for
+
+    svc = wait_for(routes_failed, what="RoutesReady False")
+    conds = {c["type"]: c for c in svc["status"]["conditions"]}
+    assert conds["RoutesReady"]["reason"] == "RevisionMissing"
+    assert "coffee-v9" in conds["RoutesReady"]["message"]
+    assert conds["Ready"]["status"] == "False"
+    for _ in range(10):
+        assert server.request("coffee.default.example.com").text == "Hello coffee-v1!\n"
+
+
+def test_unmapped_image_fails_revision_and_keeps_serving(server: Server) -> None:
+    server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
+    server.wait_ready("coffee")
+    manifest = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    manifest["spec"]["template"]["spec"]["containers"][0]["image"] = "example.org/no/such:1"
+    server.cli("apply", "-f", "-", stdin=yaml.safe_dump(manifest))
+
+    from tests.e2e.harness import wait_for
+
+    def failed() -> dict | None:
+        svc = server.service("coffee")
+        conds = {c["type"]: c for c in svc["status"]["conditions"]}
+        return conds if conds["ConfigurationsReady"]["status"] == "False" else None
+
+    conds = wait_for(failed, what="ConfigurationsReady False")
+    assert conds["ConfigurationsReady"]["reason"] == "RevisionFailed"
+    assert "example.org/no/such:1" in conds["ConfigurationsReady"]["message"]
+    table = server.cli("get", "ksvc").stdout
+    assert "coffee-00002" in table and "RevisionFailed" in table
+    rev = server.client().get("revisions", "coffee-00002")
+    ready = {c["type"]: c for c in rev["status"]["conditions"]}["Ready"]
+    assert ready["status"] == "False" and ready["reason"] == "ImagePullBackOff"
+    assert server.request("coffee.default.example.com").text == "Hello coffee!\n"
