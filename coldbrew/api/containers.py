@@ -24,6 +24,7 @@ from .errors import (
     wrong_type,
 )
 from .model import Container, Probe
+from .resources import parse_resources
 
 MAX_INT32 = 2**31 - 1
 DEFAULT_PORT = 8080
@@ -32,13 +33,21 @@ RESERVED_PORTS = frozenset({8008, 8012, 8013, 8022, 9090, 9091})
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"})
 _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
-CONTAINER_FIELDS = ("name", "image", "command", "args", "env", "ports", "readinessProbe")
+CONTAINER_FIELDS = (
+    "name",
+    "image",
+    "command",
+    "args",
+    "env",
+    "ports",
+    "readinessProbe",
+    "resources",
+)
 CONTAINER_UNSUPPORTED = (
     "envFrom",
     "imagePullPolicy",
     "lifecycle",
     "livenessProbe",
-    "resources",
     "securityContext",
     "startupProbe",
     "terminationMessagePath",
@@ -85,6 +94,7 @@ def parse_container(obj: Any, path: str) -> Container:
         port=port,
         readiness_probe=_probe(obj, path, port or DEFAULT_PORT, port_name),
         name=name,
+        resources=parse_resources(obj, path),
     )
 
 

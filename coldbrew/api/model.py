@@ -46,6 +46,27 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class Resources:
+    """``resources`` of the container: CPU in cores, memory in bytes; None = not set."""
+
+    cpu_request: float | None = None
+    memory_request: float | None = None
+    cpu_limit: float | None = None
+    memory_limit: float | None = None
+    raw: dict[str, dict[str, Any]] = field(default_factory=dict)  # as written, for output
+
+    @property
+    def cpu(self) -> float | None:
+        """The CPU a pod is sized by: the limit, else the request."""
+        return self.cpu_limit or self.cpu_request
+
+    @property
+    def memory(self) -> float | None:
+        """The memory a pod is sized by: the limit, else the request."""
+        return self.memory_limit or self.memory_request
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     """The single serving container. ``port`` is ``ports[0].containerPort`` (None: unset)."""
 
@@ -56,6 +77,7 @@ class Container:
     port: int | None = None
     readiness_probe: Probe | None = None
     name: str | None = None
+    resources: Resources | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -73,6 +95,8 @@ class Container:
             out["ports"] = [{"containerPort": self.port}]
         if self.readiness_probe is not None:
             out["readinessProbe"] = self.readiness_probe.to_dict()
+        if self.resources is not None:
+            out["resources"] = {k: dict(v) for k, v in self.resources.raw.items()}
         return out
 
 
