@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from coldbrew.api import RevisionRecord as PlannedRevision
 from coldbrew.api import (
@@ -36,13 +36,11 @@ from coldbrew.translating import pod_template
 log = logging.getLogger(__name__)
 
 
-class DataPlane:
+class DataPlane(Protocol):
     """What the controller needs of the gateway (see docs/seams.md)."""
 
     def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
-    def set_revision(
-        self, key: str, endpoints: list[tuple[str, int]], timeout_seconds: float
-    ) -> None: ...
+    def set_revision(self, key: str, endpoints: list[tuple[str, int]], **config: Any) -> None: ...
     def forget_revision(self, key: str) -> None: ...
 
 
@@ -170,7 +168,7 @@ class Controller:
     def _push_endpoints(self, key: str) -> None:
         rev = self.store.revisions[key]
         timeout = self.template_of(rev).timeout_seconds
-        self.data_plane.set_revision(key, self.runtime.endpoints(key), timeout)
+        self.data_plane.set_revision(key, self.runtime.endpoints(key), timeout_seconds=timeout)
 
     def _mark(self, service_key: str) -> None:
         self._dirty.add(service_key)

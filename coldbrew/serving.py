@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.controlling import Controller
+from coldbrew.fanning import FEED_PATH, FanOut
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, PodRuntime
 from coldbrew.server import make_app
@@ -22,6 +24,7 @@ from coldbrew.store import Store
 from gateway import Gateway
 
 log = logging.getLogger("coldbrew")
+WORKER_START_TIMEOUT = 15.0
 
 
 def default_state_dir() -> Path:
@@ -39,6 +42,7 @@ class ServeOptions:
     config: Path | None = None
     apply: list[Path] = field(default_factory=list)
     grace: float = 30.0
+    workers: int = 1
 
 
 class Platform:
@@ -47,29 +51,69 @@ class Platform:
     def __init__(self, opts: ServeOptions) -> None:
         self.opts = opts
         self.store = Store(opts.state_dir)
-        self.gateway = Gateway(host=opts.host, port=opts.port)
+        # One worker: the gateway runs in this process. More: worker processes
+        # share the port and follow the state this FanOut sends them.
+        self.gateway: Gateway | None = None
+        self.fanout: FanOut | None = None
+        self.workers: list[asyncio.subprocess.Process] = []
+        data_plane: Gateway | FanOut
+        if opts.workers > 1:
+            data_plane = self.fanout = FanOut()
+        else:
+            data_plane = self.gateway = Gateway(host=opts.host, port=opts.port)
+        self.data_plane = data_plane
         self.runtime = PodRuntime(
             log_dir=opts.state_dir / "logs",
             images=ImageMap.load(opts.images),
             on_change=self._pods_changed,
-            drain=self.gateway.drain_endpoint,
+            drain=data_plane.drain_endpoint,
         )
-        self.controller = Controller(self.store, self.runtime, self.gateway, domain=opts.domain)
+        self.controller = Controller(self.store, self.runtime, data_plane, domain=opts.domain)
         self.presenter = Presenter(self.controller)
         self._admin: web.AppRunner | None = None
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://{self.opts.host}:{self.opts.admin_port}"
+
+    @property
+    def port(self) -> int:
+        return self.gateway.port if self.gateway is not None else self.opts.port
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
 
     async def start(self) -> None:
         self.store.load()
-        await self.gateway.start()
-        self.controller.start()
-        self._admin = web.AppRunner(make_app(self.controller, self.presenter), access_log=None)
+        app = make_app(self.controller, self.presenter)
+        if self.fanout is not None:
+            self.fanout.add_routes(app)
+        self._admin = web.AppRunner(app, access_log=None)
         await self._admin.setup()
         await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+        if self.gateway is not None:
+            await self.gateway.start()
+        self.controller.start()
         for path in self.opts.apply:
             self.apply_file(path)
+        if self.fanout is not None:
+            await self._start_workers(self.fanout)
+
+    async def _start_workers(self, fanout: FanOut) -> None:
+        feed = f"ws://{self.opts.host}:{self.opts.admin_port}{FEED_PATH}"
+        for _ in range(self.opts.workers):
+            cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
+            cmd += ["--port", str(self.opts.port), "--feed", feed]
+            self.workers.append(await asyncio.create_subprocess_exec(*cmd))
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while fanout.workers < self.opts.workers:
+            if any(w.returncode is not None for w in self.workers):
+                raise RuntimeError("a gateway worker exited at start (is the port in use?)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gateway workers did not connect in {WORKER_START_TIMEOUT}s")
+            fanout.connected.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(fanout.connected.wait(), 0.5)
 
     def apply_file(self, path: Path) -> None:
         for doc in load_documents(path.read_text()):
@@ -81,9 +125,14 @@ class Platform:
             log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
     async def stop(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.stop(grace=self.opts.grace)
+        for worker in self.workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in self.workers:
+            await worker.wait()
         if self._admin is not None:
             await self._admin.cleanup()
-        await self.gateway.stop(grace=self.opts.grace)
         await self.runtime.shutdown()
 
 
@@ -93,7 +142,7 @@ async def run(opts: ServeOptions) -> int:
     log.info(
         "coldbrew serving: gateway http://%s:%d, control API http://%s:%d, state %s",
         opts.host,
-        platform.gateway.port,
+        platform.port,
         opts.host,
         opts.admin_port,
         opts.state_dir,

@@ -32,6 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "-f", "--apply", type=Path, action="append", default=[], help="apply at start"
     )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="gateway processes sharing the port (SO_REUSEPORT)"
+    )
+
+    gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=8080)
+    gateway.add_argument("--feed", required=True, help="ws://.../dataplane/feed of the server")
+    gateway.add_argument("--no-reuse-port", action="store_true")
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
@@ -107,8 +116,21 @@ def run(argv: list[str] | None = None) -> int:
             images=args.images,
             config=args.config,
             apply=args.apply,
+            workers=args.workers,
         )
+        if opts.workers < 1:
+            print("error: --workers must be at least 1", file=sys.stderr)
+            return 2
         return serve_main(opts)
+    if args.command == "gateway":
+        from gateway.worker import main as worker_main
+
+        return worker_main(
+            host=args.host,
+            port=args.port,
+            feed_url=args.feed,
+            reuse_port=not args.no_reuse_port,
+        )
     client = Client(args.server)
     try:
         if args.command == "apply":

@@ -1,0 +1,139 @@
+"""Fan the data-plane state out to gateway worker processes (``serve --workers N``).
+
+The controller talks to one :class:`FanOut` as if it were a gateway. FanOut
+keeps the current routes and revisions, so a worker that (re)connects first
+gets a snapshot and then every change, in order, over a websocket at
+``/dataplane/feed``. Draining an endpoint asks every connected worker and
+waits for all of their answers: a pod is stopped only when no worker has a
+request in flight on it.
+
+Frames (JSON text), control plane -> worker::
+
+    {"op": "set_routes", "args": {"routes": {...}}}
+    {"op": "set_revision", "args": {"key": ..., "endpoints": [[h, p]], ...}}
+    {"op": "forget_revision", "args": {"key": ...}}
+    {"op": "drain_endpoint", "id": 7, "args": {"endpoint": [h, p], "timeout": 30}}
+
+A (re)connecting worker first gets ``{"op": "sync", "args": {"keys": [...]}}`` (forget
+every revision not listed), then the current revisions and routes.
+worker -> control plane: ``{"drained": 7}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger(__name__)
+FEED_PATH = "/dataplane/feed"
+
+
+class FanOut:
+    def __init__(self) -> None:
+        self.routes: dict[str, list[tuple[str, int]]] = {}
+        self.revisions: dict[str, dict[str, Any]] = {}
+        # Each worker's outbound frames, in order; a writer task drains each queue.
+        self._workers: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
+        self._ids = itertools.count(1)
+        self._pending: dict[int, tuple[asyncio.Future[None], set[web.WebSocketResponse]]] = {}
+        self.connected = asyncio.Event()
+
+    # -- the DataPlane interface the controller uses --------------------
+
+    def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
+        self.routes = {host: list(targets) for host, targets in routes.items()}
+        self._broadcast({"op": "set_routes", "args": {"routes": self.routes}})
+
+    def set_revision(self, key: str, endpoints: Sequence[tuple[str, int]], **config: Any) -> None:
+        args = {"key": key, "endpoints": [list(e) for e in endpoints], **config}
+        self.revisions[key] = args
+        self._broadcast({"op": "set_revision", "args": args})
+
+    def forget_revision(self, key: str) -> None:
+        self.revisions.pop(key, None)
+        self._broadcast({"op": "forget_revision", "args": {"key": key}})
+
+    async def drain_endpoint(self, endpoint: tuple[str, int], timeout: float = 30.0) -> bool:  # noqa: ASYNC109
+        if not self._workers:
+            return True
+        ident = next(self._ids)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[ident] = (done, set(self._workers))
+        frame = {"op": "drain_endpoint", "id": ident, "args": {"endpoint": list(endpoint)}}
+        frame["args"]["timeout"] = timeout
+        self._broadcast(frame)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._pending.pop(ident, None)
+
+    # -- the websocket side ----------------------------------------------
+
+    def _snapshot(self) -> list[dict[str, Any]]:
+        frames: list[dict[str, Any]] = [{"op": "sync", "args": {"keys": list(self.revisions)}}]
+        frames += [{"op": "set_revision", "args": args} for args in self.revisions.values()]
+        frames.append({"op": "set_routes", "args": {"routes": self.routes}})
+        return frames
+
+    def _broadcast(self, frame: dict[str, Any]) -> None:
+        text = json.dumps(frame)
+        for queue in self._workers.values():
+            queue.put_nowait(text)
+
+    @staticmethod
+    async def _write(ws: web.WebSocketResponse, queue: asyncio.Queue[str]) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                await ws.send_str(await queue.get())
+
+    def _answered(self, ws: web.WebSocketResponse, ident: int) -> None:
+        entry = self._pending.get(ident)
+        if entry is None:
+            return
+        done, waiting = entry
+        waiting.discard(ws)
+        if not waiting and not done.done():
+            done.set_result(None)
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=10)
+        await ws.prepare(request)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for frame in self._snapshot():  # snapshot and registration in one step: no gap
+            queue.put_nowait(json.dumps(frame))
+        self._workers[ws] = queue
+        writer = asyncio.create_task(self._write(ws, queue))
+        self.connected.set()
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    ident = int(json.loads(msg.data)["drained"])
+                except (ValueError, KeyError, TypeError):
+                    log.warning("ignoring a malformed frame from a gateway worker")
+                    continue
+                self._answered(ws, ident)
+        finally:
+            writer.cancel()
+            self._workers.pop(ws, None)
+            for ident in list(self._pending):
+                self._answered(ws, ident)  # a gone worker has nothing in flight
+        return ws
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(FEED_PATH, self.handle)
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)

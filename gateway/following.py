@@ -1,0 +1,104 @@
+"""Follow the control plane's data-plane feed (``serve --workers N``).
+
+A gateway worker process has no control plane of its own: it connects to the
+feed websocket, applies the routes and revisions it is sent to its local
+:class:`~gateway.Gateway`, and answers drain requests. While the feed is away
+the worker keeps serving on its last state and reconnects with back-off; the
+first frames after a reconnect are a full snapshot. The frame format is in
+docs/seams.md and coldbrew/fanning.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, Protocol
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+BACKOFF_START, BACKOFF_MAX = 0.1, 5.0
+
+
+class Followable(Protocol):
+    def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
+    def set_revision(self, key: str, endpoints: list[tuple[str, int]], **config: Any) -> None: ...
+    def forget_revision(self, key: str) -> None: ...
+    async def drain_endpoint(self, endpoint: tuple[str, int], timeout: float = 30.0) -> bool: ...  # noqa: ASYNC109
+
+
+class Follower:
+    def __init__(self, gateway: Followable, url: str) -> None:
+        self.gateway = gateway
+        self.url = url
+        self.synced = asyncio.Event()
+        self._keys: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        delay = BACKOFF_START
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with session.ws_connect(self.url, heartbeat=10) as ws:
+                        delay = BACKOFF_START
+                        await self._follow(ws)
+                except (aiohttp.ClientError, OSError) as exc:
+                    log.debug("feed %s unavailable: %s", self.url, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _follow(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                frame = json.loads(msg.data)
+                self.apply(frame, ws)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("ignoring a malformed feed frame: %s", exc)
+
+    def apply(self, frame: dict[str, Any], ws: aiohttp.ClientWebSocketResponse | None) -> None:
+        op, args = frame["op"], dict(frame.get("args", {}))
+        if op == "sync":
+            keep = set(args["keys"])
+            for key in self._keys - keep:
+                self.gateway.forget_revision(key)
+            self._keys &= keep
+        elif op == "set_revision":
+            key = args.pop("key")
+            endpoints = [(str(h), int(p)) for h, p in args.pop("endpoints")]
+            self._keys.add(key)
+            self.gateway.set_revision(key, endpoints, **args)
+        elif op == "forget_revision":
+            self._keys.discard(args["key"])
+            self.gateway.forget_revision(args["key"])
+        elif op == "set_routes":
+            routes = {
+                host: [(str(k), int(w)) for k, w in targets]
+                for host, targets in args["routes"].items()
+            }
+            self.gateway.set_routes(routes)
+            self.synced.set()
+        elif op == "drain_endpoint" and ws is not None:
+            host, port = args["endpoint"]
+            task = asyncio.create_task(
+                self._drain(ws, int(frame["id"]), (host, int(port)), float(args["timeout"]))
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            raise KeyError(f"unknown op {op!r}")
+
+    async def _drain(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        ident: int,
+        endpoint: tuple[str, int],
+        timeout: float,  # noqa: ASYNC109
+    ) -> None:
+        await self.gateway.drain_endpoint(endpoint, timeout)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_str(json.dumps({"drained": ident}))
