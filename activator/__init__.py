@@ -1,5 +1,11 @@
-"""Activator: holds requests for revisions that cannot take them yet."""
+"""Activator: queues requests for revisions that cannot take them yet.
 
-from activator.holding import Holder
+A revision with no ready endpoints, or whose pods are all at their containerConcurrency,
+queues requests FIFO (:class:`Throttler`); pods are chosen as Knative's activator does
+(:mod:`activator.policies`).
+"""
 
-__all__ = ["Holder"]
+from activator.holding import Throttler
+from activator.policies import RoundRobin, first_available, policy_for, random_choice_2
+
+__all__ = ["RoundRobin", "Throttler", "first_available", "policy_for", "random_choice_2"]

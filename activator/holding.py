@@ -1,59 +1,148 @@
-"""Holding requests for revisions that have no ready endpoints (the activator seam).
+"""Per-revision request queue with containerConcurrency as a hard limit (Knative's throttler).
 
-A request routed to a revision without endpoints waits here until the control plane
-reports endpoints (``release``) or its timeout passes. One future per waiter in a
-per-revision deque; nothing polls. Queue limits, autoscaler pokes and concurrency
-limits will live here too.
+A request for a revision first asks :meth:`Throttler.pick` for a pod with a free slot.
+When there is none (no endpoints yet, or every pod has ``cc`` requests in flight) it waits
+in the revision's FIFO queue: a deque of waiter objects, no task, future or timer per
+request. The moment a slot frees (a request ends, endpoints or capacity arrive)
+:meth:`Throttler.dispatch` hands it to the oldest live waiter, synchronously, so nothing
+else can take it first.
+
+Waiters are the caller's own objects (the gateway's exchanges): ``queued`` is True while
+they wait, and ``granted(tracker)`` must reserve the slot (``tracker.in_flight += 1``)
+before returning and defer any further work. Cancelling a waiter (timeout, client gone)
+is O(1): it is unmarked and skipped later; the deque is compacted when dead entries
+outnumber live ones, so every operation is amortised O(1).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import deque
+from collections.abc import Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from activator.policies import Policy, Tracker, policy_for
+
+DEFAULT_QUEUE_DEPTH = 10_000
+DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024
+_COMPACT_SLACK = 64
+
+T = TypeVar("T", bound=Tracker)
 
 
-class Holder:
-    """Per-revision waiter queues."""
+class Waiter(Protocol):
+    queued: bool
 
-    def __init__(self) -> None:
-        self._waiters: dict[str, deque[asyncio.Future[bool]]] = {}
+    def granted(self, tracker: Any) -> None: ...
 
-    def held(self, key: str) -> int:
-        """How many requests are waiting for ``key``."""
-        waiters = self._waiters.get(key)
-        return len(waiters) if waiters else 0
 
-    async def wait(self, key: str, timeout: float) -> bool:  # noqa: ASYNC109 (seam API)
-        """Wait until ``release(key)``; False when ``timeout`` seconds pass first."""
-        if timeout <= 0:
+class Throttler(Generic[T]):
+    """A revision's pods, their concurrency limit and the queue of waiting requests."""
+
+    __slots__ = (
+        "_queue",
+        "buffered",
+        "cc",
+        "endpoints",
+        "in_path",
+        "max_buffered",
+        "policy",
+        "queue_depth",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        endpoints: Sequence[T] = (),
+        *,
+        cc: int = 0,
+        in_path: bool = True,
+        queue_depth: int = DEFAULT_QUEUE_DEPTH,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
+    ) -> None:
+        self.endpoints: list[T] = list(endpoints)
+        self.cc = max(int(cc), 0)
+        self.in_path = in_path
+        self.queue_depth = queue_depth
+        self.max_buffered = max_buffered
+        self.buffered = 0  # request body bytes held by waiting requests (kept by the caller)
+        self.waiting = 0  # live waiters in the queue
+        self._queue: deque[Waiter] = deque()
+        self.policy: Policy = policy_for(self.cc, in_path=in_path)
+
+    def configure(
+        self,
+        endpoints: Sequence[T],
+        *,
+        cc: int = 0,
+        in_path: bool = True,
+        queue_depth: int = DEFAULT_QUEUE_DEPTH,
+        max_buffered: int = DEFAULT_MAX_BUFFERED,
+    ) -> int:
+        """Update endpoints and limits in place, then grant whoever can go now."""
+        cc = max(int(cc), 0)
+        if cc != self.cc or in_path != self.in_path:
+            self.cc = cc
+            self.in_path = in_path
+            self.policy = policy_for(cc, in_path=in_path)
+        self.endpoints = list(endpoints)
+        self.queue_depth = queue_depth
+        self.max_buffered = max_buffered
+        return self.dispatch()
+
+    # -- hot path ----------------------------------------------------------------
+    def pick(self) -> T | None:
+        """A pod with a free slot for a new request, or None: it must wait (FIFO)."""
+        if self.waiting:
+            return None
+        return self.policy(self.endpoints, self.cc)  # type: ignore[no-any-return]
+
+    def enqueue(self, waiter: Waiter) -> bool:
+        """Queue a waiter; False (and not queued) when the queue is full."""
+        if self.waiting >= self.queue_depth:
             return False
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        queue = self._waiters.setdefault(key, deque())
-        queue.append(fut)
-        try:
-            async with asyncio.timeout(timeout):
-                return await fut
-        except TimeoutError:
-            return False
-        finally:
-            if not fut.done():
-                fut.cancel()
-            current = self._waiters.get(key)
-            if current is not None:
-                with contextlib.suppress(ValueError):
-                    current.remove(fut)
-                if not current:
-                    del self._waiters[key]
+        waiter.queued = True
+        self._queue.append(waiter)
+        self.waiting += 1
+        return True
 
-    def release(self, key: str) -> int:
-        """Wake every request waiting for ``key``; returns how many were woken."""
-        queue = self._waiters.pop(key, None)
-        if not queue:
-            return 0
-        woken = 0
-        for fut in queue:
-            if not fut.done():
-                fut.set_result(True)
-                woken += 1
-        return woken
+    def cancel(self, waiter: Waiter) -> bool:
+        """Take a waiter out of the queue (lazily); False when it was not queued."""
+        if not waiter.queued:
+            return False
+        waiter.queued = False
+        self.waiting -= 1
+        queue = self._queue
+        if not self.waiting:
+            queue.clear()
+        elif len(queue) > 2 * self.waiting + _COMPACT_SLACK:
+            self._queue = deque(w for w in queue if w.queued)
+        return True
+
+    def dispatch(self) -> int:
+        """Grant free slots to waiters, oldest first; returns how many were granted."""
+        granted = 0
+        policy = self.policy
+        while self.waiting:
+            tracker = policy(self.endpoints, self.cc)
+            if tracker is None:
+                break
+            queue = self._queue
+            waiter = queue.popleft()
+            while not waiter.queued:
+                waiter = queue.popleft()
+            waiter.queued = False
+            self.waiting -= 1
+            waiter.granted(tracker)
+            granted += 1
+        if not self.waiting:
+            self._queue.clear()
+        return granted
+
+    def drain(self) -> list[Waiter]:
+        """Remove and return every live waiter, oldest first (the revision is going away)."""
+        live = [w for w in self._queue if w.queued]
+        for waiter in live:
+            waiter.queued = False
+        self._queue.clear()
+        self.waiting = 0
+        return live

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from autoscaler.autoscaling import Autoscaler
+from autoscaler.config import AutoscalerConfig
 from coldbrew.api import RevisionRecord as PlannedRevision
 from coldbrew.api import (
     RevisionState,
@@ -30,6 +32,7 @@ from coldbrew.api import (
     revision_status,
     service_status,
 )
+from coldbrew.scaling import decider_spec
 from coldbrew.store import RevisionRecord, ServiceRecord, Store
 from coldbrew.translating import pod_template
 
@@ -57,11 +60,29 @@ class ServiceView:
 
 
 class Controller:
-    def __init__(self, store: Store, runtime: Any, data_plane: DataPlane, *, domain: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runtime: Any,
+        data_plane: DataPlane,
+        *,
+        domain: str,
+        config: AutoscalerConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.runtime = runtime
         self.data_plane = data_plane
         self.domain = domain
+        self.config = config or AutoscalerConfig()
+        self.autoscaler = Autoscaler(
+            self.config,
+            scale=self._scale_revision,
+            ready_pods=lambda key: int(self.runtime.revision_state(key).ready),
+            activator=self._activator_in_path,
+            clock=clock,
+        )
+        self._in_path: dict[str, bool] = {}
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
         self._pod_templates: dict[str, Any] = {}
@@ -146,11 +167,10 @@ class Controller:
         self.views.pop(key, None)
         self._publish_routes()
         for rev in revisions:
+            self._retire(rev.key)
             self._templates.pop(rev.key, None)
             self._revision_status.pop(rev.key, None)
-            pod_tmpl = self._pod_templates.pop(rev.key, None)
-            if pod_tmpl is not None:
-                self.runtime.scale(pod_tmpl, 0)
+            self._pod_templates.pop(rev.key, None)
             self.data_plane.forget_revision(rev.key)
         self._notify()
         return True
@@ -167,8 +187,34 @@ class Controller:
 
     def _push_endpoints(self, key: str) -> None:
         rev = self.store.revisions[key]
-        timeout = self.template_of(rev).timeout_seconds
-        self.data_plane.set_revision(key, self.runtime.endpoints(key), timeout_seconds=timeout)
+        tmpl = self.template_of(rev)
+        self.data_plane.set_revision(
+            key,
+            self.runtime.endpoints(key),
+            timeout_seconds=tmpl.timeout_seconds,
+            container_concurrency=tmpl.container_concurrency,
+            response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
+            idle_timeout_seconds=tmpl.idle_timeout_seconds,
+            activator_in_path=self._in_path.get(key, True),
+        )
+
+    # -- autoscaler callbacks ---------------------------------------------
+
+    def _scale_revision(self, key: str, replicas: int) -> None:
+        rev = self.store.revisions.get(key)
+        if rev is not None:
+            self.runtime.scale(self._pod_template(rev), replicas)
+
+    def _activator_in_path(self, key: str, in_path: bool) -> None:
+        self._in_path[key] = in_path
+        if key in self.store.revisions:
+            self._push_endpoints(key)
+
+    def _pod_template(self, rev: RevisionRecord) -> Any:
+        pod_tmpl = self._pod_templates.get(rev.key)
+        if pod_tmpl is None:
+            pod_tmpl = self._pod_templates[rev.key] = pod_template(rev, self.template_of(rev))
+        return pod_tmpl
 
     def _mark(self, service_key: str) -> None:
         self._dirty.add(service_key)
@@ -263,16 +309,19 @@ class Controller:
         if latest is not None and not latest.ever_ready:
             wanted.add(latest.key)
         for rev in revisions:
-            template = self.template_of(rev)
-            replicas = 0
             if rev.key in wanted:
-                replicas = max(1, template.scaling.initial_scale or 1)
-            elif rev.key not in self._pod_templates:
-                continue  # never ran: nothing to scale down
-            pod_tmpl = self._pod_templates.get(rev.key)
-            if pod_tmpl is None:
-                pod_tmpl = self._pod_templates[rev.key] = pod_template(rev, template)
-            self.runtime.scale(pod_tmpl, replicas)
+                # The KPA owns the replica count of every revision that can get traffic.
+                self.autoscaler.watch(rev.key, decider_spec(self.config, self.template_of(rev)))
+            else:
+                self._retire(rev.key)
+
+    def _retire(self, key: str) -> None:
+        """No traffic can reach this revision: no autoscaling, no pods."""
+        self.autoscaler.unwatch(key)
+        self._in_path.pop(key, None)
+        pod_tmpl = self._pod_templates.get(key)
+        if pod_tmpl is not None:
+            self.runtime.scale(pod_tmpl, 0)
 
     def _publish_routes(self) -> None:
         table: dict[str, list[tuple[str, int]]] = {}

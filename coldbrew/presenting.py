@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coldbrew.api import revision_object, service_object
+from coldbrew.api import condition, revision_object, rfc3339, service_object
 from coldbrew.controlling import Controller
 
 PID_ANNOTATION = "coldbrew.dev/pid"
@@ -66,6 +66,79 @@ class Presenter:
             key=lambda r: (r.namespace, r.service, r.generation),
         )
         return [o for r in revs if (o := self.revision(r.namespace, r.name)) is not None]
+
+    def kpa(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The revision's PodAutoscaler: the KPA's decision and what it observed."""
+        key = f"{namespace}/{name}"
+        rev = self.controller.store.revisions.get(key)
+        if rev is None:
+            return None
+        template = self.controller.template_of(rev)
+        try:
+            kpa = self.controller.autoscaler.status(key)
+        except KeyError:  # not routed: no autoscaling, no pods
+            desired, actual, metrics = 0, self.controller.runtime.revision_state(key).ready, {}
+            reason = "NoTraffic"
+        else:
+            desired, actual, reason = max(kpa.desired, 0), kpa.actual, kpa.reason
+            metrics = {
+                "stableValue": kpa.stable_value,
+                "panicValue": kpa.panic_value,
+                "panicking": kpa.panicking,
+                "excessBurstCapacity": kpa.excess_burst_capacity,
+                "activatorInPath": kpa.in_path,
+                "phase": kpa.phase,
+                "recommendedScale": kpa.recommended,
+            }
+        if actual > 0:
+            ready = condition("Ready", "True")
+        elif desired == 0:
+            ready = condition("Ready", "False", "NoTraffic", "The target is not receiving traffic.")
+        else:
+            ready = condition(
+                "Ready",
+                "Unknown",
+                "Queued",
+                "Requests to the target are being buffered as resources are provisioned.",
+            )
+        labels = {
+            "serving.knative.dev/service": rev.service,
+            "serving.knative.dev/configuration": rev.service,
+            "serving.knative.dev/revision": rev.name,
+        }
+        return {
+            "apiVersion": "autoscaling.internal.knative.dev/v1alpha1",
+            "kind": "PodAutoscaler",
+            "metadata": {
+                "name": rev.name,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {"autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev"},
+                "creationTimestamp": rfc3339(rev.created),
+            },
+            "spec": {
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": f"{rev.name}-deployment",
+                },
+                "containerConcurrency": template.container_concurrency,
+                "protocolType": "http1",
+            },
+            "status": {
+                "desiredScale": desired,
+                "actualScale": actual,
+                "conditions": [{**ready, "reason": ready["reason"] or reason}],
+                "coldbrew": metrics,
+            },
+        }
+
+    def kpas(self, namespace: str | None) -> list[dict[str, Any]]:
+        revs = [
+            r for r in self.controller.store.revisions.values() if namespace in (None, r.namespace)
+        ]
+        revs.sort(key=lambda r: (r.namespace, r.service, r.generation))
+        return [o for r in revs if (o := self.kpa(r.namespace, r.name)) is not None]
 
     def pods(self, namespace: str | None) -> list[dict[str, Any]]:
         out = []

@@ -6,6 +6,8 @@ habits, carry over:
 - ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/services[/{name}]``
   (GET; PUT applies a manifest; DELETE)
 - ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET)
+- ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
+  (GET; the KPA's decisions and observed concurrency)
 - ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
 - ``/healthz``
 """
@@ -23,6 +25,7 @@ from coldbrew.presenting import Presenter
 
 SERVING = "/apis/serving.knative.dev/v1"
 CORE = "/api/v1"
+AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 CONTROLLER_KEY = web.AppKey("controller", Controller)
 PRESENTER_KEY = web.AppKey("presenter", Presenter)
 
@@ -128,6 +131,16 @@ async def pod_log(request: web.Request) -> web.Response:
     return web.Response(text=text)
 
 
+async def list_kpas(request: web.Request) -> web.Response:
+    items = request.app[PRESENTER_KEY].kpas(request.match_info.get("ns"))
+    return listing("PodAutoscaler", items, "autoscaling.internal.knative.dev/v1alpha1")
+
+
+async def get_kpa(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return _one(request.app[PRESENTER_KEY].kpa(ns, name), "podautoscalers", name)
+
+
 def make_app(controller: Controller, presenter: Presenter) -> web.Application:
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[CONTROLLER_KEY] = controller
@@ -142,6 +155,9 @@ def make_app(controller: Controller, presenter: Presenter) -> web.Application:
     app.router.add_get(f"{SERVING}/revisions", list_revisions)
     app.router.add_get(f"{SERVING}{ns}/revisions", list_revisions)
     app.router.add_get(f"{SERVING}{ns}/revisions/{{name}}", get_revision)
+    app.router.add_get(f"{AUTOSCALING}/podautoscalers", list_kpas)
+    app.router.add_get(f"{AUTOSCALING}{ns}/podautoscalers", list_kpas)
+    app.router.add_get(f"{AUTOSCALING}{ns}/podautoscalers/{{name}}", get_kpa)
     app.router.add_get(f"{CORE}/pods", list_pods)
     app.router.add_get(f"{CORE}{ns}/pods", list_pods)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}", get_pod)

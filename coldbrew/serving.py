@@ -14,11 +14,15 @@ from pathlib import Path
 import platformdirs
 from aiohttp import web
 
+from autoscaler.config import ConfigError
+from autoscaler.streaming import STREAM_PATH
+from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.config import load_config
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
 from coldbrew.presenting import Presenter
-from coldbrew.runtime import ImageMap, PodRuntime
+from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.server import make_app
 from coldbrew.store import Store
 from gateway import Gateway
@@ -60,7 +64,9 @@ class Platform:
         if opts.workers > 1:
             data_plane = self.fanout = FanOut()
         else:
-            data_plane = self.gateway = Gateway(host=opts.host, port=opts.port)
+            data_plane = self.gateway = Gateway(
+                host=opts.host, port=opts.port, stats_url=self.stats_url
+            )
         self.data_plane = data_plane
         self.runtime = PodRuntime(
             log_dir=opts.state_dir / "logs",
@@ -68,9 +74,21 @@ class Platform:
             on_change=self._pods_changed,
             drain=data_plane.drain_endpoint,
         )
-        self.controller = Controller(self.store, self.runtime, data_plane, domain=opts.domain)
+        self.config = load_config(opts.config)
+        self.controller = Controller(
+            self.store,
+            self.runtime,
+            data_plane,
+            domain=opts.domain,
+            config=self.config.autoscaler,
+        )
+        self._autoscaling: asyncio.Task[None] | None = None
         self.presenter = Presenter(self.controller)
         self._admin: web.AppRunner | None = None
+
+    @property
+    def stats_url(self) -> str:
+        return f"ws://{self.opts.host}:{self.opts.admin_port}{STREAM_PATH}"
 
     @property
     def admin_url(self) -> str:
@@ -88,12 +106,14 @@ class Platform:
         app = make_app(self.controller, self.presenter)
         if self.fanout is not None:
             self.fanout.add_routes(app)
+        add_stream_routes(app, self.controller.autoscaler)
         self._admin = web.AppRunner(app, access_log=None)
         await self._admin.setup()
         await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
         if self.gateway is not None:
             await self.gateway.start()
         self.controller.start()
+        self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
         for path in self.opts.apply:
             self.apply_file(path)
         if self.fanout is not None:
@@ -103,7 +123,7 @@ class Platform:
         feed = f"ws://{self.opts.host}:{self.opts.admin_port}{FEED_PATH}"
         for _ in range(self.opts.workers):
             cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
-            cmd += ["--port", str(self.opts.port), "--feed", feed]
+            cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
             self.workers.append(await asyncio.create_subprocess_exec(*cmd))
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
@@ -125,6 +145,8 @@ class Platform:
             log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
     async def stop(self) -> None:
+        if self._autoscaling is not None:
+            self._autoscaling.cancel()
         if self.gateway is not None:
             await self.gateway.stop(grace=self.opts.grace)
         for worker in self.workers:
@@ -137,7 +159,11 @@ class Platform:
 
 
 async def run(opts: ServeOptions) -> int:
-    platform = Platform(opts)
+    try:
+        platform = Platform(opts)
+    except (ConfigError, ImageMapError) as exc:
+        log.error("refusing to start: %s", exc)
+        return 1
     await platform.start()
     log.info(
         "coldbrew serving: gateway http://%s:%d, control API http://%s:%d, state %s",

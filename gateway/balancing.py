@@ -1,21 +1,17 @@
 """Endpoint choice within a revision: power of two choices by in-flight count.
 
-Kept separate so that concurrency limits (containerConcurrency) can be added here
-without touching the proxy.
+Kept for callers of ``pick_endpoint``; the gateway itself chooses pods through its
+revisions' throttlers (activator/holding.py, policies in activator/policies.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from random import random
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from activator.policies import Tracker, random_choice_2
 
-class HasInFlight(Protocol):
-    in_flight: int
-
-
-E = TypeVar("E", bound=HasInFlight)
+E = TypeVar("E", bound=Tracker)
 
 
 def pick_endpoint(endpoints: Sequence[E]) -> E:
@@ -23,13 +19,6 @@ def pick_endpoint(endpoints: Sequence[E]) -> E:
 
     ``endpoints`` must not be empty.
     """
-    n = len(endpoints)
-    if n == 1:
-        return endpoints[0]
-    i = int(random() * n)
-    j = int(random() * (n - 1))
-    if j >= i:
-        j += 1
-    a = endpoints[i]
-    b = endpoints[j]
-    return a if a.in_flight <= b.in_flight else b
+    chosen = random_choice_2(endpoints, 0)
+    assert chosen is not None
+    return chosen

@@ -8,6 +8,8 @@ fire up to ``interval`` seconds late, which is fine for revision timeouts.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -18,10 +20,14 @@ class Expiring(Protocol):
 
 
 class Deadlines:
-    """Items whose ``expired()`` is called once ``loop.time() >= item.deadline``."""
+    """Items whose ``expired()`` is called once ``clock() >= item.deadline``.
 
-    def __init__(self, interval: float = 0.05) -> None:
+    ``expired()`` may add the item again (with a later deadline) to be called again.
+    """
+
+    def __init__(self, interval: float = 0.05, clock: Callable[[], float] = time.monotonic) -> None:
         self._interval = interval
+        self._clock = clock
         self._items: dict[Expiring, None] = {}
         self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -50,12 +56,12 @@ class Deadlines:
         self._handle = None
         loop = self._loop
         assert loop is not None
-        now = loop.time()
+        now = self._clock()
         items = self._items
         expired = [item for item in items if item.deadline <= now]
         for item in expired:
             del items[item]
-        if items:
-            self._handle = loop.call_later(self._interval, self._sweep)
         for item in expired:
             item.expired()
+        if items and self._handle is None:
+            self._handle = loop.call_later(self._interval, self._sweep)

@@ -1,4 +1,8 @@
-"""One proxied request: choose an endpoint, hold or connect, stream both ways, retry."""
+"""One proxied request: its state, the request body side and how it ends.
+
+Getting a pod slot, connecting and timeouts are in gateway/admission.py; the response
+side (what the upstream connection reports) is in gateway/responding.py.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,28 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gateway import errors
-from gateway.balancing import pick_endpoint
-from gateway.flow_control import PEER_BUSY, WAITING
-from gateway.headers import (
-    FRAME_CHUNKED,
-    LAST_CHUNK,
-    chunk,
-    interim_head,
-    response_head,
-)
+from gateway.admission import Admission
+from gateway.headers import LAST_CHUNK, chunk
+from gateway.responding import Responding
 
 if TYPE_CHECKING:
+    from gateway.context import Revision
     from gateway.proxying import ProxyProtocol
     from gateway.upstream import Endpoint, UpstreamConnection
 
 REPLAY_LIMIT = 64 * 1024  # request body bytes kept to retry on a fresh connection
 
 
-class Exchange:
-    """Request/response state for one request; the response sink of its upstream conn."""
+class Exchange(Admission, Responding):
+    """Request/response state for one request; the response sink of its upstream conn.
+
+    Also the activator's waiter: while ``queued`` it sits in its revision's throttler
+    queue and ``granted`` hands it a pod slot. ``deadline`` is when the sweeper next
+    looks at it (``expired``); the real limits are recomputed there.
+    """
 
     __slots__ = (
+        "arrived",
         "chunked",
         "conn",
         "deadline",
@@ -38,15 +43,21 @@ class Exchange:
         "head",
         "head_request",
         "http10",
+        "idle",
         "keep_alive",
         "key",
+        "last_io",
         "out",
         "pending",
+        "pending_size",
         "proto",
+        "queued",
         "replay",
         "replay_size",
         "request_done",
         "retried",
+        "rev",
+        "sent_at",
         "started",
         "task",
         "timing",
@@ -74,18 +85,25 @@ class Exchange:
         self.keep_alive = keep_alive and not upgrade
         self.upgrade = upgrade
         self.pending: list[bytes] = []  # body parts not yet written upstream
+        self.pending_size = 0
         self.replay: list[bytes] | None = []  # every body part so far, while small
         self.replay_size = 0
         self.request_done = False
+        self.rev: Revision | None = None  # set (and counted in its load) on first start
+        self.queued = False  # waiting in the revision's throttler queue
         self.conn: UpstreamConnection | None = None
-        self.endpoint: Endpoint | None = None
+        self.endpoint: Endpoint | None = None  # holds a slot on it while set
         self.started = False  # response head sent to the client
         self.finished = False
         self.framing = 0
         self.eof_ends = False
         self.retried = False
+        self.arrived = 0.0
         self.deadline = 0.0
-        self.timing = False  # registered with the context's response-start deadlines
+        self.sent_at = 0.0  # set when forwarded, if the revision has start/idle timeouts
+        self.last_io = 0.0  # last byte either way, if the revision has an idle timeout
+        self.idle = 0.0
+        self.timing = False  # registered with the context's deadlines
         self.out: list[bytes] = []  # response bytes for the client, written in one go
         self.task: asyncio.Task[None] | None = None
         self.early: list[bytes] = []  # client bytes sent after an upgrade request
@@ -115,103 +133,46 @@ class Exchange:
         conn = self.conn
         if conn is not None and conn.transport is not None:
             conn.transport.writelines(parts)
-        else:
-            self.pending.extend(parts)
-
-    # -- lifecycle -------------------------------------------------------------
-    def start(self) -> None:
-        """Route to an endpoint: send now on a pooled connection, else hold or connect."""
-        proto = self.proto
-        revision = proto.ctx.revisions.get(self.key)
-        loop = proto.loop
-        if revision is None:
-            # Routed but never announced: wait briefly for set_revision, then 503. Once
-            # held or tried (deadline set), a missing revision was forgotten: 503 at once.
-            ctx = proto.ctx
-            if self.deadline or ctx.unknown_hold <= 0 or self.key in ctx.forgotten:
+            if self.idle:
+                self.last_io = self.proto.ctx.clock()
+            return
+        self.pending.extend(parts)
+        self.pending_size += size
+        if self.queued:
+            throttler = self.rev.throttler  # type: ignore[union-attr]
+            throttler.buffered += size
+            if throttler.buffered > throttler.max_buffered:
                 self.fail(errors.UNAVAILABLE)
-                return
-            self.deadline = loop.time() + ctx.unknown_hold
-            proto.gate.pause(WAITING)
-            self.task = loop.create_task(self._hold(errors.UNAVAILABLE))
-            return
-        if not self.deadline:
-            self.deadline = loop.time() + revision.timeout
-        endpoints = revision.endpoints
-        if not endpoints:
-            proto.gate.pause(WAITING)
-            self.task = loop.create_task(self._hold(errors.GATEWAY_TIMEOUT))
-            return
-        endpoint = pick_endpoint(endpoints)
-        endpoint.in_flight += 1
-        self.endpoint = endpoint
-        conn = None if self.retried else endpoint.take_idle()
-        if conn is not None:
-            self._send(conn)
-        else:
-            proto.gate.pause(WAITING)
-            self.task = loop.create_task(self._connect(endpoint))
 
-    async def _hold(self, on_timeout: bytes) -> None:
-        remaining = self.deadline - self.proto.loop.time()
-        released = await self.proto.ctx.holder.wait(self.key, remaining)
-        self.task = None
-        if self.finished:
-            return
-        if not released:
-            self.fail(on_timeout)
-            return
-        self.proto.gate.resume(WAITING)
-        self.start()
-
-    async def _connect(self, endpoint: Endpoint) -> None:
-        try:
-            async with asyncio.timeout(max(self.deadline - self.proto.loop.time(), 0.0)):
-                conn = await endpoint.connect()
-        except TimeoutError:
+    # -- ending ----------------------------------------------------------------
+    def _end(self) -> float:
+        """Mark finished, stop waiting or timing, leave the revision's load; returns now."""
+        self.finished = True
+        ctx = self.proto.ctx
+        if self.timing:
+            self.timing = False
+            ctx.deadlines.discard(self)
+        if self.task is not None:
+            self.task.cancel()
             self.task = None
-            self.fail(errors.GATEWAY_TIMEOUT)
-            return
-        except OSError:
-            self.task = None
-            self.fail(errors.BAD_GATEWAY)
-            return
-        self.task = None
-        if self.finished:
-            endpoint.put_idle(conn)
-            return
-        self.proto.gate.resume(WAITING)
-        self._send(conn)
+        now = ctx.clock()
+        rev = self.rev
+        if rev is not None:
+            if self.queued:
+                throttler = rev.throttler
+                throttler.cancel(self)
+                throttler.buffered -= self.pending_size
+            load = rev.load  # load.leave(now), inlined
+            load.area += load.active * (now - load.since)
+            load.since = now
+            load.active -= 1
+        return now
 
-    def _send(self, conn: UpstreamConnection) -> None:
-        self.conn = conn
-        conn.bind(self)
-        transport = conn.transport
-        assert transport is not None
-        if self.pending:
-            transport.writelines([self.head, *self.pending])
-            self.pending = []
-        else:
-            transport.write(self.head)
-        if self.proto.write_paused:
-            transport.pause_reading()
-        self.timing = True
-        self.proto.ctx.deadlines.add(self)
-
-    def expired(self) -> None:
-        """The revision's timeout passed before the response started."""
-        self.timing = False
-        if not self.started and not self.finished:
-            self.fail(errors.GATEWAY_TIMEOUT)
-
-    def _release(self, reusable: bool, *, hard: bool = False) -> None:
-        """Let go of the upstream connection and the endpoint's in-flight slot.
+    def _release(self, reusable: bool, now: float, *, hard: bool = False) -> None:
+        """Let go of the upstream connection and the endpoint slot.
 
         ``hard`` aborts the upstream connection, discarding anything not yet sent.
         """
-        if self.timing:
-            self.timing = False
-            self.proto.ctx.deadlines.discard(self)
         conn = self.conn
         if conn is not None:
             self.conn = None
@@ -222,123 +183,17 @@ class Exchange:
         endpoint = self.endpoint
         if endpoint is not None:
             self.endpoint = None
-            endpoint.done()
+            endpoint.done(now)
 
     def fail(self, response: bytes) -> None:
         """Give up: send ``response`` if the client got nothing yet, close the client."""
         if self.finished:
             return
-        self.finished = True
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
-        self._release(False, hard=True)
+        self._release(False, self._end(), hard=True)
         self.proto.exchange_failed(self, None if self.started else response)
 
     def abort(self) -> None:
         """The client went away."""
         if self.finished:
             return
-        self.finished = True
-        if self.task is not None:
-            self.task.cancel()
-            self.task = None
-        self._release(False, hard=True)
-
-    # -- response side (ResponseSink, driven by the upstream connection) ------
-    def response_interim(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        self.proto.transport.write(interim_head(status, reason, headers))
-
-    def response_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-        if self.timing:
-            self.timing = False
-            self.proto.ctx.deadlines.discard(self)
-        if status == 101:
-            if not self.upgrade:
-                self.fail(errors.BAD_GATEWAY)
-                return
-            self.started = True
-            self.proto.transport.write(interim_head(status, reason, headers))
-            return
-        head, self.framing, self.keep_alive, self.eof_ends = response_head(
-            status,
-            reason,
-            headers,
-            head_request=self.head_request,
-            http10=self.http10,
-            keep_alive=self.keep_alive,
-        )
-        self.started = True
-        self.out.append(head)  # written with the first body bytes (see flush)
-
-    def response_body(self, data: bytes) -> None:
-        if self.framing == FRAME_CHUNKED:
-            self.out += chunk(data)
-        else:
-            self.out.append(data)
-
-    def flush(self) -> None:
-        """Write the response bytes gathered from one upstream read in one call."""
-        out = self.out
-        if out:
-            self.out = []
-            if len(out) == 1:
-                self.proto.transport.write(out[0])
-            else:
-                self.proto.transport.writelines(out)
-
-    def response_end(self, reusable: bool) -> None:
-        if self.finished:
-            return
-        if self.framing == FRAME_CHUNKED:
-            self.out.append(LAST_CHUNK)
-        self.flush()
-        self.finished = True
-        request_done = self.request_done
-        self._release(reusable and request_done)
-        self.proto.gate.resume(PEER_BUSY)
-        self.proto.exchange_done(self, self.keep_alive and request_done)
-
-    def upstream_lost(self, got_bytes: bool) -> None:
-        conn, self.conn = self.conn, None
-        if self.finished:
-            return
-        self.flush()
-        if self.started:
-            if self.eof_ends:
-                self.response_end(False)
-            else:
-                self.fail(errors.BAD_GATEWAY)
-            return
-        if (
-            not got_bytes
-            and conn is not None
-            and conn.reused
-            and not self.retried
-            and self.replay is not None
-        ):
-            self.retried = True
-            self._release(False)
-            self.pending = list(self.replay)
-            self.start()
-            return
-        self.fail(errors.BAD_GATEWAY)
-
-    def upstream_upgraded(self, rest: bytes) -> None:
-        conn, self.conn = self.conn, None
-        if self.finished or conn is None:
-            return
-        self.finished = True
-        if self.timing:
-            self.timing = False
-            self.proto.ctx.deadlines.discard(self)
-        endpoint, self.endpoint = self.endpoint, None
-        self.proto.start_tunnel(self, conn, rest, endpoint)
-
-    def upstream_paused(self) -> None:
-        self.proto.gate.pause(PEER_BUSY)
-
-    def upstream_resumed(self) -> None:
-        self.proto.gate.resume(PEER_BUSY)
+        self._release(False, self._end(), hard=True)

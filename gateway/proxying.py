@@ -1,4 +1,7 @@
-"""Client-side protocol: parse requests with httptools, validate, and drive exchanges."""
+"""Client-side protocol: one client connection, its exchanges and their outcomes.
+
+Parsing and validating requests is in gateway/parsing.py.
+"""
 
 from __future__ import annotations
 
@@ -17,31 +20,45 @@ from httptools import (
 from gateway import errors
 from gateway.context import GatewayContext
 from gateway.exchange import Exchange
-from gateway.flow_control import PIPELINE, UPGRADE, ReadGate, set_limits
-from gateway.headers import REQUEST_SPECIAL, connection_tokens, drop_named
+from gateway.flow_control import PIPELINE, ReadGate, set_limits
+from gateway.parsing import MAX_HEADER_BYTES, Reject, RequestParsing, Stop
 from gateway.tunnel import splice
 from gateway.upstream import Endpoint, UpstreamConnection
 
 logger = logging.getLogger(__name__)
 
-MAX_HEADER_BYTES = 64 * 1024  # request line + header block
-MAX_HEADERS = 100
 
-
-class Reject(Exception):
-    """Raised from a parser callback to answer with a canned response and close."""
-
-    def __init__(self, response: bytes) -> None:
-        super().__init__()
-        self.response = response
-
-
-class _Stop(Exception):
-    """Raised from a parser callback to stop parsing input we no longer care about."""
-
-
-class ProxyProtocol(asyncio.Protocol):
+class ProxyProtocol(RequestParsing, asyncio.Protocol):
     """One client connection; one request proxied at a time, pipelined ones queued."""
+
+    __slots__ = (
+        "_conn",
+        "_count",
+        "_deferred",
+        "_head_bytes",
+        "_host",
+        "_ignore_input",
+        "_in_head",
+        "_length",
+        "_lines",
+        "_parsing",
+        "_queue",
+        "_size",
+        "_te",
+        "_upgrade",
+        "_upgrading",
+        "_url",
+        "_xff",
+        "active",
+        "client_ip",
+        "closed",
+        "ctx",
+        "gate",
+        "loop",
+        "parser",
+        "transport",
+        "write_paused",
+    )
 
     def __init__(self, ctx: GatewayContext, loop: asyncio.AbstractEventLoop) -> None:
         self.ctx = ctx
@@ -62,18 +79,6 @@ class ProxyProtocol(asyncio.Protocol):
         self._head_bytes = 0
         self._reset_head()
 
-    def _reset_head(self) -> None:
-        self._url = b""
-        self._lines: list[bytes] = []
-        self._host: bytes | None = None
-        self._length: bytes | None = None
-        self._te: bytes | None = None
-        self._conn: bytes | None = None
-        self._upgrade: bytes | None = None
-        self._xff: bytes | None = None
-        self._count = 0
-        self._size = 0
-
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -82,7 +87,9 @@ class ProxyProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.client_ip = str(peer[0]).encode("latin-1")
-        self.ctx.connections.add(self)
+        ctx = self.ctx
+        ctx.connections.add(self)
+        ctx.idle[self] = ctx.idle_tick
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -111,7 +118,7 @@ class ProxyProtocol(asyncio.Protocol):
             cause = exc.__context__
             if isinstance(cause, Reject):
                 self.reject(cause.response)
-            elif not isinstance(cause, _Stop):
+            elif not isinstance(cause, Stop):
                 logger.error("gateway: error handling a request", exc_info=cause)
                 self.reject(errors.BAD_GATEWAY)
         except HttpParserError:
@@ -131,121 +138,6 @@ class ProxyProtocol(asyncio.Protocol):
         active = self.active
         if active is not None and active.conn is not None and active.conn.transport is not None:
             active.conn.transport.resume_reading()
-
-    # -- httptools callbacks ---------------------------------------------------
-    def on_message_begin(self) -> None:
-        if self._ignore_input:
-            raise _Stop
-        self._in_head = True
-        self._reset_head()
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._in_head:
-            return  # chunked trailer fields: dropped
-        self._count += 1
-        self._size += len(name) + len(value) + 4
-        if self._count > MAX_HEADERS or self._size > MAX_HEADER_BYTES:
-            raise Reject(errors.HEADERS_TOO_LARGE)
-        lname = name.lower()
-        if lname not in REQUEST_SPECIAL:
-            self._lines.append(b"%s: %s\r\n" % (name, value))
-        elif lname == b"host":
-            if self._host is not None:
-                raise Reject(errors.BAD_REQUEST)
-            self._host = value
-        elif lname == b"content-length":
-            self._length = value
-        elif lname == b"transfer-encoding":
-            self._te = value
-        elif lname == b"connection":
-            self._conn = value if self._conn is None else self._conn + b"," + value
-        elif lname == b"upgrade":
-            self._upgrade = value
-        elif lname == b"x-forwarded-for":
-            self._xff = value if self._xff is None else self._xff + b", " + value
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._head_bytes = 0
-        parser = self.parser
-        version = parser.get_http_version()
-        if version != "1.1" and version != "1.0":
-            raise Reject(errors.VERSION_NOT_SUPPORTED)
-        host = self._host
-        if not host:
-            raise Reject(errors.MISSING_HOST)
-        method = parser.get_method()
-        if method == b"CONNECT":
-            raise Reject(errors.METHOD_NOT_ALLOWED)
-        chunked = self._te is not None
-        if chunked and (version != "1.1" or self._te.strip().lower() != b"chunked"):  # type: ignore[union-attr]
-            raise Reject(errors.BAD_REQUEST)
-        route = self.ctx.routes.lookup(host)
-        if route is None:
-            raise Reject(errors.not_found(host))
-        key = route.pick()
-        if key is None:
-            raise Reject(errors.UNAVAILABLE)
-        upgrade = parser.should_upgrade() and self._upgrade is not None
-
-        lines = self._lines
-        if self._conn is not None:
-            named = connection_tokens(self._conn)
-            if named:
-                lines = drop_named(lines, named)
-        xff = self._xff
-        tail = [
-            b"x-forwarded-for: ",
-            xff + b", " + self.client_ip if xff else self.client_ip,
-            b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: ",
-            host,
-            b"\r\n",
-        ]
-        if upgrade:
-            tail += (b"connection: upgrade\r\nupgrade: ", self._upgrade, b"\r\n")  # type: ignore[arg-type]
-        if chunked:
-            tail.append(b"transfer-encoding: chunked\r\n\r\n")
-        elif self._length is not None:
-            tail.append(b"content-length: %s\r\n\r\n" % self._length.strip())
-        else:
-            tail.append(b"\r\n")
-        head = b"".join(
-            [method, b" ", self._url, b" HTTP/1.1\r\nHost: ", host, b"\r\n", *lines, *tail]
-        )
-        ex = Exchange(
-            self,
-            key,
-            head,
-            chunked=chunked,
-            head_request=method == b"HEAD",
-            http10=version == "1.0",
-            keep_alive=parser.should_keep_alive(),
-            upgrade=upgrade,
-        )
-        self._parsing = ex
-        if upgrade:
-            self._upgrading = ex
-            self.gate.pause(UPGRADE)
-        if self.active is None:
-            self.active = ex
-            ex.start()
-        else:
-            self._queue.append(ex)
-            self.gate.pause(PIPELINE)
-
-    def on_body(self, body: bytes) -> None:
-        ex = self._parsing
-        if ex is not None:
-            ex.request_body(body)
-
-    def on_message_complete(self) -> None:
-        ex, self._parsing = self._parsing, None
-        self._in_head = True
-        if ex is not None:
-            ex.request_end()
 
     # -- exchange outcomes -----------------------------------------------------
     def reject(self, response: bytes) -> None:
@@ -297,6 +189,8 @@ class ProxyProtocol(asyncio.Protocol):
             self._send_and_close(self._deferred)
         else:
             self.gate.resume(PIPELINE)
+            ctx = self.ctx
+            ctx.idle[self] = ctx.idle_tick  # keep-alive: closed by the sweep if it stays idle
 
     def start_tunnel(
         self, ex: Exchange, conn: UpstreamConnection, rest: bytes, endpoint: Endpoint | None
@@ -313,9 +207,14 @@ class ProxyProtocol(asyncio.Protocol):
         ctx.tunnels.add(client)
         ctx.connections.discard(self)
 
+        rev = ex.rev
+
         def closed() -> None:
+            now = ctx.clock()
             if endpoint is not None:
-                endpoint.done()
+                endpoint.done(now)
+            if rev is not None:
+                rev.load.leave(now)
             ctx.tunnel_closed(client)
 
         self.gate.release_all()

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from activator.holding import Holder
-from gateway.context import GatewayContext, Revision
+from activator.holding import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
+from gateway import errors
+from gateway.context import GatewayContext
 from gateway.proxying import ProxyProtocol
+from gateway.reporting import Reporter
 from gateway.routing import RouteTable
 from gateway.upstream import Address, Endpoint
 
@@ -17,12 +22,15 @@ DEFAULT_TIMEOUT = 300.0
 
 
 class Gateway:
-    """Host-routing HTTP/1.1 reverse proxy for revisions' endpoints.
+    """Host-routing HTTP/1.1 reverse proxy for revisions' endpoints, with the activator.
 
     ``sock``: serve on a pre-bound listening socket (multi-worker setups) instead of
     ``host``/``port``. ``reuse_port``: set SO_REUSEPORT when binding. A request routed to a
     revision that was never passed to ``set_revision`` waits up to
-    ``unknown_revision_hold`` seconds for it, then gets 503.
+    ``unknown_revision_hold`` seconds for it, then gets 503. A client connection with no
+    request for ``keepalive_timeout`` seconds is closed. With ``stats_url`` the gateway
+    streams per-second concurrency stats and scale-from-zero pokes to the autoscaler
+    (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``).
     """
 
     def __init__(
@@ -32,18 +40,22 @@ class Gateway:
         *,
         sock: socket.socket | None = None,
         reuse_port: bool = False,
-        holder: Holder | None = None,
         backlog: int = 1024,
         unknown_revision_hold: float = 10.0,
+        keepalive_timeout: float = 75.0,
+        stats_url: str | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.host = host
         self._port = port
         self._sock = sock
         self._reuse_port = reuse_port
         self._backlog = backlog
-        self.holder = holder if holder is not None else Holder()
-        self._ctx = GatewayContext(self.holder, unknown_revision_hold)
+        self._ctx = GatewayContext(unknown_revision_hold, keepalive_timeout=keepalive_timeout)
         self._server: asyncio.Server | None = None
+        self.reporter = Reporter(stats_url, worker_id) if stats_url else None
+        self.last_stats: list[dict[str, Any]] = []  # the last closed one-second bucket
+        self._timers: list[asyncio.Task[None]] = []
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self) -> None:
@@ -65,6 +77,11 @@ class Gateway:
                 backlog=self._backlog,
             )
         self._port = self._server.sockets[0].getsockname()[1]
+        ctx.meter.bucket_start = ctx.clock()
+        if self.reporter is not None:
+            ctx.poke = self.reporter.poke
+            self.reporter.start()
+        self._timers = [loop.create_task(self._tick()), loop.create_task(self._sweep_idle())]
 
     @property
     def port(self) -> int:
@@ -91,10 +108,44 @@ class Gateway:
         for endpoint in ctx.endpoints.values():
             endpoint.close_idle()
         ctx.deadlines.close()
+        timers, self._timers = self._timers, []
+        for task in timers:
+            task.cancel()
+        for task in timers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.reporter is not None:
+            await self.reporter.stop()
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self._server.wait_closed()
+
+    async def _tick(self) -> None:
+        """Close the metering bucket on every wall-clock second; send it if streaming."""
+        meter = self._ctx.meter
+        while True:
+            await asyncio.sleep(1.0 - time.time() % 1.0 + 0.001)
+            self.last_stats = stats = meter.close()
+            if self.reporter is not None:
+                self.reporter.stats(float(round(time.time())), stats)
+
+    async def _sweep_idle(self) -> None:
+        """Close client connections that had no request for ``keepalive_timeout``."""
+        ctx = self._ctx
+        interval = min(1.0, ctx.keepalive_timeout / 4)
+        ticks = math.ceil(ctx.keepalive_timeout / interval)
+        idle = ctx.idle
+        while True:
+            await asyncio.sleep(interval)
+            ctx.idle_tick = tick = ctx.idle_tick + 1
+            while idle:
+                proto = next(iter(idle))
+                if tick - idle[proto] < ticks:
+                    break
+                del idle[proto]
+                if proto.is_idle() and not proto.closed:
+                    proto.transport.close()
 
     # -- control plane ---------------------------------------------------------
     def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
@@ -102,11 +153,24 @@ class Gateway:
         self._ctx.routes = RouteTable(routes)
 
     def set_revision(
-        self, key: str, endpoints: Iterable[Address], timeout_seconds: float = DEFAULT_TIMEOUT
+        self,
+        key: str,
+        endpoints: Iterable[Address],
+        timeout_seconds: float = DEFAULT_TIMEOUT,
+        *,
+        container_concurrency: int = 0,
+        response_start_timeout_seconds: float | None = None,
+        idle_timeout_seconds: float | None = None,
+        activator_in_path: bool = True,
+        queue_depth: int = DEFAULT_QUEUE_DEPTH,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
-        """Set a revision's ready endpoints (replacing the list) and its timeout."""
+        """Set a revision's ready endpoints (replacing the list) and its configuration.
+
+        Updates the revision in place; queued requests that can go now are released.
+        """
         ctx = self._ctx
-        states = []
+        states: list[Endpoint] = []
         for address in endpoints:
             address = (address[0], int(address[1]))
             state = ctx.endpoints.get(address)
@@ -114,18 +178,41 @@ class Gateway:
                 state = ctx.endpoints[address] = Endpoint(address)
             state.retired = False
             states.append(state)
-        ctx.revisions[key] = Revision(key, states, float(timeout_seconds))
-        ctx.forgotten.discard(key)
+        ctx.configure_revision(
+            key,
+            states,
+            float(timeout_seconds),
+            response_start_timeout=float(response_start_timeout_seconds or 0.0),
+            idle_timeout=float(idle_timeout_seconds or 0.0),
+            cc=int(container_concurrency),
+            in_path=bool(activator_in_path),
+            queue_depth=int(queue_depth),
+            max_buffered=int(max_buffered_bytes),
+        )
         self._retire_unused()
-        if states:
-            self.holder.release(key)
 
     def forget_revision(self, key: str) -> None:
-        """Drop a revision; requests for it get 503 (held ones are woken)."""
-        self._ctx.forgotten.add(key)
-        if self._ctx.revisions.pop(key, None) is not None:
-            self._retire_unused()
-        self.holder.release(key)
+        """Drop a revision; requests for it get 503 (queued ones at once)."""
+        ctx = self._ctx
+        ctx.forgotten.add(key)
+        rev = ctx.revisions.pop(key, None)
+        if rev is None:
+            return
+        rev.forgotten = True
+        rev.load.detached = True
+        ctx.meter.adopt(rev.load, [])
+        for waiter in rev.throttler.drain():
+            waiter.fail(errors.UNAVAILABLE)  # type: ignore[attr-defined]
+        rev.throttler.configure([], cc=rev.throttler.cc, in_path=rev.throttler.in_path)
+        self._retire_unused()
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        """Per revision: requests in flight to pods (or connecting) and held in its queue."""
+        return {
+            key: {"in_flight": rev.in_flight, "held": rev.held}
+            for key, rev in self._ctx.revisions.items()
+            if rev.announced or rev.load.active
+        }
 
     async def drain_endpoint(self, endpoint: Address, timeout: float = 30.0) -> bool:  # noqa: ASYNC109
         """Wait until no request is in flight on ``endpoint`` (or timeout); close its pool.

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from gateway.flow_control import set_limits
+from gateway.metering import PodLoad
+
+if TYPE_CHECKING:
+    from activator.holding import Throttler
 
 Address = tuple[str, int]
 
@@ -43,16 +47,17 @@ class ResponseSink(Protocol):
     def upstream_resumed(self) -> None: ...
 
 
-class Endpoint:
-    """One pod address: in-flight counter, idle connection pool, drain waiters."""
+class Endpoint(PodLoad):
+    """One pod: in-flight count and load (PodLoad), idle connection pool, drain waiters."""
 
-    __slots__ = ("_drain_waiters", "address", "idle", "in_flight", "retired")
+    __slots__ = ("_drain_waiters", "address", "idle", "retired", "throttler")
 
     def __init__(self, address: Address) -> None:
+        super().__init__(f"{address[0]}:{address[1]}")
         self.address = address
-        self.in_flight = 0
         self.idle: list[UpstreamConnection] = []
         self.retired = False
+        self.throttler: Throttler[Endpoint] | None = None  # its revision's, for freed slots
         self._drain_waiters: list[asyncio.Future[None]] = []
 
     def take_idle(self) -> UpstreamConnection | None:
@@ -75,14 +80,19 @@ class Endpoint:
         with contextlib.suppress(ValueError):
             self.idle.remove(conn)
 
-    def done(self) -> None:
-        """A request on this endpoint finished."""
+    def done(self, now: float) -> None:
+        """A request on this endpoint finished: its slot goes to a queued request, if any."""
+        self.area += self.in_flight * (now - self.since)
+        self.since = now
         self.in_flight -= 1
         if self.in_flight == 0 and self._drain_waiters:
             waiters, self._drain_waiters = self._drain_waiters, []
             for fut in waiters:
                 if not fut.done():
                     fut.set_result(None)
+        throttler = self.throttler
+        if throttler is not None and throttler.waiting:
+            throttler.dispatch()
 
     def close_idle(self) -> None:
         idle, self.idle = self.idle, []

@@ -10,12 +10,14 @@ import httpx
 DEFAULT_SERVER = "http://127.0.0.1:8081"
 SERVING = "/apis/serving.knative.dev/v1"
 CORE = "/api/v1"
+AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 
 KINDS = {
     # name the user types -> (api prefix, plural)
     "ksvc": (SERVING, "services"),
     "revisions": (SERVING, "revisions"),
     "pods": (CORE, "pods"),
+    "kpa": (AUTOSCALING, "podautoscalers"),
 }
 ALIASES = {
     "ksvc": "ksvc",
@@ -28,6 +30,9 @@ ALIASES = {
     "pod": "pods",
     "pods": "pods",
     "po": "pods",
+    "kpa": "kpa",
+    "podautoscaler": "kpa",
+    "podautoscalers": "kpa",
 }
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.cli import simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.printing import document, table
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=8080)
     gateway.add_argument("--feed", required=True, help="ws://.../dataplane/feed of the server")
+    gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
     _server_flag(delete)
+
+    simulating.add_parser(sub)
 
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
@@ -130,7 +134,10 @@ def run(argv: list[str] | None = None) -> int:
             port=args.port,
             feed_url=args.feed,
             reuse_port=not args.no_reuse_port,
+            stats_url=args.stats_url,
         )
+    if args.command == "simulate":
+        return simulating.run(args)
     client = Client(args.server)
     try:
         if args.command == "apply":

@@ -102,6 +102,28 @@ def pod_row(obj: dict[str, Any], wide: bool) -> Row:
     return row
 
 
+def kpa_row(obj: dict[str, Any], wide: bool) -> Row:
+    st = obj.get("status", {})
+    ready = _condition(obj)
+    metrics = st.get("coldbrew", {})
+    row = [
+        obj["metadata"]["name"],
+        str(st.get("desiredScale", "")),
+        str(st.get("actualScale", "")),
+        ready.get("status", "Unknown"),
+        ready.get("reason", ""),
+        f"{metrics.get('stableValue', 0.0):.2f}",
+        f"{metrics.get('panicValue', 0.0):.2f}",
+        str(bool(metrics.get("panicking"))).lower(),
+    ]
+    if wide:
+        row += [
+            str(metrics.get("excessBurstCapacity", "")),
+            "activator" if metrics.get("activatorInPath") else "pods",
+        ]
+    return row
+
+
 TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], bool], Row]]] = {
     "ksvc": (
         ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"],
@@ -122,6 +144,11 @@ TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], 
         revision_row,
     ),
     "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "PORT", "NODE"], pod_row),
+    "kpa": (
+        ["NAME", "DESIREDSCALE", "ACTUALSCALE", "READY", "REASON", "STABLE", "PANIC", "PANICKING"],
+        ["EBC", "PATH"],
+        kpa_row,
+    ),
 }
 
 

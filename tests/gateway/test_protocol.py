@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from activator.holding import Holder
-from gateway.context import GatewayContext, Revision
+from gateway.context import GatewayContext
 from gateway.proxying import ProxyProtocol
 from gateway.routing import RouteTable
 from gateway.upstream import Endpoint, UpstreamConnection
@@ -57,7 +56,7 @@ class Harness:
 
     def __init__(self) -> None:
         loop = asyncio.get_running_loop()
-        self.ctx = GatewayContext(Holder())
+        self.ctx = GatewayContext()
         self.ctx.routes = RouteTable({HOST.decode(): [("default/r", 100)]})
         self.endpoint = Endpoint(("127.0.0.1", 9))
         self.upstream_transport = FakeTransport()
@@ -65,7 +64,7 @@ class Harness:
         conn.connection_made(self.upstream_transport)
         self.conn = conn
         self.endpoint.idle.append(conn)
-        self.ctx.revisions["default/r"] = Revision("default/r", [self.endpoint], 30.0)
+        self.ctx.configure_revision("default/r", [self.endpoint], 30.0)
         self.client = FakeTransport()
         self.proto = ProxyProtocol(self.ctx, loop)
         self.proto.connection_made(self.client)

@@ -201,7 +201,7 @@ async def test_hold_released_by_set_revision(
             return r.status
 
     task = asyncio.create_task(get())
-    await wait_for(lambda: gateway.holder.held(KEY) == 1)
+    await wait_for(lambda: gateway.snapshot().get(KEY, {}).get("held", 0) == 1)
     assert not task.done()
     gateway.set_revision(KEY, [upstream.address], timeout_seconds=10)
     assert await asyncio.wait_for(task, 5) == 200
@@ -212,7 +212,7 @@ async def test_hold_times_out_with_504(gateway: Gateway, session: aiohttp.Client
     gateway.set_routes({HOST: [(KEY, 100)]})
     async with session.get(url(gateway), headers={"Host": HOST}) as r:
         assert r.status == 504
-    assert gateway.holder.held(KEY) == 0
+    assert gateway.snapshot().get(KEY, {}).get("held", 0) == 0
 
 
 async def test_504_when_upstream_too_slow(gateway: Gateway) -> None:
@@ -235,7 +235,7 @@ async def test_unannounced_revision_waits_then_503(upstream: Upstream) -> None:
         async with s.get(url(gw), headers={"Host": HOST}) as r:
             assert r.status == 503
         task = asyncio.create_task(s.get(url(gw), headers={"Host": HOST}))
-        await wait_for(lambda: gw.holder.held(KEY) == 1)
+        await wait_for(lambda: gw.snapshot().get(KEY, {}).get("held", 0) == 1)
         gw.set_revision(KEY, [upstream.address], timeout_seconds=5)
         async with await asyncio.wait_for(task, 5) as r:
             assert r.status == 200

@@ -1,0 +1,365 @@
+"""The multi-revision KPA engine: deciders + the KPA reconciler's scale-to-zero rules.
+
+Ports ``scaling.MultiScaler`` (one decider per revision, ticks, pokes) together with the parts
+of the KPA reconciler that turn a decision into a replica count (``kpa/scaler.go``:
+``applyBounds``, initial scale, ``handleScaleToZero``; ``kpa/kpa.go``: the Active condition
+and when the activator is put in the request path).
+
+Everything is driven by :meth:`Autoscaler.tick` with an explicit or injected clock, so the same
+object runs under asyncio (:meth:`Autoscaler.run`) or inside a simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from autoscaler.collecting import MetricCollector
+from autoscaler.config import AutoscalerConfig
+from autoscaler.deciding import INVALID, Decider, ScaleResult, apply_bounds
+from autoscaler.spec import DeciderSpec
+
+log = logging.getLogger(__name__)
+
+# Knative: ProgressDeadline (600s default) + activationTimeoutBuffer (30s).
+DEFAULT_ACTIVATION_TIMEOUT = 630.0
+
+
+class Phase(Enum):
+    """The PodAutoscaler's ``Active`` condition."""
+
+    ACTIVATING = "activating"  # Unknown: pods wanted, not ready yet
+    ACTIVE = "active"
+    INACTIVE = "inactive"  # idle: activator in path, may be at zero
+
+
+@dataclass(frozen=True, slots=True)
+class KPAStatus:
+    """What the autoscaler knows and decided about one revision."""
+
+    desired: int  # the replica count last asked for (-1: never asked)
+    actual: int  # ready pods
+    stable_value: float
+    panic_value: float
+    panicking: bool
+    reason: str
+    excess_burst_capacity: int
+    in_path: bool  # activator in the request path
+    phase: str = Phase.ACTIVATING.value
+    recommended: int = -1  # decider count after bounds, before scale-to-zero timing
+
+
+def _noop_activator(key: str, in_path: bool) -> None:
+    return None
+
+
+class MalformedMessageError(ValueError):
+    """A metrics-stream message that does not follow docs/seams.md."""
+
+
+@dataclass(slots=True)
+class _Revision:
+    spec: DeciderSpec
+    collector: MetricCollector
+    decider: Decider
+    want: int  # decider status: last valid desired count (after bounds), -1 unknown
+    ebc: int  # decider status: last excess burst capacity
+    applied: int  # last count passed to scale(); -1 none
+    phase: Phase
+    phase_since: float
+    in_path: bool
+    in_path_since: float
+    initialized: bool = False
+    recommended: int = -1
+    result: ScaleResult = INVALID
+    reason: str = "waiting for metrics"
+
+
+def _initial_ebc(spec: DeciderSpec) -> int:
+    """``MultiScaler.createScaler``: EBC before the first decision."""
+    if spec.target_burst_capacity in (-1, 0):
+        return int(spec.target_burst_capacity)
+    return int(spec.initial_scale * spec.total_value - spec.target_burst_capacity)
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MalformedMessageError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise MalformedMessageError(f"{what} must be a finite non-negative number")
+    return float(value)
+
+
+class Autoscaler:
+    """KPA for many revisions (keys ``"namespace/revision"``)."""
+
+    def __init__(
+        self,
+        config: AutoscalerConfig,
+        *,
+        scale: Callable[[str, int], None],
+        ready_pods: Callable[[str], int],
+        activator: Callable[[str, bool], None] = _noop_activator,
+        clock: Callable[[], float] = time.monotonic,
+        activation_timeout: float = DEFAULT_ACTIVATION_TIMEOUT,
+    ) -> None:
+        self.config = config
+        self._scale = scale
+        self._ready_pods = ready_pods
+        self._activator = activator
+        self._clock = clock
+        self.activation_timeout = activation_timeout
+        self._revisions: dict[str, _Revision] = {}
+        self.workers: set[str] = set()
+
+    # -- revisions ------------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        return list(self._revisions)
+
+    def watch(self, key: str, spec: DeciderSpec) -> None:
+        """Start autoscaling ``key`` (at its initial scale); a changed spec is applied."""
+        rev = self._revisions.get(key)
+        now = self._clock()
+        if rev is not None:
+            if rev.spec != spec:
+                rev.collector.resize(spec.stable_window, spec.panic_window, now)
+                rev.decider.update(spec)
+                rev.spec = spec
+            return
+        ready = self._ready_count(key)
+        collector = MetricCollector(spec.stable_window, spec.panic_window)
+        decider = Decider(
+            spec, collector, now=now, ready_pods=ready, tick_interval=self.config.tick_interval
+        )
+        zero_start = spec.initial_scale == 0
+        rev = _Revision(
+            spec=spec,
+            collector=collector,
+            decider=decider,
+            want=-1,
+            ebc=_initial_ebc(spec),
+            applied=-1,
+            phase=Phase.INACTIVE if zero_start else Phase.ACTIVATING,
+            phase_since=now,
+            in_path=True,
+            in_path_since=now,
+        )
+        self._revisions[key] = rev
+        self._call_activator(key, True)
+        # A new revision starts at its initial scale; existing pods (autoscaler restart) stay.
+        self._apply(key, rev, ready if ready > 0 else spec.initial_scale)
+
+    def unwatch(self, key: str) -> None:
+        self._revisions.pop(key, None)
+
+    # -- metrics --------------------------------------------------------------------------
+
+    def record(self, message: dict[str, Any], now: float | None = None) -> None:
+        """Take one metrics-stream message (docs/seams.md); raises MalformedMessageError."""
+        if not isinstance(message, dict):
+            raise MalformedMessageError("message must be a JSON object")
+        kind = message.get("type")
+        worker = message.get("worker")
+        if worker is not None and not isinstance(worker, str):
+            raise MalformedMessageError("worker must be a string")
+        t = self._clock() if now is None else now
+        if kind == "hello":
+            if worker is not None:
+                self.workers.add(worker)
+        elif kind == "stats":
+            entries = message.get("stats")
+            if not isinstance(entries, list):
+                raise MalformedMessageError("stats must be a list")
+            parsed: list[tuple[str, float, float]] = []
+            for entry in entries:
+                if not isinstance(entry, dict) or not isinstance(entry.get("revision"), str):
+                    raise MalformedMessageError("each stat needs a revision")
+                concurrency = _number(entry.get("concurrency", 0.0), "concurrency")
+                requests = _number(entry.get("requests", 0), "requests")
+                parsed.append((entry["revision"], concurrency, requests))
+            for key, concurrency, requests in parsed:
+                self._record_stat(key, t, concurrency, requests, worker, poke=False)
+        elif kind == "poke":
+            key = message.get("revision")
+            if not isinstance(key, str):
+                raise MalformedMessageError("poke needs a revision")
+            concurrency = _number(message.get("concurrency", 1.0), "concurrency")
+            self._record_stat(key, t, concurrency, 0.0, worker, poke=True)
+        else:
+            raise MalformedMessageError(f"unknown message type {kind!r}")
+
+    def _record_stat(
+        self, key: str, now: float, concurrency: float, rps: float, worker: str | None, poke: bool
+    ) -> None:
+        rev = self._revisions.get(key)
+        if rev is None:
+            return  # unknown revision: ignored
+        rev.collector.record(now, concurrency, rps, worker)
+        # MultiScaler.Poke: decide at once when scaled to zero and traffic arrives.
+        at_zero = rev.want == 0 or rev.applied <= 0
+        if poke or (at_zero and concurrency > 0):
+            self._tick_one(key, rev, now)
+
+    def poke(self, key: str, now: float | None = None) -> None:
+        """Decide for ``key`` immediately (scale-from-zero does not wait for the tick)."""
+        rev = self._revisions.get(key)
+        if rev is not None:
+            self._tick_one(key, rev, self._clock() if now is None else now)
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def tick(self, now: float | None = None) -> None:
+        """Decide for every revision at ``now`` (default: the clock)."""
+        t = self._clock() if now is None else now
+        for key, rev in list(self._revisions.items()):
+            try:
+                self._tick_one(key, rev, t)
+            except Exception:
+                log.exception("autoscaler tick failed for %s", key)
+
+    async def run(self) -> None:
+        """Tick every ``tick-interval`` until cancelled."""
+        while True:
+            self.tick()
+            await asyncio.sleep(self.config.tick_interval)
+
+    def _ready_count(self, key: str) -> int:
+        try:
+            return max(0, int(self._ready_pods(key)))
+        except Exception:
+            log.exception("ready_pods failed for %s", key)
+            return 0
+
+    def _tick_one(self, key: str, rev: _Revision, now: float) -> None:
+        spec = rev.spec
+        ready = self._ready_count(key)
+        if ready > 0:
+            # Knative scrapes the pods when there are any, so silence counts as zero load.
+            rev.collector.record(now - 1.0, 0.0, 0.0)
+        result = rev.decider.scale(now, ready)
+        rev.result = result
+        if result.scale_valid:
+            rev.want = result.desired_pod_count
+            rev.ebc = result.excess_burst_capacity
+            rev.reason = self._decision_reason(result, ready)
+        else:
+            rev.reason = "no metrics in the stable window"
+        want = rev.want
+
+        final = want
+        if want >= 0 or rev.phase is Phase.ACTIVATING:
+            low = spec.min_scale
+            if spec.initial_scale > 1 and not rev.initialized and spec.reachable:
+                low = max(low, spec.initial_scale)
+            bounded = apply_bounds(low, spec.max_scale, want)
+            rev.recommended = bounded
+            final, apply = self._scale_to_zero(rev, bounded, now)
+            if apply and final >= 0:
+                self._apply(key, rev, final)
+        self._update_phase(rev, final, ready, now)
+        in_path = not (final > 0 and rev.ebc >= 0)
+        if in_path != rev.in_path:
+            rev.in_path = in_path
+            rev.in_path_since = now
+            self._call_activator(key, in_path)
+
+    def _scale_to_zero(self, rev: _Revision, desired: int, now: float) -> tuple[int, bool]:
+        """``handleScaleToZero``: ``(scale, apply)``."""
+        spec = rev.spec
+        if desired != 0:
+            return desired, True
+        if not spec.enable_scale_to_zero:
+            rev.reason += "; scale-to-zero disabled, keeping 1"
+            return 1, True
+        since = now - rev.phase_since
+        if rev.phase is Phase.ACTIVATING:
+            if since >= self.activation_timeout:
+                rev.reason = f"activation timed out after {since:.0f}s"
+                return 0, True
+            return -1, False
+        if rev.phase is Phase.ACTIVE:
+            if since >= spec.stable_window:
+                rev.reason = "idle for the stable window: marked inactive"
+                return 0, False
+            rev.reason = f"idle, active for only {since:.0f}s < stable window: keeping 1"
+            return 1, True
+        retention = spec.scale_to_zero_pod_retention_period if spec.reachable else 0.0
+        grace = spec.scale_to_zero_grace_period
+        if since >= max(grace, retention):
+            rev.reason = "scaled to zero"
+            return 0, True
+        if retention > 0 and since < retention:
+            rev.reason = f"idle: pod retention keeps the last pod {retention - since:.0f}s more"
+            return 0, False
+        proxy_for = now - rev.in_path_since if rev.in_path else 0.0
+        if rev.in_path and grace - proxy_for <= 0:
+            rev.reason = "scaled to zero (activator in path for the grace period)"
+            return 0, True
+        rev.reason = f"idle: scale-to-zero grace period, {grace - proxy_for:.0f}s left"
+        return 0, False
+
+    def _update_phase(self, rev: _Revision, want: int, ready: int, now: float) -> None:
+        """``computeActiveCondition``."""
+        spec = rev.spec
+        low = spec.min_scale if spec.reachable else 0
+        min_ready = max(low, 1) if rev.initialized else max(low, spec.initial_scale)
+        if ready >= min_ready:
+            rev.initialized = True
+        if want == 0 or min_ready == 0:
+            new = Phase.INACTIVE
+        elif want <= 0 and rev.phase is Phase.INACTIVE:
+            return
+        else:
+            new = Phase.ACTIVATING if ready < min_ready else Phase.ACTIVE
+        if new is not rev.phase:
+            rev.phase = new
+            rev.phase_since = now
+
+    @staticmethod
+    def _decision_reason(result: ScaleResult, ready: int) -> str:
+        mode = "panic" if result.panicking else "stable"
+        return (
+            f"{mode} mode: stable {result.stable_value:g}, panic {result.panic_value:g} "
+            f"over {ready} ready pod(s) -> {result.desired_pod_count}"
+        )
+
+    def _apply(self, key: str, rev: _Revision, count: int) -> None:
+        if count == rev.applied:
+            return
+        try:
+            self._scale(key, count)
+        except Exception:
+            log.exception("scale(%s, %d) failed; retrying next tick", key, count)
+            return
+        rev.applied = count
+
+    def _call_activator(self, key: str, in_path: bool) -> None:
+        try:
+            self._activator(key, in_path)
+        except Exception:
+            log.exception("activator(%s, %s) failed", key, in_path)
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self, key: str) -> KPAStatus:
+        """Current state of ``key``; raises KeyError when not watched."""
+        rev = self._revisions[key]
+        return KPAStatus(
+            desired=rev.applied,
+            actual=self._ready_count(key),
+            stable_value=rev.result.stable_value,
+            panic_value=rev.result.panic_value,
+            panicking=rev.decider.panicking,
+            reason=rev.reason,
+            excess_burst_capacity=rev.ebc,
+            in_path=rev.in_path,
+            phase=rev.phase.value,
+            recommended=rev.recommended,
+        )

@@ -1,0 +1,158 @@
+"""Concurrency metering: time-weighted average concurrency per revision and per pod.
+
+O(1) per request: every change of a count first adds ``count * (now - since)`` to the
+area under the curve, then moves ``since`` to now. Once a second :meth:`Meter.close`
+turns each area into the average over the bucket and starts the next bucket. A revision's
+figure counts requests in flight *or* held by the activator (from arrival to the end of
+the response, once); a pod's counts requests in flight on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+Clock = Callable[[], float]
+POKE_INTERVAL = 0.1  # at most one poke per revision per this many seconds
+
+
+class PodLoad:
+    """In-flight requests on one pod (endpoint), with their area for the current bucket."""
+
+    __slots__ = ("area", "in_flight", "label", "owner", "since")
+
+    def __init__(self, label: str = "") -> None:
+        self.label = label
+        self.in_flight = 0
+        self.area = 0.0
+        self.since = 0.0
+        self.owner: RevisionLoad | None = None  # the revision whose endpoint list has it
+
+    def acquire(self, now: float) -> None:
+        self.area += self.in_flight * (now - self.since)
+        self.since = now
+        self.in_flight += 1
+
+    def release(self, now: float) -> None:
+        self.area += self.in_flight * (now - self.since)
+        self.since = now
+        self.in_flight -= 1
+
+
+class RevisionLoad:
+    """Requests of one revision from arrival to the end of the response (held or not)."""
+
+    __slots__ = ("active", "area", "arrivals", "detached", "key", "last_poke", "pods", "since")
+
+    def __init__(self, key: str, now: float = 0.0) -> None:
+        self.key = key
+        self.active = 0  # in flight + held
+        self.area = 0.0
+        self.since = now
+        self.arrivals = 0
+        self.last_poke = -1e18
+        self.detached = False  # the revision was forgotten: drop once idle
+        self.pods: dict[PodLoad, None] = {}
+
+    def arrive(self, now: float) -> None:
+        self.area += self.active * (now - self.since)
+        self.since = now
+        self.active += 1
+        self.arrivals += 1
+
+    def leave(self, now: float) -> None:
+        self.area += self.active * (now - self.since)
+        self.since = now
+        self.active -= 1
+
+
+class Meter:
+    """Every revision's load; closes a bucket on demand (the gateway does it each second)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self.clock = clock
+        self.loads: dict[RevisionLoad, None] = {}
+        self.bucket_start = clock()
+
+    def load(self, key: str) -> RevisionLoad:
+        load = RevisionLoad(key, self.clock())
+        self.loads[load] = None
+        return load
+
+    def adopt(self, load: RevisionLoad, pods: list[PodLoad]) -> None:
+        """``pods`` are now ``load``'s endpoints; pods that left it stay until idle."""
+        now = self.clock()
+        current = set(pods)
+        for pod in load.pods:
+            if pod not in current and pod.owner is load:
+                pod.owner = None
+        for pod in pods:
+            if pod.owner is not load:
+                if pod.owner is not None:
+                    pod.owner.pods.pop(pod, None)
+                pod.owner = load
+            if pod not in load.pods:
+                pod.area = 0.0
+                pod.since = now
+                load.pods[pod] = None
+
+    def should_poke(self, load: RevisionLoad, now: float) -> bool:
+        if now - load.last_poke < POKE_INTERVAL:
+            return False
+        load.last_poke = now
+        return True
+
+    def close(self, now: float | None = None) -> list[dict[str, Any]]:
+        """End the current bucket: per-revision averages for revisions with any load."""
+        if now is None:
+            now = self.clock()
+        span = now - self.bucket_start
+        self.bucket_start = now
+        if span <= 0:
+            span = 1e-9
+        out: list[dict[str, Any]] = []
+        for load in list(self.loads):
+            area = load.area + load.active * (now - load.since)
+            arrivals = load.arrivals
+            if area > 0 or arrivals or load.active:
+                pods: dict[str, float] = {}
+                for pod in list(load.pods):
+                    pod_area = pod.area + pod.in_flight * (now - pod.since)
+                    if pod_area > 0:
+                        pods[pod.label] = round(pod_area / span, 4)
+                    pod.area = 0.0
+                    pod.since = now
+                    if pod.owner is not load and not pod.in_flight:
+                        del load.pods[pod]
+                out.append(
+                    {
+                        "revision": load.key,
+                        "concurrency": round(area / span, 4),
+                        "requests": arrivals,
+                        "pods": pods,
+                    }
+                )
+            load.area = 0.0
+            load.since = now
+            load.arrivals = 0
+            if load.detached and not load.active:
+                del self.loads[load]
+        return merge(out)
+
+
+def merge(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sum entries for the same revision key (a key forgotten and set again)."""
+    if len({e["revision"] for e in entries}) == len(entries):
+        return entries
+    merged: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        into = merged.get(entry["revision"])
+        if into is None:
+            merged[entry["revision"]] = entry
+            continue
+        into["concurrency"] += entry["concurrency"]
+        into["requests"] += entry["requests"]
+        for label, value in entry["pods"].items():
+            into["pods"][label] = into["pods"].get(label, 0.0) + value
+    return list(merged.values())
