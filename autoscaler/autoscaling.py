@@ -16,7 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -24,6 +24,7 @@ from autoscaler.collecting import MetricCollector
 from autoscaler.config import AutoscalerConfig
 from autoscaler.deciding import INVALID, Decider, ScaleResult, apply_bounds
 from autoscaler.spec import DeciderSpec
+from autoscaler.tracing import Tracer
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,8 @@ class _Revision:
     recommended: int = -1
     result: ScaleResult = INVALID
     reason: str = "waiting for metrics"
+    # Per worker, the second its last stat was filed under (see _record_stat).
+    worker_seconds: dict[str, int] = field(default_factory=dict)
 
 
 def _initial_ebc(spec: DeciderSpec) -> int:
@@ -117,6 +120,7 @@ class Autoscaler:
         self.activation_timeout = activation_timeout
         self._revisions: dict[str, _Revision] = {}
         self.workers: set[str] = set()
+        self.tracer = Tracer()
 
     # -- revisions ------------------------------------------------------------------------
 
@@ -158,6 +162,7 @@ class Autoscaler:
 
     def unwatch(self, key: str) -> None:
         self._revisions.pop(key, None)
+        self.tracer.forget(key)
 
     # -- metrics --------------------------------------------------------------------------
 
@@ -201,7 +206,18 @@ class Autoscaler:
         rev = self._revisions.get(key)
         if rev is None:
             return  # unknown revision: ignored
+        if not poke and worker is not None:
+            # Each stat covers one second of one worker. Network jitter can deliver two
+            # in the same second of our clock; summing them would double the load, so a
+            # worker's stat goes to the second after its previous one when they collide.
+            second = math.floor(now)
+            last = rev.worker_seconds.get(worker)
+            if last is not None and second <= last < second + 1:
+                now = float(last + 1)
+            rev.worker_seconds[worker] = math.floor(now)
         rev.collector.record(now, concurrency, rps, worker)
+        if not poke:
+            self.tracer.load(key, now, concurrency, rps)
         # MultiScaler.Poke: decide at once when scaled to zero and traffic arrives.
         at_zero = rev.want == 0 or rev.applied <= 0
         if poke or (at_zero and concurrency > 0):
@@ -260,6 +276,7 @@ class Autoscaler:
                 low = max(low, spec.initial_scale)
             bounded = apply_bounds(low, spec.max_scale, want)
             rev.recommended = bounded
+            self.tracer.decision(key, now, bounded, ready, result.panicking)
             final, apply = self._scale_to_zero(rev, bounded, now)
             if apply and final >= 0:
                 self._apply(key, rev, final)

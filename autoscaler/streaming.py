@@ -11,13 +11,15 @@ import json
 import logging
 from dataclasses import dataclass
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from autoscaler.autoscaling import Autoscaler, MalformedMessageError
 
 log = logging.getLogger(__name__)
 
 STREAM_PATH = "/autoscaler/stream"
+# What the autoscaler saw and decided for one revision (for ``coldbrew simulate``).
+TRACE_PATH = "/autoscaler/traces/{ns}/{name}"
 
 
 @dataclass(slots=True)
@@ -37,10 +39,19 @@ def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
     """Add the websocket route to ``app``; returns its counters (also ``app[STREAM_STATS]``)."""
     stats = StreamStats()
     app[STREAM_STATS] = stats
+    sockets: set[web.WebSocketResponse] = set()
+
+    async def close_all(_: web.Application) -> None:
+        # Shutting down must not wait for gateways that would stream forever.
+        for ws in list(sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"autoscaler shutting down")
+
+    app.on_shutdown.append(close_all)
 
     async def stream(request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
+        sockets.add(ws)
         stats.connections += 1
         stats.open_connections += 1
         try:
@@ -59,10 +70,16 @@ def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
                 elif msg.type is WSMsgType.ERROR:
                     log.warning("metrics stream error: %s", ws.exception())
         finally:
+            sockets.discard(ws)
             stats.open_connections -= 1
         return ws
 
+    async def trace(request: web.Request) -> web.Response:
+        key = f"{request.match_info['ns']}/{request.match_info['name']}"
+        return web.json_response(autoscaler.tracer.export(key))
+
     app.router.add_get(STREAM_PATH, stream)
+    app.router.add_get(TRACE_PATH, trace)
     return stats
 
 

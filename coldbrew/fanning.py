@@ -29,7 +29,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 log = logging.getLogger(__name__)
 FEED_PATH = "/dataplane/feed"
@@ -133,6 +133,11 @@ class FanOut:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(FEED_PATH, self.handle)
+        app.on_shutdown.append(self._close_all)
+
+    async def _close_all(self, _: web.Application) -> None:
+        for ws in list(self._workers):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"control plane shutting down")
 
     @property
     def workers(self) -> int:

@@ -103,13 +103,7 @@ class Platform:
 
     async def start(self) -> None:
         self.store.load()
-        app = make_app(self.controller, self.presenter)
-        if self.fanout is not None:
-            self.fanout.add_routes(app)
-        add_stream_routes(app, self.controller.autoscaler)
-        self._admin = web.AppRunner(app, access_log=None)
-        await self._admin.setup()
-        await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+        await self.start_admin()
         if self.gateway is not None:
             await self.gateway.start()
         self.controller.start()
@@ -144,6 +138,22 @@ class Platform:
                 continue
             log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
+    async def start_admin(self) -> None:
+        """Serve the control API, the metrics stream and the workers' feed."""
+        app = make_app(self.controller, self.presenter)
+        if self.fanout is not None:
+            self.fanout.add_routes(app)
+        add_stream_routes(app, self.controller.autoscaler)
+        self._admin = web.AppRunner(app, access_log=None)
+        await self._admin.setup()
+        await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+
+    async def stop_admin(self) -> None:
+        """Close the control API and its connections (the data plane keeps serving)."""
+        if self._admin is not None:
+            await self._admin.cleanup()
+            self._admin = None
+
     async def stop(self) -> None:
         if self._autoscaling is not None:
             self._autoscaling.cancel()
@@ -153,8 +163,7 @@ class Platform:
             worker.send_signal(signal.SIGTERM)
         for worker in self.workers:
             await worker.wait()
-        if self._admin is not None:
-            await self._admin.cleanup()
+        await self.stop_admin()
         await self.runtime.shutdown()
 
 

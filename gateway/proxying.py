@@ -220,6 +220,10 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         self.gate.release_all()
         splice(client, upstream, b"".join(ex.early), rest, closed)
 
+    def no_request(self) -> bool:
+        """Nothing in flight or queued (a request head may be arriving, slowly)."""
+        return self.active is None and not self._queue and not self.closed
+
     def is_idle(self) -> bool:
         """No request in flight or partially received (safe to close on shutdown)."""
         return self.active is None and not self._queue and self._in_head and not self._head_bytes

@@ -144,7 +144,7 @@ class Gateway:
                 if tick - idle[proto] < ticks:
                     break
                 del idle[proto]
-                if proto.is_idle() and not proto.closed:
+                if proto.no_request():  # idle, or a head trickling in for that long
                     proto.transport.close()
 
     # -- control plane ---------------------------------------------------------

@@ -202,6 +202,12 @@ async def test_keepalive_timeout_closes_idle_connections(pods: list[Pod]) -> Non
         async with asyncio.timeout(5):
             assert await reader.read(-1) == b""
         writer.close()
+        # Nor does a request head trickling in forever keep it open.
+        reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: ")
+        async with asyncio.timeout(5):
+            assert await reader.read(-1) == b""
+        writer.close()
     finally:
         await gw.stop(grace=1.0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import re
 import shutil
 import subprocess
@@ -38,7 +39,7 @@ def ready_pods(server: Server, revision: str = "coffee-00001") -> int:
 
 
 @hey_missing
-def test_seed_stress_scales_out_and_back(server: Server) -> None:
+def test_seed_stress_scales_out_and_back(server: Server, tmp_path: Path) -> None:
     server.client().apply(coffee())
     server.wait_ready("coffee")
     hey = subprocess.Popen(
@@ -67,7 +68,27 @@ def test_seed_stress_scales_out_and_back(server: Server) -> None:
         "REASON",
     ]
     # After the load the KPA brings the pods back down (to zero, with a 6 s window).
-    wait_for(lambda: ready_pods(server) <= 1, timeout=40, interval=0.5, what="scale down")
+    wait_for(lambda: ready_pods(server) == 0, timeout=60, interval=0.5, what="scale to zero")
+    replay_matches_live(server, tmp_path)
+
+
+def replay_matches_live(server: Server, tmp_path: Path) -> None:
+    """``coldbrew simulate`` on the live run's trace reproduces its decisions."""
+    live = httpx.get(f"{server.admin_url}/autoscaler/traces/default/coffee-00001").json()
+    trace = tmp_path / "trace.csv"
+    rows = [f"{r['second']},{r['concurrency']:.4f}" for r in live["trace"]]
+    trace.write_text("second,concurrency\n" + "\n".join(rows) + "\n")
+    manifest = tmp_path / "coffee.yaml"
+    manifest.write_text(yaml.safe_dump(coffee()))
+    out = server.cli(
+        "simulate", "-f", str(manifest), "--trace", str(trace), "--tail-seconds", "30", "-o", "json"
+    )
+    assert out.returncode == 0, out.stderr
+    sim = json.loads(out.stdout)
+    live_desired = [d["desired"] for d in live["decisions"]]
+    sim_desired = [t["desired"] for t in sim["ticks"]]
+    assert abs(max(live_desired) - max(sim_desired)) <= 1, (live_desired, sim_desired)
+    assert live_desired[-1] == 0 and sim_desired[-1] == 0
 
 
 def test_scale_to_zero_then_50_concurrent_requests(server: Server) -> None:

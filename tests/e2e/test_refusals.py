@@ -111,3 +111,21 @@ def test_unmapped_image_fails_revision_and_keeps_serving(server: Server) -> None
     ready = {c["type"]: c for c in rev["status"]["conditions"]}["Ready"]
     assert ready["status"] == "False" and ready["reason"] == "ImagePullBackOff"
     assert server.request("coffee.default.example.com").text == "Hello coffee!\n"
+
+
+def test_serve_refuses_a_wrong_config_naming_the_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.yaml"
+    cmd = [sys.executable, "-m", "coldbrew", "serve", "--port", "0", "--admin-port", "0"]
+    cmd += ["--state-dir", str(tmp_path / "s"), "--config", str(config)]
+    for text, key in [
+        ("autoscaler:\n  stable-window: 2s\n", "autoscaler.stable-window"),
+        ("autoscaler:\n  no-such-key: 1\n", "no-such-key"),
+        ("scaler: {}\n", "scaler"),
+    ]:
+        config.write_text(text)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1
+        assert key in out.stderr, out.stderr

@@ -55,6 +55,8 @@ def test_both_workers_take_connections(two_workers: Server) -> None:
     server = two_workers
     server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
     server.wait_ready("coffee")
+    # Workers learn routes asynchronously from the feed: wait until both answer.
+    wait_for(lambda: all(server.request(COFFEE).status_code == 200 for _ in range(20)))
     workers = gateway_workers(server)
 
     def cpu(pid: int) -> int:
