@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -138,3 +139,27 @@ class Server:
             return list(items)
         label = "serving.knative.dev/revision"
         return [p for p in items if p["metadata"]["labels"].get(label) == revision]
+
+
+class Hey:
+    """A ``hey`` load run in the background; ``finish()`` waits and checks its report."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            ["hey", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.report = ""
+
+    def __enter__(self) -> Hey:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def finish(self, timeout: float = 60) -> dict[str, int]:
+        """Status code -> count; fails on any transport error hey reports."""
+        self.report, _ = self.proc.communicate(timeout=timeout)
+        assert "Error distribution" not in self.report, self.report
+        return {c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", self.report)}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import re
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.harness import EXAMPLES, Server, wait_for
+from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
 
 COFFEE = "coffee.default.example.com"
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -42,22 +40,12 @@ def ready_pods(server: Server, revision: str = "coffee-00001") -> int:
 def test_seed_stress_scales_out_and_back(server: Server, tmp_path: Path) -> None:
     server.client().apply(coffee())
     server.wait_ready("coffee")
-    hey = subprocess.Popen(
-        ["hey", "-z", "20s", "-c", "90", "-host", COFFEE, f"{server.url}/?sleep=100"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    start = time.monotonic()
-    try:
+    with Hey("-z", "20s", "-c", "90", "-host", COFFEE, f"{server.url}/?sleep=100") as hey:
+        start = time.monotonic()
         wait_for(lambda: ready_pods(server) >= 9, timeout=12, interval=0.25, what=">= 9 pods")
         scaled_after = time.monotonic() - start
-        report, _ = hey.communicate(timeout=60)
-    finally:
-        if hey.poll() is None:
-            hey.kill()
-    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", report))
-    assert set(codes) == {"200"}, report
-    assert "Error distribution" not in report, report
+        codes = hey.finish()
+    assert set(codes) == {"200"}, hey.report
     assert scaled_after < 12
     table = server.cli("get", "kpa").stdout
     assert table.splitlines()[0].split()[:5] == [

@@ -1,0 +1,105 @@
+"""Scale-from-zero overhead: first-response latency minus the pod's own start time.
+
+    python loadtest/coldstart.py [--rounds 5]
+
+Starts ``coldbrew serve`` (fresh state, free ports), applies coffee with a 6 s
+window, and for each round waits until the revision is at zero pods, then
+times one request through the gateway (held by the activator, autoscaler
+poked, pod started, request forwarded). Separately it times the bundled
+sample app's own start-to-listening (spawn, then connect every millisecond)
+the same number of times. The difference of the medians is what coldbrew
+adds to a cold start. Prints a Markdown table and writes JSON to
+loadtest/results/. Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.harness import Server, free_port, wait_for  # noqa: E402
+
+HOST = "coffee.default.example.com"
+
+
+def app_start_seconds() -> float:
+    """Spawn the sample app and time until it accepts a connection."""
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), TARGET="coffee")
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "coldbrew.sample"], env=env)
+    try:
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return time.perf_counter() - start
+            if proc.poll() is not None or time.perf_counter() - start > 20:
+                raise RuntimeError("sample app did not start")
+            time.sleep(0.001)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def cold_request_seconds(server: Server) -> float:
+    wait_for(lambda: not server.pods("coffee-00001"), timeout=90, interval=0.2, what="zero pods")
+    # A raw socket: an HTTP client library's own set-up (an SSL context, pools)
+    # would be counted as cold-start time otherwise.
+    request = f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
+    start = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+        s.sendall(request)
+        response = b""
+        while chunk := s.recv(65536):
+            response += chunk
+    took = time.perf_counter() - start
+    assert response.endswith(b"Hello coffee!\n"), response
+    return took
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="scale-from-zero overhead")
+    p.add_argument("--rounds", type=int, default=5)
+    args = p.parse_args()
+    manifest = yaml.safe_load((ROOT / "examples" / "coffee.yaml").read_text())
+    manifest["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/window"] = "6s"
+    cold: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "state")
+        server.start()
+        try:
+            server.client().apply(manifest)
+            server.wait_ready("coffee", timeout=15)
+            for _ in range(args.rounds):
+                cold.append(cold_request_seconds(server))
+        finally:
+            server.stop()
+    starts = [app_start_seconds() for _ in range(args.rounds)]
+    cold_ms, start_ms = statistics.median(cold) * 1e3, statistics.median(starts) * 1e3
+    print(f"\n### Scale from zero ({args.rounds} rounds, medians)\n")
+    print("| first response | pod start-to-listening | coldbrew overhead |")
+    print("|---:|---:|---:|")
+    print(f"| {cold_ms:.1f} ms | {start_ms:.1f} ms | {cold_ms - start_ms:.1f} ms |")
+    out = ROOT / "loadtest" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"coldstart-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps({"cold_s": cold, "app_start_s": starts}, indent=1))
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
