@@ -32,6 +32,7 @@ from coldbrew.api import (
     revision_status,
     service_status,
 )
+from coldbrew.reserving import ReservePlan, Reserver, revision_key_of
 from coldbrew.scaling import decider_spec
 from coldbrew.store import RevisionRecord, ServiceRecord, Store
 from coldbrew.translating import pod_template
@@ -83,6 +84,7 @@ class Controller:
             clock=clock,
         )
         self._in_path: dict[str, bool] = {}
+        self.reserver = Reserver(runtime)
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
         self._pod_templates: dict[str, Any] = {}
@@ -177,12 +179,14 @@ class Controller:
 
     # -- events -----------------------------------------------------------
 
-    def on_pods_changed(self, revision_key: str) -> None:
-        """Runtime callback: a pod of this revision changed state."""
-        rev = self.store.revisions.get(revision_key)
+    def on_pods_changed(self, replica_set_key: str) -> None:
+        """Runtime callback: a pod of this revision (standard or reserve) changed state."""
+        key = revision_key_of(replica_set_key)
+        rev = self.store.revisions.get(key)
         if rev is None:
             return
-        self._push_endpoints(revision_key)
+        self.reserver.settle(key)
+        self._push_endpoints(key)
         self._mark(f"{rev.namespace}/{rev.service}")
 
     def _push_endpoints(self, key: str) -> None:
@@ -190,7 +194,7 @@ class Controller:
         tmpl = self.template_of(rev)
         self.data_plane.set_revision(
             key,
-            self.runtime.endpoints(key),
+            self.reserver.endpoints(key),
             timeout_seconds=tmpl.timeout_seconds,
             container_concurrency=tmpl.container_concurrency,
             response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
@@ -203,12 +207,15 @@ class Controller:
     def _scale_revision(self, key: str, replicas: int) -> None:
         rev = self.store.revisions.get(key)
         if rev is not None:
-            self.runtime.scale(self._pod_template(rev), replicas)
+            self.reserver.scale(self._pod_template(rev), replicas, self._reserve_plan(rev))
 
     def _activator_in_path(self, key: str, in_path: bool) -> None:
         self._in_path[key] = in_path
         if key in self.store.revisions:
             self._push_endpoints(key)
+
+    def _reserve_plan(self, rev: RevisionRecord) -> ReservePlan | None:
+        return None
 
     def _pod_template(self, rev: RevisionRecord) -> Any:
         pod_tmpl = self._pod_templates.get(rev.key)
@@ -318,6 +325,7 @@ class Controller:
     def _retire(self, key: str) -> None:
         """No traffic can reach this revision: no autoscaling, no pods."""
         self.autoscaler.unwatch(key)
+        self.reserver.retire(key)
         self._in_path.pop(key, None)
         pod_tmpl = self._pod_templates.get(key)
         if pod_tmpl is not None:
