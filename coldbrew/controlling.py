@@ -29,7 +29,6 @@ from coldbrew.api import (
     parse_service,
     plan,
     resolve_traffic,
-    revision_status,
     service_status,
 )
 from coldbrew.reserving import ReservePlan, Reserver, revision_key_of
@@ -88,7 +87,6 @@ class Controller:
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
         self._pod_templates: dict[str, Any] = {}
-        self._revision_status: dict[str, dict[str, Any]] = {}
         self._dirty: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -171,7 +169,6 @@ class Controller:
         for rev in revisions:
             self._retire(rev.key)
             self._templates.pop(rev.key, None)
-            self._revision_status.pop(rev.key, None)
             self._pod_templates.pop(rev.key, None)
             self.data_plane.forget_revision(rev.key)
         self._notify()
@@ -257,21 +254,6 @@ class Controller:
             pods = self.runtime.revision_state(rev.key)
             states[rev.name] = RevisionState(ready=rev.ever_ready, failure=pods.failure)
         return states
-
-    def revision_view(self, rev: RevisionRecord) -> dict[str, Any]:
-        """The revision's Knative status, with live replica counts."""
-        pods = self.runtime.revision_state(rev.key)
-        state = RevisionState(ready=rev.ever_ready, failure=pods.failure)
-        previous = self._revision_status.get(rev.key)
-        status = revision_status(
-            state,
-            now=time.time(),
-            desired_replicas=pods.desired,
-            actual_replicas=pods.ready,
-            previous=previous,
-        )
-        self._revision_status[rev.key] = status
-        return status
 
     def reconcile(self, key: str) -> None:
         rec = self.store.services.get(key)

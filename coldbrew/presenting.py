@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from coldbrew.api import condition, revision_object, rfc3339, service_object
+from coldbrew.api import (
+    RevisionState,
+    condition,
+    revision_object,
+    revision_status,
+    rfc3339,
+    service_object,
+)
 from coldbrew.controlling import Controller
+from coldbrew.store import RevisionRecord
 
 PID_ANNOTATION = "coldbrew.dev/pid"
 PORT_ANNOTATION = "coldbrew.dev/port"
@@ -14,6 +23,22 @@ PORT_ANNOTATION = "coldbrew.dev/port"
 class Presenter:
     def __init__(self, controller: Controller) -> None:
         self.controller = controller
+        # Last status shown per revision: keeps lastTransitionTime while nothing changes.
+        self._revision_status: dict[str, dict[str, Any]] = {}
+
+    def revision_status(self, rev: RevisionRecord) -> dict[str, Any]:
+        """The revision's Knative status, with live replica counts."""
+        pods = self.controller.runtime.revision_state(rev.key)
+        state = RevisionState(ready=rev.ever_ready, failure=pods.failure)
+        status = revision_status(
+            state,
+            now=time.time(),
+            desired_replicas=pods.desired,
+            actual_replicas=pods.ready,
+            previous=self._revision_status.get(rev.key),
+        )
+        self._revision_status[rev.key] = status
+        return status
 
     def service(self, namespace: str, name: str) -> dict[str, Any] | None:
         key = f"{namespace}/{name}"
@@ -53,7 +78,7 @@ class Presenter:
             created=rev.created,
             service_uid=service.uid if service else None,
             routing_state="active" if routed else "reserve",
-            status=self.controller.revision_view(rev),
+            status=self.revision_status(rev),
         )
 
     def revisions(self, namespace: str | None) -> list[dict[str, Any]]:
