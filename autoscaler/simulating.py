@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from autoscaler.accounting import CostLedger
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
+from autoscaler.pricing import DEFAULT_RESERVE_TYPE, PriceTable
 from autoscaler.spec import DeciderSpec
 
 SIM_KEY = "sim/revision"
@@ -48,21 +51,68 @@ class SimulationResult:
 
 
 class _Pods:
-    """The virtual pod runtime: ready times of the pods that exist."""
+    """The virtual pod runtime: ready times of the pods that exist.
 
-    def __init__(self, start_seconds: float) -> None:
+    With ``reserve`` > 0 (ASK reserved instances) a scale to zero leaves that many reserve
+    pods running, ready at once and counting no capacity; they go when a standard pod is ready.
+    Pods are reported to ``ledger`` (if any) as they start and stop.
+    """
+
+    def __init__(
+        self, start_seconds: float, ledger: CostLedger | None = None, *, reserve: int = 0
+    ) -> None:
         self.start = start_seconds
         self.now = 0.0
-        self.ready_at: list[float] = []
+        self.ready_at: list[tuple[float, str]] = []
+        self.ledger = ledger
+        self.reserve = reserve
+        self.reserve_type = ""
+        self.reserve_on = False
+        self.standard_size: tuple[float | None, float | None] = (None, None)
+        self._named = 0
 
-    def scale(self, _key: str, count: int) -> None:
+    def scale(self, key: str, count: int) -> None:
+        self.settle(key)
+        if count <= 0 and self.reserve and not self.reserve_on:
+            self.reserve_on = True  # the reserve is up before the standard pods leave
+            for i in range(self.reserve):
+                self._event(key, f"reserve-{i}", True, "reserve", self.reserve_type)
         while len(self.ready_at) < count:
-            self.ready_at.append(self.now + max(self.start, _EPSILON))
+            self._named += 1
+            name = f"pod-{self._named}"
+            self.ready_at.append((self.now + max(self.start, _EPSILON), name))
+            self._event(key, name, True, "standard", None)
         self.ready_at.sort()
-        del self.ready_at[max(count, 0) :]  # the latest to become ready go first
+        for _, name in self.ready_at[max(count, 0) :]:  # the latest to become ready go first
+            self._event(key, name, False)
+        del self.ready_at[max(count, 0) :]
+
+    def settle(self, key: str) -> None:
+        """Remove the reserve pods at the moment the first standard pod became ready."""
+        if self.reserve_on and self.ready_at and self.ready_at[0][0] <= self.now:
+            now, self.now = self.now, self.ready_at[0][0]
+            for i in range(self.reserve):
+                self._event(key, f"reserve-{i}", False)
+            self.now, self.reserve_on = now, False
+
+    def _event(
+        self, key: str, name: str, up: bool, kind: str = "", itype: str | None = None
+    ) -> None:
+        if self.ledger is None:
+            return
+        if up:
+            cpu, memory = self.standard_size
+            self.ledger.running(key, name, kind, itype, cpu, memory)  # type: ignore[arg-type]
+        else:
+            self.ledger.stopped(key, name)
 
     def ready(self, _key: str) -> int:
-        return sum(1 for t in self.ready_at if t <= self.now)
+        return sum(1 for t, _ in self.ready_at if t <= self.now)
+
+    def serving(self, key: str) -> bool:
+        """Any pod (standard or reserve) ready to take a request now."""
+        self.settle(key)
+        return self.reserve_on or self.ready(key) > 0
 
 
 def simulate(
@@ -74,43 +124,10 @@ def simulate(
     tail_seconds: float = 0.0,
 ) -> SimulationResult:
     """Run ``trace`` (plus ``tail_seconds`` of silence) through the autoscaler."""
-    if spec.metric == "rps" and any(p.rps is None for p in trace if p.concurrency > 0):
-        raise ValueError("an rps-scaled spec needs an rps column in the trace")
     points = sorted(trace, key=lambda p: p.second)
-    pods = _Pods(pod_start_seconds)
-    scale_calls: list[tuple[float, int]] = []
-
-    def scale(key: str, count: int) -> None:
-        scale_calls.append((pods.now, count))
-        pods.scale(key, count)
-
-    autoscaler = Autoscaler(config, scale=scale, ready_pods=pods.ready, clock=lambda: pods.now)
-    autoscaler.watch(SIM_KEY, spec)
-    step = config.tick_interval
-    end = (points[-1].second + 1 if points else 0) + tail_seconds
     ticks: list[dict[str, Any]] = []
-    i = 0
-    n_ticks = max(1, math.ceil(end / step))
-    for k in range(1, n_ticks + 1):
-        t = k * step
-        while i < len(points) and points[i].second < t:
-            p = points[i]
-            i += 1
-            if p.concurrency <= 0 and not p.rps:
-                continue  # the gateway sends no stats for an idle second
-            pods.now = float(p.second)
-            autoscaler.record(
-                {
-                    "type": "stats",
-                    "worker": "sim",
-                    "stats": [
-                        {"revision": SIM_KEY, "concurrency": p.concurrency, "requests": p.rps or 0}
-                    ],
-                },
-                now=pods.now,
-            )
-        pods.now = t
-        autoscaler.tick(t)
+
+    def observe(t: float, autoscaler: Autoscaler) -> None:
         st = autoscaler.status(SIM_KEY)
         ticks.append(
             {
@@ -123,7 +140,157 @@ def simulate(
                 "panic": st.panicking,
             }
         )
-    return SimulationResult(ticks, _summary(points, ticks, scale_calls, step), points)
+
+    scale_calls = _replay(
+        spec, config, points, _Pods(pod_start_seconds), tail_seconds, after_tick=observe
+    )
+    return SimulationResult(
+        ticks, _summary(points, ticks, scale_calls, config.tick_interval), points
+    )
+
+
+POLICIES = ("scale-to-zero", "reserve", "min-scale-1")
+
+
+def compare_policies(
+    spec: DeciderSpec,
+    config: AutoscalerConfig,
+    trace: list[TracePoint],
+    pod_start_seconds: float = 0.0,
+    *,
+    prices: PriceTable,
+    reserve_type: str = DEFAULT_RESERVE_TYPE,
+    reserve_replicas: int = 1,
+    standard_cpu: float = 1.0,
+    standard_memory_gib: float = 2.0,
+    tail_seconds: float = 0.0,
+) -> dict[str, dict[str, Any]]:
+    """Replay ``trace`` under each of :data:`POLICIES`; per policy: pod-seconds by kind, cost,
+    and cold starts (episodes of load while no pod, standard or reserve, is ready).
+
+    ``scale-to-zero`` is ``spec`` as is; ``reserve`` replaces a scale to zero with
+    ``reserve_replicas`` reserve pods of ``reserve_type``; ``min-scale-1`` keeps a standard pod.
+    Pods are billed from when they are asked for until they are removed.
+    """
+    points = sorted(trace, key=lambda p: p.second)
+    runs = {
+        "scale-to-zero": (spec, 0),
+        "reserve": (spec, reserve_replicas),
+        "min-scale-1": (replace(spec, min_scale=max(1, spec.min_scale)), 0),
+    }
+    return {
+        name: _run_policy(
+            policy_spec,
+            config,
+            points,
+            pod_start_seconds,
+            tail_seconds,
+            prices,
+            reserve,
+            reserve_type,
+            (standard_cpu, standard_memory_gib),
+        )
+        for name, (policy_spec, reserve) in runs.items()
+    }
+
+
+def _run_policy(
+    spec: DeciderSpec,
+    config: AutoscalerConfig,
+    points: list[TracePoint],
+    pod_start_seconds: float,
+    tail_seconds: float,
+    prices: PriceTable,
+    reserve: int,
+    reserve_type: str,
+    standard_size: tuple[float, float],
+) -> dict[str, Any]:
+    pods = _Pods(pod_start_seconds, reserve=reserve)
+    ledger = CostLedger(prices, clock=lambda: pods.now)
+    pods.ledger, pods.reserve_type, pods.standard_size = ledger, reserve_type, standard_size
+    cold = {"starts": 0, "seconds": 0, "in_episode": False}
+
+    def before_load(p: TracePoint) -> None:
+        if pods.serving(SIM_KEY):
+            cold["in_episode"] = False
+        elif p.concurrency > 0 or p.rps:
+            cold["seconds"] += 1
+            if not cold["in_episode"]:
+                cold["starts"] += 1
+                cold["in_episode"] = True
+
+    def after_tick(_t: float, _a: Autoscaler) -> None:
+        if pods.serving(SIM_KEY):
+            cold["in_episode"] = False
+
+    _replay(
+        spec, config, points, pods, tail_seconds, after_tick=after_tick, before_load=before_load
+    )
+    totals = ledger.summary(SIM_KEY)
+    kinds = totals["by_kind"]
+    return {
+        "standard_pod_seconds": round(kinds["standard"]["pod_seconds"], 3),
+        "reserve_pod_seconds": round(kinds["reserve"]["pod_seconds"], 3),
+        "standard_cost": round(kinds["standard"]["cost"], 8),
+        "reserve_cost": round(kinds["reserve"]["cost"], 8),
+        "cost": round(totals["cost"], 8),
+        "currency": totals["currency"],
+        "cold_starts": cold["starts"],
+        "cold_start_seconds": cold["seconds"],
+        "seconds": pods.now,
+    }
+
+
+def _replay(
+    spec: DeciderSpec,
+    config: AutoscalerConfig,
+    points: list[TracePoint],
+    pods: _Pods,
+    tail_seconds: float,
+    *,
+    after_tick: Callable[[float, Autoscaler], None] | None = None,
+    before_load: Callable[[TracePoint], None] | None = None,
+) -> list[tuple[float, int]]:
+    """Drive a real :class:`Autoscaler` over sorted ``points``; returns its scale calls."""
+    if spec.metric == "rps" and any(p.rps is None for p in points if p.concurrency > 0):
+        raise ValueError("an rps-scaled spec needs an rps column in the trace")
+    scale_calls: list[tuple[float, int]] = []
+
+    def scale(key: str, count: int) -> None:
+        scale_calls.append((pods.now, count))
+        pods.scale(key, count)
+
+    autoscaler = Autoscaler(config, scale=scale, ready_pods=pods.ready, clock=lambda: pods.now)
+    autoscaler.watch(SIM_KEY, spec)
+    step = config.tick_interval
+    end = (points[-1].second + 1 if points else 0) + tail_seconds
+    i = 0
+    for k in range(1, max(1, math.ceil(end / step)) + 1):
+        t = k * step
+        while i < len(points) and points[i].second < t:
+            p = points[i]
+            i += 1
+            pods.now = float(p.second)
+            if before_load is not None:
+                before_load(p)
+            if p.concurrency <= 0 and not p.rps:
+                continue  # the gateway sends no stats for an idle second
+            autoscaler.record(
+                {
+                    "type": "stats",
+                    "worker": "sim",
+                    "stats": [
+                        {"revision": SIM_KEY, "concurrency": p.concurrency, "requests": p.rps or 0}
+                    ],
+                },
+                now=pods.now,
+            )
+        pods.now = t
+        autoscaler.tick(t)
+        if after_tick is not None:
+            after_tick(t, autoscaler)
+    pods.settle(SIM_KEY)
+    return scale_calls
 
 
 def _summary(

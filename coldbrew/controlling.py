@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
+from autoscaler.pricing import KNOWN_TYPES, resolve_specs
 from coldbrew.api import RevisionRecord as PlannedRevision
 from coldbrew.api import (
     RevisionState,
@@ -31,7 +32,9 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
-from coldbrew.reserving import ReservePlan, Reserver, revision_key_of
+from coldbrew.config import ReserveDefaults
+from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
+from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
 from coldbrew.store import RevisionRecord, ServiceRecord, Store
 from coldbrew.translating import pod_template
@@ -68,6 +71,7 @@ class Controller:
         *,
         domain: str,
         config: AutoscalerConfig | None = None,
+        reserve: ReserveDefaults | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -75,6 +79,7 @@ class Controller:
         self.data_plane = data_plane
         self.domain = domain
         self.config = config or AutoscalerConfig()
+        self.reserve = reserve or ReserveDefaults()
         self.autoscaler = Autoscaler(
             self.config,
             scale=self._scale_revision,
@@ -109,7 +114,7 @@ class Controller:
 
     def apply(self, obj: dict[str, Any]) -> tuple[str, ServiceRecord]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
-        svc = parse_service(obj)
+        svc = parse_service(obj, instance_types=KNOWN_TYPES)
         key = f"{svc.namespace}/{svc.name}"
         rec = self.store.services.get(key)
         if rec is not None and self.views[key].service == svc:
@@ -212,7 +217,31 @@ class Controller:
             self._push_endpoints(key)
 
     def _reserve_plan(self, rev: RevisionRecord) -> ReservePlan | None:
-        return None
+        """The revision's reserve, if it has one: routed, not disabled, min-scale 0."""
+        scaling = self.template_of(rev).scaling
+        enabled = scaling.reserve_instance
+        if enabled is None:
+            enabled = self.reserve.enabled
+        if not enabled or (scaling.min_scale or self.config.min_scale) >= 1:
+            return None  # disabled, or "reserve at least one standard instance"
+        view = self.views.get(f"{rev.namespace}/{rev.service}")
+        if view is None or not any(k == rev.key for t in view.hosts.values() for k, _ in t):
+            return None  # reserve is for idle *routed* revisions
+        specs = scaling.reserve_instance_eci_use_specs or self.reserve.eci_use_specs
+        instance = resolve_specs(specs.instance_types, specs.cpu, specs.memory)
+        use_specs = ",".join(specs.instance_types) or instance.name
+        template = reserve_template(
+            self._pod_template(rev),
+            instance_type=instance.name,
+            cpu=instance.cpu,
+            memory_gib=instance.memory_gib,
+            use_specs=use_specs,
+            resources=PodResources(
+                cpu=instance.cpu, memory=instance.memory_gib * 2**30, instance_type=instance.name
+            ),
+        )
+        replicas = scaling.reserve_instance_replicas or self.reserve.replicas
+        return ReservePlan(template, replicas)
 
     def _pod_template(self, rev: RevisionRecord) -> Any:
         pod_tmpl = self._pod_templates.get(rev.key)

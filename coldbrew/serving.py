@@ -81,6 +81,7 @@ class Platform:
             data_plane,
             domain=opts.domain,
             config=self.config.autoscaler,
+            reserve=self.config.reserve,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         self.presenter = Presenter(self.controller)

@@ -9,13 +9,17 @@ Differences from Kubernetes, on purpose:
 * Crashed containers restart after 0 s, then 1 s doubling to 30 s (Kubernetes: 10 s to 5 min);
   the back-off resets after 10 s of running.
 * New processes are probed every 5 ms until ready, whatever the probe's periodSeconds.
+* Reserve pods (ASK reserved instances) are a replica set of their own; cpu/memory are
+  enforced with cgroups when the machine allows, else nice/RLIMIT_AS (see ``resources``).
 """
 
 from coldbrew.runtime.images import ImageMap, ImageMapError
+from coldbrew.runtime.resources import ResourceEnforcer
 from coldbrew.runtime.runtime import PodRuntime
 from coldbrew.runtime.specs import (
     ContainerSpec,
     PodInfo,
+    PodResources,
     PodTemplate,
     ProbeSpec,
     RevisionPods,
@@ -26,8 +30,10 @@ __all__ = [
     "ImageMap",
     "ImageMapError",
     "PodInfo",
+    "PodResources",
     "PodRuntime",
     "PodTemplate",
     "ProbeSpec",
+    "ResourceEnforcer",
     "RevisionPods",
 ]

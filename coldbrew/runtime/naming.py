@@ -30,10 +30,16 @@ def random_suffix(length: int = 5) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
-def pod_name(revision: str, hash_part: str, taken: set[str] | None = None) -> str:
-    """``{revision}-deployment-{hash}-{5 random}``, unique among ``taken``."""
+def pod_name(
+    revision: str, hash_part: str, taken: set[str] | None = None, *, reserve: bool = False
+) -> str:
+    """``{revision}-deployment-{hash}-{5 random}``, unique among ``taken``.
+
+    Reserve pods: ``{revision}-deployment-reserve-{hash}-{5 random}``.
+    """
+    deployment = f"{revision}-deployment-reserve" if reserve else f"{revision}-deployment"
     while True:
-        name = f"{revision}-deployment-{hash_part}-{random_suffix()}"
+        name = f"{deployment}-{hash_part}-{random_suffix()}"
         if not taken or name not in taken:
             return name
 

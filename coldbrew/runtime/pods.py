@@ -16,6 +16,7 @@ from coldbrew.runtime import probing
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
+from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
 from coldbrew.runtime.specs import CONTAINER_NAME, Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Pod:
         cwd: Path | None = None,
         backoff: Backoff | None = None,
         ports: Ports | None = None,
+        enforcer: ResourceEnforcer | None = None,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
         self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
@@ -73,6 +75,9 @@ class Pod:
         self.exit_code: int | None = None
         self.deleting: float | None = None
         self.grace = 30.0
+        self.enforcer = enforcer
+        self.enforced = ""  # what the last run got (see resources.Enforcement.describe)
+        self._enforcement: Enforcement | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -97,6 +102,10 @@ class Pod:
             exit_code=self.exit_code,
             message=self.message,
             deleting=self.deleting,
+            role=self.template.role,
+            revision=self.template.revision,
+            resources=self.template.resources,
+            enforced=self.enforced,
         )
 
     # -- control
@@ -171,11 +180,14 @@ class Pod:
                 self.phase = "Succeeded" if ok else "Failed"
             self.log_file.close()
             self.ports.release(self.port)
+            if self._enforcement is not None:
+                await self._enforcement.release()
 
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
         env = pod_env(self.template, self.port)
         cmd = expand(argv, env)
+        preexec = self._prepare_enforcement()
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -185,10 +197,16 @@ class Pod:
                 env=env,
                 cwd=self.cwd,
                 start_new_session=True,  # own process group: signals reach its children
+                preexec_fn=preexec,
             )
         except OSError as exc:
             self.log_file.write(f"coldbrew: cannot start {cmd[0]!r}: {exc}\n".encode())
             return 127
+        if self._enforcement is not None:
+            try:
+                self.enforced = self._enforcement.confirm(proc.pid)
+            except Exception:
+                log.exception("checking resource enforcement of pod %s failed", self.name)
         self.pid, self.started, self.phase = proc.pid, time.time(), "Running"
         self.ever_ready = False
         self._set(status="Running")
@@ -220,6 +238,22 @@ class Pod:
             pumping.cancel()
         assert proc.returncode is not None
         return proc.returncode
+
+    def _prepare_enforcement(self) -> Callable[[], None] | None:
+        """The preexec_fn enforcing the template's resources (groups made on the first run)."""
+        resources = self.template.resources
+        if resources is None or self.enforcer is None:
+            return None
+        try:
+            if self._enforcement is None:
+                name = f"{self.name}-{self.uid[:8]}"
+                reserve = self.template.role == "reserve"
+                self._enforcement = self.enforcer.prepare(name, resources, reserve=reserve)
+            return self._enforcement.preexec()
+        except Exception:  # enforcement must never keep a pod from running
+            log.exception("preparing resource enforcement of pod %s failed", self.name)
+            self.enforced = "none (error)"
+            return None
 
     def _probe_port(self) -> int:
         spec = self.template.container.readiness_probe

@@ -14,7 +14,8 @@ from coldbrew.runtime.logs import DEFAULT_CAP, LogFile
 from coldbrew.runtime.naming import Ports, pod_name, template_hash_part
 from coldbrew.runtime.pods import Backoff, Pod
 from coldbrew.runtime.replicas import Endpoint, ReplicaSet
-from coldbrew.runtime.specs import PodInfo, PodTemplate, RevisionPods
+from coldbrew.runtime.resources import ResourceEnforcer
+from coldbrew.runtime.specs import RESERVE_LABEL, PodInfo, PodTemplate, RevisionPods
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ class PodRuntime:
     ``on_change`` is called synchronously on every pod state change (created, ready, not ready,
     status, removed); it must not block, and may call ``scale``. ``drain(endpoint)`` is awaited
     after a pod that served was taken out of ``endpoints()`` and before it is sent SIGTERM.
+
+    Keys are ``PodTemplate.key``: a revision's reserve pods (``role="reserve"``) are a replica
+    set of their own, ``ns/revision/reserve``. Templates with ``resources`` are enforced by
+    ``enforcer`` (default: cgroups if usable, else nice/RLIMIT_AS; see ``resources``).
     """
 
     def __init__(
@@ -40,6 +45,7 @@ class PodRuntime:
         log_cap: int = DEFAULT_CAP,
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
+        enforcer: ResourceEnforcer | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
         self.images = images
@@ -56,6 +62,7 @@ class PodRuntime:
         self._expiry: dict[str, asyncio.TimerHandle] = {}
         self._ports = Ports()
         self._closed = False
+        self.enforcer = enforcer or ResourceEnforcer()  # discovers cgroups on first use
 
     # -- commands
     def scale(self, template: PodTemplate, replicas: int) -> None:
@@ -123,10 +130,15 @@ class PodRuntime:
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         t = rs.template
         taken = set(self._logs)
-        name = pod_name(t.revision, template_hash_part(t.template_hash, t.key), taken)
+        reserve = t.role == "reserve"
+        seed = f"{t.template_hash}/reserve" if reserve and t.template_hash else t.template_hash
+        name = pod_name(t.revision, template_hash_part(seed, t.key), taken, reserve=reserve)
         argv, missing = resolve_argv(t, self.images, self.python)
+        labels = {k: v for k, v in t.labels.items() if k != RESERVE_LABEL}
+        if reserve:
+            labels[RESERVE_LABEL] = "true"
         labels = {
-            **t.labels,
+            **labels,
             "serving.knative.dev/service": t.service,
             "serving.knative.dev/configuration": t.configuration,
             "serving.knative.dev/revision": t.revision,
@@ -151,6 +163,7 @@ class PodRuntime:
             cwd=self.images.base_dir,
             backoff=Backoff(*self._backoff),
             ports=self._ports,
+            enforcer=self.enforcer,
         )
         return pod
 

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
+Role = Literal["standard", "reserve"]
 Status = Literal[
     "ContainerCreating", "Running", "CrashLoopBackOff", "Error", "Terminating", "ImagePullBackOff"
 ]
 CONTAINER_NAME = "user-container"
+RESERVE_LABEL = "knative.aliyun.com/reserve-instance"  # "true" on reserve pods only
+ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were enforced
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,24 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PodResources:
+    """A pod's CPU/memory size: ``cpu`` in cores, ``memory`` in bytes (None: unlimited).
+
+    ``instance_type`` (e.g. ECI ``ecs.t5-c1m2.large``) is informational for the runtime.
+    """
+
+    cpu: float | None = None
+    memory: float | None = None
+    instance_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpu is not None and not self.cpu > 0:
+            raise ValueError(f"cpu must be > 0, not {self.cpu!r}")
+        if self.memory is not None and not self.memory > 0:
+            raise ValueError(f"memory must be > 0, not {self.memory!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class PodTemplate:
     namespace: str
     service: str
@@ -53,10 +74,19 @@ class PodTemplate:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     template_hash: str = ""  # stable per revision; the middle part of pod names
+    # "reserve": ASK's reserved instance, a replica set of its own next to the standard one
+    role: Role = "standard"
+    resources: PodResources | None = None  # enforced as far as this machine allows
+
+    def __post_init__(self) -> None:
+        if self.role not in ("standard", "reserve"):
+            raise ValueError(f'role must be "standard" or "reserve", not {self.role!r}')
 
     @property
     def key(self) -> str:
-        return f"{self.namespace}/{self.revision}"
+        """The replica set's key: ``ns/revision``, or ``ns/revision/reserve`` for reserve pods."""
+        base = f"{self.namespace}/{self.revision}"
+        return f"{base}/reserve" if self.role == "reserve" else base
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +127,10 @@ class PodInfo:
     exit_code: int | None = None  # of the last run that ended
     message: str = ""  # why the pod is waiting (back-off, image), if it is
     deleting: float | None = None  # when termination began
+    role: Role = "standard"
+    revision: str = ""  # the revision's name (revision_key is the replica set's key)
+    resources: PodResources | None = None
+    enforced: str = ""  # how resources were enforced, e.g. "cgroup1 cpu=2 mem=4Gi"
 
     def to_k8s(self) -> dict[str, Any]:
         """A Kubernetes ``v1/Pod``-shaped object (for ``get pods -o yaml`` and friends)."""
@@ -125,11 +159,22 @@ class PodInfo:
             container_status["lastState"] = {
                 "terminated": {"exitCode": self.exit_code, "reason": reason}
             }
+        annotations = dict(self.annotations)
+        if self.enforced:
+            annotations[ENFORCED_ANNOTATION] = self.enforced
+        container: dict[str, Any] = {
+            "name": CONTAINER_NAME,
+            "image": self.image,
+            "ports": [{"containerPort": self.port, "protocol": "TCP"}],
+            "env": [{"name": "PORT", "value": str(self.port)}],
+        }
+        if self.resources is not None:
+            container["resources"] = _k8s_resources(self.resources)
         metadata: dict[str, Any] = {
             "name": self.name,
             "namespace": self.namespace,
             "labels": dict(self.labels),
-            "annotations": dict(self.annotations),
+            "annotations": annotations,
             "creationTimestamp": rfc3339(self.created),
             "uid": self.uid,
         }
@@ -140,14 +185,7 @@ class PodInfo:
             "kind": "Pod",
             "metadata": metadata,
             "spec": {
-                "containers": [
-                    {
-                        "name": CONTAINER_NAME,
-                        "image": self.image,
-                        "ports": [{"containerPort": self.port, "protocol": "TCP"}],
-                        "env": [{"name": "PORT", "value": str(self.port)}],
-                    }
-                ],
+                "containers": [container],
                 "restartPolicy": "Always",
             },
             "status": {
@@ -162,3 +200,21 @@ class PodInfo:
                 "startTime": rfc3339(self.created),
             },
         }
+
+
+def format_bytes(n: float) -> str:
+    """Bytes as a Kubernetes quantity: ``4Gi``, ``512Mi``, else plain bytes."""
+    n = int(n)
+    for unit, size in (("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
+def _k8s_resources(r: PodResources) -> dict[str, Any]:
+    limits: dict[str, str] = {}
+    if r.cpu is not None:
+        limits["cpu"] = f"{r.cpu:g}"
+    if r.memory is not None:
+        limits["memory"] = format_bytes(r.memory)
+    return {"limits": limits, "requests": dict(limits)} if limits else {}

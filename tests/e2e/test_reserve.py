@@ -1,0 +1,126 @@
+"""Reserved instances: the seed's sequence, end to end, dropping nothing."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
+
+COFFEE = "coffee.default.example.com"
+RESERVE_LABEL = "knative.aliyun.com/reserve-instance"
+hey_missing = pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+
+
+def manifest(name: str = "coffee.yaml", **annotations: str) -> dict:
+    doc = yaml.safe_load((EXAMPLES / name).read_text())
+    notes = doc["spec"]["template"]["metadata"]["annotations"]
+    notes["autoscaling.knative.dev/window"] = "6s"
+    notes.update(annotations)
+    return doc
+
+
+def kinds(server: Server) -> list[tuple[str, bool]]:
+    """(standard|reserve, ready) of every live pod."""
+    out = []
+    for pod in server.pods():
+        if pod["metadata"].get("deletionTimestamp"):
+            continue
+        kind = "reserve" if pod["metadata"]["labels"].get(RESERVE_LABEL) else "standard"
+        ready = pod["status"]["containerStatuses"][0]["ready"]
+        out.append((kind, ready))
+    return out
+
+
+class Trickle:
+    """Requests every 100 ms in the background; counts failures."""
+
+    def __init__(self, server: Server) -> None:
+        self.server, self.ok, self.failed = server, 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.server.url, headers={"Host": COFFEE}) as http:
+            while not self.stop.wait(0.1):
+                try:
+                    r = http.get("/", timeout=30)
+                    if r.status_code == 200:
+                        self.ok += 1
+                    else:
+                        self.failed.append(r.status_code)
+                except httpx.HTTPError as exc:
+                    self.failed.append(repr(exc))
+
+    def __enter__(self) -> Trickle:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(60)
+
+
+@hey_missing
+def test_seed_sequence_hands_over_both_ways(server: Server) -> None:
+    server.client().apply(manifest())
+    server.wait_ready("coffee")
+    with Hey("-z", "6s", "-c", "30", "-host", COFFEE, f"{server.url}/?sleep=100") as hey:
+        codes = hey.finish()
+    assert set(codes) == {"200"}, hey.report
+    # Idle: the standard pods go, one ready reserve pod stays.
+    wait_for(lambda: kinds(server) == [("reserve", True)], timeout=60, interval=0.3, what="reserve")
+    reserve = server.pods()[0]["metadata"]["name"]
+    assert "-deployment-reserve-" in reserve
+    # One request wakes it: answered at once by the reserve pod.
+    with Trickle(server) as trickle:
+        start = time.perf_counter()
+        r = server.request(COFFEE)
+        warm = time.perf_counter() - start
+        assert r.status_code == 200 and r.text == "Hello coffee!\n"
+        wait_for(lambda: ("standard", True) in kinds(server), timeout=20, what="standard pod ready")
+        wait_for(lambda: ("reserve", True) not in kinds(server), timeout=40, what="reserve gone")
+    assert trickle.failed == [] and trickle.ok > 0
+    assert warm < 1.0  # a warm answer, not a cold start (generous: a shared 2-core machine)
+
+
+def test_set_reserve_spec_annotations(server: Server) -> None:
+    server.client().apply(manifest("coffee-set-reserve.yaml"))
+    server.wait_ready("coffee")
+    wait_for(lambda: kinds(server) == [("reserve", True)], timeout=60, interval=0.3, what="reserve")
+    pod = server.pods()[0]
+    notes = pod["metadata"]["annotations"]
+    assert notes["k8s.aliyun.com/eci-instance-spec"] == "ecs.t5-c1m2.large"
+    assert notes["k8s.aliyun.com/eci-instance-cpu"] == "2.000"
+    assert notes["k8s.aliyun.com/eci-instance-mem"] == "4.00"
+    assert server.request(COFFEE).text == "Hello coffee-set-reserve!\n"
+
+
+def test_min_scale_1_keeps_a_standard_pod_and_disable_scales_to_zero(server: Server) -> None:
+    server.client().apply(manifest(**{"autoscaling.knative.dev/min-scale": "1"}))
+    server.wait_ready("coffee")
+    tea = manifest("tea.yaml", **{"knative.aliyun.com/reserve-instance": "disable"})
+    server.client().apply(tea)
+    server.wait_ready("tea")
+    wait_for(lambda: not server.pods("tea-00001"), timeout=60, interval=0.3, what="tea at zero")
+    assert [k for k in kinds(server)] == [("standard", True)]
+
+
+def test_a_revision_that_loses_its_traffic_gets_no_reserve(server: Server) -> None:
+    server.client().apply(manifest())
+    server.wait_ready("coffee")
+    server.client().apply(manifest("coffee-v1.yaml"))
+    wait_for(
+        lambda: server.service("coffee")["status"].get("latestReadyRevisionName") == "coffee-v1"
+    )
+    wait_for(lambda: not server.pods("coffee-00001"), timeout=40, what="old revision gone")
+    wait_for(lambda: kinds(server) == [("reserve", True)], timeout=60, interval=0.3, what="reserve")
+    assert server.pods("coffee-00001") == []
+    assert [p["metadata"]["labels"]["serving.knative.dev/revision"] for p in server.pods()] == [
+        "coffee-v1"
+    ]
