@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
-from autoscaler.pricing import KNOWN_TYPES, resolve_specs
+from autoscaler.pricing import KNOWN_TYPES, PriceTable, resolve_specs
 from coldbrew.api import RevisionRecord as PlannedRevision
 from coldbrew.api import (
     RevisionState,
@@ -33,6 +33,7 @@ from coldbrew.api import (
     service_status,
 )
 from coldbrew.config import ReserveDefaults
+from coldbrew.costing import Costing
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
@@ -72,6 +73,7 @@ class Controller:
         domain: str,
         config: AutoscalerConfig | None = None,
         reserve: ReserveDefaults | None = None,
+        prices: PriceTable | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -89,6 +91,7 @@ class Controller:
         )
         self._in_path: dict[str, bool] = {}
         self.reserver = Reserver(runtime)
+        self.costing = Costing(runtime, prices or PriceTable())
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
         self._pod_templates: dict[str, Any] = {}
@@ -173,6 +176,7 @@ class Controller:
         self._publish_routes()
         for rev in revisions:
             self._retire(rev.key)
+            self.costing.forget(rev.key)
             self._templates.pop(rev.key, None)
             self._pod_templates.pop(rev.key, None)
             self.data_plane.forget_revision(rev.key)
@@ -188,6 +192,7 @@ class Controller:
         if rev is None:
             return
         self.reserver.settle(key)
+        self.costing.sync(key)
         self._push_endpoints(key)
         self._mark(f"{rev.namespace}/{rev.service}")
 

@@ -18,6 +18,7 @@ from coldbrew.store import RevisionRecord
 
 PID_ANNOTATION = "coldbrew.dev/pid"
 PORT_ANNOTATION = "coldbrew.dev/port"
+TYPE_ANNOTATION = "coldbrew.dev/instance-type"
 
 
 class Presenter:
@@ -38,6 +39,11 @@ class Presenter:
             previous=self._revision_status.get(rev.key),
         )
         self._revision_status[rev.key] = status
+        reserve = self.controller.reserver.reserve_state(rev.key)
+        status["coldbrew"] = {
+            "cost": self.controller.costing.summary(rev.key),
+            "reserveReplicas": reserve.ready if reserve is not None else 0,
+        }
         return status
 
     def service(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -174,6 +180,10 @@ class Presenter:
             if pod.pid is not None:
                 obj["metadata"]["annotations"][PID_ANNOTATION] = str(pod.pid)
             obj["metadata"]["annotations"][PORT_ANNOTATION] = str(pod.port)
+            res = pod.resources
+            obj["metadata"]["annotations"][TYPE_ANNOTATION] = (
+                res.instance_type if res is not None and res.instance_type else "standard"
+            )
             out.append(obj)
         return out
 

@@ -82,6 +82,7 @@ class Platform:
             domain=opts.domain,
             config=self.config.autoscaler,
             reserve=self.config.reserve,
+            prices=self.config.prices,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         self.presenter = Presenter(self.controller)

@@ -64,7 +64,15 @@ def revision_row(obj: dict[str, Any], wide: bool) -> Row:
         str(st.get("desiredReplicas", 0)),
     ]
     if wide:
-        row.append(obj.get("spec", {}).get("containers", [{}])[0].get("image", ""))
+        cost = st.get("coldbrew", {}).get("cost", {})
+        by_type = cost.get("by_type", {})
+        row += [
+            obj.get("spec", {}).get("containers", [{}])[0].get("image", ""),
+            str(st.get("coldbrew", {}).get("reserveReplicas", 0)),
+            f"{cost.get('pod_seconds', 0.0):.0f}",
+            f"{cost.get('cost', 0.0):.6f} {cost.get('currency', '')}".strip(),
+            ",".join(f"{t}={v['pod_seconds']:.0f}s" for t, v in sorted(by_type.items())) or "-",
+        ]
     return row
 
 
@@ -94,10 +102,12 @@ def pod_row(obj: dict[str, Any], wide: bool) -> Row:
     ]
     if wide:
         ports = obj.get("spec", {}).get("containers", [{}])[0].get("ports", [{}])
+        notes = obj["metadata"].get("annotations", {})
         row += [
             obj.get("status", {}).get("podIP", ""),
             str(ports[0].get("containerPort", "")) if ports else "",
-            "local",
+            notes.get("coldbrew.dev/instance-type", "standard"),
+            notes.get("coldbrew.dev/enforced", "-").replace(" ", ","),
         ]
     return row
 
@@ -140,10 +150,14 @@ TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], 
             "ACTUAL REPLICAS",
             "DESIRED REPLICAS",
         ],
-        ["IMAGE"],
+        ["IMAGE", "RESERVE", "POD-SECONDS", "COST", "BY TYPE"],
         revision_row,
     ),
-    "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "PORT", "NODE"], pod_row),
+    "pods": (
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        ["IP", "PORT", "TYPE", "ENFORCED"],
+        pod_row,
+    ),
     "kpa": (
         ["NAME", "DESIREDSCALE", "ACTUALSCALE", "READY", "REASON", "STABLE", "PANIC", "PANICKING"],
         ["EBC", "PATH"],
