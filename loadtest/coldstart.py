@@ -54,19 +54,26 @@ def app_start_seconds() -> float:
         proc.wait()
 
 
-def cold_request_seconds(server: Server) -> float:
-    wait_for(lambda: not server.pods("coffee-00001"), timeout=90, interval=0.2, what="zero pods")
-    # A raw socket: an HTTP client library's own set-up (an SSL context, pools)
-    # would be counted as cold-start time otherwise.
-    request = f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
+def timed_get(port: int, host: str, path: str = "/") -> tuple[float, bytes]:
+    """One request on a raw socket: (seconds, response bytes).
+
+    An HTTP client library's own set-up (an SSL context, pools) would otherwise
+    be counted as request time.
+    """
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
     start = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
         s.sendall(request)
         response = b""
         while chunk := s.recv(65536):
             response += chunk
-    took = time.perf_counter() - start
-    assert response.endswith(b"Hello coffee!\n"), response
+    return time.perf_counter() - start, response
+
+
+def cold_request_seconds(server: Server, revision: str = "coffee-00001", host: str = HOST) -> float:
+    wait_for(lambda: not server.pods(revision), timeout=90, interval=0.2, what="zero pods")
+    took, response = timed_get(server.port, host)
+    assert response.startswith(b"HTTP/1.1 200"), response
     return took
 
 
