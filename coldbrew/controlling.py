@@ -207,6 +207,7 @@ class Controller:
             response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
             idle_timeout_seconds=tmpl.idle_timeout_seconds,
             activator_in_path=self._in_path.get(key, True),
+            wake_on_request=self.reserver.on_reserve(key),
         )
 
     # -- autoscaler callbacks ---------------------------------------------

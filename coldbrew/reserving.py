@@ -115,6 +115,15 @@ class Reserver:
             return endpoints
         return list(self.runtime.endpoints(plan.template.key))
 
+    def on_reserve(self, key: str) -> bool:
+        """True while the revision's traffic goes to its reserve pods."""
+        plan = self._plans.get(key)
+        return (
+            plan is not None
+            and not self.runtime.endpoints(key)
+            and bool(self.runtime.endpoints(plan.template.key))
+        )
+
     def reserve_state(self, key: str) -> Any:
         plan = self._plans.get(key)
         return None if plan is None else self.runtime.revision_state(plan.template.key)

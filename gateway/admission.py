@@ -66,6 +66,8 @@ class Admission:
             load.since = now
             load.active += 1
             load.arrivals += 1
+            if rev.wake and ctx.poke is not None and ctx.meter.should_poke(load, now):
+                ctx.poke(rev.key, load.active)
             self.deadline = now + rev.timeout
             self.timing = True
             ctx.deadlines.add(self)  # type: ignore[arg-type]

@@ -35,10 +35,14 @@ class Revision:
         "response_start_timeout",
         "throttler",
         "timeout",
+        "wake",
     )
 
     def __init__(self, key: str, load: RevisionLoad, timeout: float) -> None:
         self.key = key
+        # Serving from a reserve pod: every arrival pokes the autoscaler (rate limited),
+        # so standard pods start at once instead of after the next stats second.
+        self.wake = False
         self.load = load
         self.timeout = timeout
         self.response_start_timeout = 0.0
@@ -108,6 +112,7 @@ class GatewayContext:
         in_path: bool = True,
         queue_depth: int = DEFAULT_QUEUE_DEPTH,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
+        wake: bool = False,
     ) -> Revision:
         """Create or update (in place) an announced revision; release what can go now."""
         rev = self.revisions.get(key)
@@ -117,6 +122,7 @@ class GatewayContext:
         rev.timeout = timeout
         rev.response_start_timeout = response_start_timeout
         rev.idle_timeout = idle_timeout
+        rev.wake = wake
         self.forgotten.discard(key)
         for endpoint in endpoints:
             endpoint.throttler = rev.throttler

@@ -164,10 +164,13 @@ class Gateway:
         activator_in_path: bool = True,
         queue_depth: int = DEFAULT_QUEUE_DEPTH,
         max_buffered_bytes: int = DEFAULT_MAX_BUFFERED,
+        wake_on_request: bool = False,
     ) -> None:
         """Set a revision's ready endpoints (replacing the list) and its configuration.
 
         Updates the revision in place; queued requests that can go now are released.
+        ``wake_on_request``: the endpoints are reserve pods; every arrival pokes the
+        autoscaler (at most one poke per revision per 100 ms).
         """
         ctx = self._ctx
         states: list[Endpoint] = []
@@ -188,6 +191,7 @@ class Gateway:
             in_path=bool(activator_in_path),
             queue_depth=int(queue_depth),
             max_buffered=int(max_buffered_bytes),
+            wake=bool(wake_on_request),
         )
         self._retire_unused()
 

@@ -80,7 +80,8 @@ def replay_matches_live(server: Server, tmp_path: Path) -> None:
 
 
 def test_scale_to_zero_then_50_concurrent_requests(server: Server) -> None:
-    server.client().apply(coffee())
+    # "disable" keeps meaning Knative's scale to zero now that a reserve is the default.
+    server.client().apply(coffee(**{"knative.aliyun.com/reserve-instance": "disable"}))
     server.wait_ready("coffee")
     assert server.request(COFFEE).status_code == 200
     wait_for(lambda: not server.pods("coffee-00001"), timeout=60, interval=0.5, what="zero pods")

@@ -98,10 +98,10 @@ def test_set_reserve_spec_annotations(server: Server) -> None:
     assert notes["k8s.aliyun.com/eci-instance-spec"] == "ecs.t5-c1m2.large"
     assert notes["k8s.aliyun.com/eci-instance-cpu"] == "2.000"
     assert notes["k8s.aliyun.com/eci-instance-mem"] == "4.00"
-    assert server.request(COFFEE).text == "Hello coffee-set-reserve!\n"
     pods = server.cli("get", "pods", "-o", "wide").stdout
     assert "ecs.t5-c1m2.large" in pods.splitlines()[1], pods
     assert "cpu=2" in pods and "mem=4Gi" in pods, pods
+    assert server.request(COFFEE).text == "Hello coffee-set-reserve!\n"
     revisions = server.cli("get", "revisions", "-o", "wide").stdout.splitlines()
     assert revisions[0].split()[-6:] == ["IMAGE", "RESERVE", "POD-SECONDS", "COST", "BY", "TYPE"]
     assert "ecs.t5-c1m2.large=" in revisions[1] and "standard=" in revisions[1], revisions

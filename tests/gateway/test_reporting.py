@@ -200,3 +200,27 @@ async def test_no_stats_url_meters_quietly(routed: Gateway) -> None:
     async with aiohttp.ClientSession() as session:
         assert await get(session, routed) == 200
     assert routed.snapshot() == {KEY: {"in_flight": 0, "held": 0}}
+
+
+async def test_wake_on_request_pokes_while_served_by_a_reserve_pod(
+    autoscaler: Autoscaler, gated: tuple[Upstream, asyncio.Event]
+) -> None:
+    up, gate = gated
+    gate.set()
+    gw = Gateway(stats_url=autoscaler.url, worker_id="gw-wake")
+    await gw.start()
+    try:
+        gw.set_routes({HOST: [(KEY, 100)]})
+        gw.set_revision(KEY, [up.address], 30)
+        await autoscaler.next("hello", 0)
+        async with aiohttp.ClientSession() as session:
+            assert await get(session, gw) == 200  # ordinary endpoints: no poke
+            gw.set_revision(KEY, [up.address], 30, wake_on_request=True)
+            mark = len(autoscaler.frames)
+            sent = time.monotonic()
+            assert await get(session, gw) == 200  # answered at once by the reserve pod
+            await autoscaler.next("poke", mark, revision=KEY)
+            assert time.monotonic() - sent < 0.5
+        assert not any(f["type"] == "poke" for f in autoscaler.frames[:mark])
+    finally:
+        await gw.stop(grace=1)
