@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from gateway.reconnecting import keep_connected
+
 log = logging.getLogger(__name__)
-BACKOFF_START, BACKOFF_MAX = 0.1, 5.0
 
 
 class Followable(Protocol):
@@ -38,17 +39,7 @@ class Follower:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        delay = BACKOFF_START
-        async with aiohttp.ClientSession() as session:
-            while True:
-                try:
-                    async with session.ws_connect(self.url, heartbeat=10) as ws:
-                        delay = BACKOFF_START
-                        await self._follow(ws)
-                except (aiohttp.ClientError, OSError) as exc:
-                    log.debug("feed %s unavailable: %s", self.url, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
+        await keep_connected(self.url, self._follow, what="feed")
 
     async def _follow(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:

@@ -19,9 +19,11 @@ from typing import Any
 
 import aiohttp
 
+from gateway.reconnecting import keep_connected
+
 log = logging.getLogger(__name__)
 
-BACKOFF_START, BACKOFF_MAX = 0.1, 5.0
+
 MAX_OUTBOX = 256  # frames waiting to be written while connected
 
 
@@ -83,24 +85,18 @@ class Reporter:
                 await task
 
     async def _run(self) -> None:
-        delay = BACKOFF_START
-        async with aiohttp.ClientSession() as session:
-            while True:
-                try:
-                    async with session.ws_connect(self.url, heartbeat=10.0) as ws:
-                        delay = BACKOFF_START
-                        self.connects += 1
-                        self._outbox.clear()
-                        await ws.send_str(json.dumps({"type": "hello", "worker": self.worker}))
-                        self.connected = True
-                        await self._pump(ws)
-                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    log.debug("metrics stream %s unavailable: %s", self.url, exc)
-                finally:
-                    self.connected = False
-                    self._outbox.clear()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
+        await keep_connected(self.url, self._serve, what="metrics stream", on_loss=self._lost)
+
+    async def _serve(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.connects += 1
+        self._outbox.clear()
+        await ws.send_str(json.dumps({"type": "hello", "worker": self.worker}))
+        self.connected = True
+        await self._pump(ws)
+
+    def _lost(self) -> None:
+        self.connected = False
+        self._outbox.clear()
 
     async def _pump(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """Write queued frames until the stream closes (the reader notices that)."""
