@@ -16,13 +16,13 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
 from typing import Any
 
 from autoscaler.collecting import MetricCollector
 from autoscaler.config import AutoscalerConfig
-from autoscaler.deciding import INVALID, Decider, ScaleResult, apply_bounds
+from autoscaler.deciding import Decider, ScaleResult, apply_bounds
+from autoscaler.phasing import Phase, ScaledRevision, scale_to_zero, update_phase
 from autoscaler.spec import DeciderSpec
 from autoscaler.tracing import Tracer
 
@@ -30,14 +30,6 @@ log = logging.getLogger(__name__)
 
 # Knative: ProgressDeadline (600s default) + activationTimeoutBuffer (30s).
 DEFAULT_ACTIVATION_TIMEOUT = 630.0
-
-
-class Phase(Enum):
-    """The PodAutoscaler's ``Active`` condition."""
-
-    ACTIVATING = "activating"  # Unknown: pods wanted, not ready yet
-    ACTIVE = "active"
-    INACTIVE = "inactive"  # idle: activator in path, may be at zero
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,26 +54,6 @@ def _noop_activator(key: str, in_path: bool) -> None:
 
 class MalformedMessageError(ValueError):
     """A metrics-stream message that does not follow docs/seams.md."""
-
-
-@dataclass(slots=True)
-class _Revision:
-    spec: DeciderSpec
-    collector: MetricCollector
-    decider: Decider
-    want: int  # decider status: last valid desired count (after bounds), -1 unknown
-    ebc: int  # decider status: last excess burst capacity
-    applied: int  # last count passed to scale(); -1 none
-    phase: Phase
-    phase_since: float
-    in_path: bool
-    in_path_since: float
-    initialized: bool = False
-    recommended: int = -1
-    result: ScaleResult = INVALID
-    reason: str = "waiting for metrics"
-    # Per worker, the second its last stat was filed under (see _record_stat).
-    worker_seconds: dict[str, int] = field(default_factory=dict)
 
 
 def _initial_ebc(spec: DeciderSpec) -> int:
@@ -118,7 +90,7 @@ class Autoscaler:
         self._activator = activator
         self._clock = clock
         self.activation_timeout = activation_timeout
-        self._revisions: dict[str, _Revision] = {}
+        self._revisions: dict[str, ScaledRevision] = {}
         self.workers: set[str] = set()
         self.tracer = Tracer()
 
@@ -143,7 +115,7 @@ class Autoscaler:
             spec, collector, now=now, ready_pods=ready, tick_interval=self.config.tick_interval
         )
         zero_start = spec.initial_scale == 0
-        rev = _Revision(
+        rev = ScaledRevision(
             spec=spec,
             collector=collector,
             decider=decider,
@@ -253,7 +225,7 @@ class Autoscaler:
             log.exception("ready_pods failed for %s", key)
             return 0
 
-    def _tick_one(self, key: str, rev: _Revision, now: float) -> None:
+    def _tick_one(self, key: str, rev: ScaledRevision, now: float) -> None:
         spec = rev.spec
         ready = self._ready_count(key)
         if ready > 0:
@@ -277,67 +249,15 @@ class Autoscaler:
             bounded = apply_bounds(low, spec.max_scale, want)
             rev.recommended = bounded
             self.tracer.decision(key, now, bounded, ready, result.panicking)
-            final, apply = self._scale_to_zero(rev, bounded, now)
+            final, apply = scale_to_zero(rev, bounded, now, self.activation_timeout)
             if apply and final >= 0:
                 self._apply(key, rev, final)
-        self._update_phase(rev, final, ready, now)
+        update_phase(rev, final, ready, now)
         in_path = not (final > 0 and rev.ebc >= 0)
         if in_path != rev.in_path:
             rev.in_path = in_path
             rev.in_path_since = now
             self._call_activator(key, in_path)
-
-    def _scale_to_zero(self, rev: _Revision, desired: int, now: float) -> tuple[int, bool]:
-        """``handleScaleToZero``: ``(scale, apply)``."""
-        spec = rev.spec
-        if desired != 0:
-            return desired, True
-        if not spec.enable_scale_to_zero:
-            rev.reason += "; scale-to-zero disabled, keeping 1"
-            return 1, True
-        since = now - rev.phase_since
-        if rev.phase is Phase.ACTIVATING:
-            if since >= self.activation_timeout:
-                rev.reason = f"activation timed out after {since:.0f}s"
-                return 0, True
-            return -1, False
-        if rev.phase is Phase.ACTIVE:
-            if since >= spec.stable_window:
-                rev.reason = "idle for the stable window: marked inactive"
-                return 0, False
-            rev.reason = f"idle, active for only {since:.0f}s < stable window: keeping 1"
-            return 1, True
-        retention = spec.scale_to_zero_pod_retention_period if spec.reachable else 0.0
-        grace = spec.scale_to_zero_grace_period
-        if since >= max(grace, retention):
-            rev.reason = "scaled to zero"
-            return 0, True
-        if retention > 0 and since < retention:
-            rev.reason = f"idle: pod retention keeps the last pod {retention - since:.0f}s more"
-            return 0, False
-        proxy_for = now - rev.in_path_since if rev.in_path else 0.0
-        if rev.in_path and grace - proxy_for <= 0:
-            rev.reason = "scaled to zero (activator in path for the grace period)"
-            return 0, True
-        rev.reason = f"idle: scale-to-zero grace period, {grace - proxy_for:.0f}s left"
-        return 0, False
-
-    def _update_phase(self, rev: _Revision, want: int, ready: int, now: float) -> None:
-        """``computeActiveCondition``."""
-        spec = rev.spec
-        low = spec.min_scale if spec.reachable else 0
-        min_ready = max(low, 1) if rev.initialized else max(low, spec.initial_scale)
-        if ready >= min_ready:
-            rev.initialized = True
-        if want == 0 or min_ready == 0:
-            new = Phase.INACTIVE
-        elif want <= 0 and rev.phase is Phase.INACTIVE:
-            return
-        else:
-            new = Phase.ACTIVATING if ready < min_ready else Phase.ACTIVE
-        if new is not rev.phase:
-            rev.phase = new
-            rev.phase_since = now
 
     @staticmethod
     def _decision_reason(result: ScaleResult, ready: int) -> str:
@@ -347,7 +267,7 @@ class Autoscaler:
             f"over {ready} ready pod(s) -> {result.desired_pod_count}"
         )
 
-    def _apply(self, key: str, rev: _Revision, count: int) -> None:
+    def _apply(self, key: str, rev: ScaledRevision, count: int) -> None:
         if count == rev.applied:
             return
         try:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
+from autoscaler.comparing import compare_policies
 from autoscaler.config import ConfigError
 from autoscaler.plotting import plot
 from autoscaler.pricing import PriceTable, UnknownInstanceType, resolve_specs
-from autoscaler.simulating import TraceError, compare_policies, read_trace, simulate
+from autoscaler.simulating import TraceError, read_trace, simulate
 from coldbrew.api import ValidationError, load_documents, parse_service
 from coldbrew.api.model import RevisionTemplate
 from coldbrew.config import PlatformConfig, load_config

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from autoscaler.comparing import POLICIES, compare_policies
 from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import PriceTable
-from autoscaler.simulating import POLICIES, TracePoint, compare_policies, simulate
+from autoscaler.simulating import TracePoint, simulate
 from autoscaler.spec import make_spec
 
 ROOT = Path(__file__).resolve().parents[2]
