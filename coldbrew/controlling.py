@@ -12,6 +12,7 @@ drains each pod through the gateway before stopping it).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -49,6 +50,7 @@ class DataPlane(Protocol):
     def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
     def set_revision(self, key: str, endpoints: list[tuple[str, int]], **config: Any) -> None: ...
     def forget_revision(self, key: str) -> None: ...
+    def routes_synced(self) -> bool: ...
 
 
 @dataclass
@@ -107,6 +109,11 @@ class Controller:
             self.views[key] = ServiceView(parse_service(rec.manifest))
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 self._push_endpoints(rev.key)
+            self._mark(key)
+
+    def on_routes_synced(self) -> None:
+        """The data plane has every route: statuses held back on it can turn Ready."""
+        for key in self.views:
             self._mark(key)
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -312,6 +319,22 @@ class Controller:
         route = resolve_traffic(
             view.service, states, rec.latest_created, rec.latest_ready, self.domain
         )
+        if route.ready:
+            hosts = route.gateway_routes()
+            if hosts != view.hosts:
+                view.hosts = hosts
+                self._publish_routes()
+        shown = route
+        if route.ready and not self.data_plane.routes_synced():
+            # As Knative probes its ingress before RoutesReady: not Ready until every
+            # gateway worker has the route.
+            shown = dataclasses.replace(
+                route,
+                ready=False,
+                status="Unknown",
+                reason="IngressNotConfigured",
+                message="Ingress has not yet been reconciled.",
+            )
         view.status = service_status(
             view.service,
             generation=rec.generation,
@@ -319,15 +342,10 @@ class Controller:
             latest_created=rec.latest_created,
             latest_ready=rec.latest_ready,
             revisions=states,
-            route=route,
+            route=shown,
             now=time.time(),
             previous=view.status,
         )
-        if route.ready:
-            hosts = route.gateway_routes()
-            if hosts != view.hosts:
-                view.hosts = hosts
-                self._publish_routes()
 
         wanted = {key for targets in view.hosts.values() for key, _ in targets}
         if latest is not None and not latest.ever_ready:

@@ -16,7 +16,8 @@ Frames (JSON text), control plane -> worker::
 
 A (re)connecting worker first gets ``{"op": "sync", "args": {"keys": [...]}}`` (forget
 every revision not listed), then the current revisions and routes.
-worker -> control plane: ``{"drained": 7}``.
+worker -> control plane: ``{"drained": 7}``, and ``{"routes": N}`` once it applied
+route table version N (``set_routes`` frames carry ``"version": N``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -36,7 +37,8 @@ FEED_PATH = "/dataplane/feed"
 
 
 class FanOut:
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 1) -> None:
+        self.expected = expected  # workers that must be connected to count as in step
         self.routes: dict[str, list[tuple[str, int]]] = {}
         self.revisions: dict[str, dict[str, Any]] = {}
         # Each worker's outbound frames, in order; a writer task drains each queue.
@@ -44,12 +46,24 @@ class FanOut:
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[asyncio.Future[None], set[web.WebSocketResponse]]] = {}
         self.connected = asyncio.Event()
+        # Route table versions: the newest sent, and the newest each worker applied.
+        self.version = 0
+        self._acked: dict[web.WebSocketResponse, int] = {}
+        self.on_synced: Callable[[], None] = lambda: None
 
     # -- the DataPlane interface the controller uses --------------------
 
     def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
         self.routes = {host: list(targets) for host, targets in routes.items()}
-        self._broadcast({"op": "set_routes", "args": {"routes": self.routes}})
+        self.version += 1
+        frame = {"op": "set_routes", "version": self.version, "args": {"routes": self.routes}}
+        self._broadcast(frame)
+
+    def routes_synced(self) -> bool:
+        """All expected workers are connected and have applied the newest route table."""
+        if len(self._workers) < self.expected:
+            return False
+        return all(self._acked.get(ws, 0) >= self.version for ws in self._workers)
 
     def set_revision(self, key: str, endpoints: Sequence[tuple[str, int]], **config: Any) -> None:
         args = {"key": key, "endpoints": [list(e) for e in endpoints], **config}
@@ -82,7 +96,9 @@ class FanOut:
     def _snapshot(self) -> list[dict[str, Any]]:
         frames: list[dict[str, Any]] = [{"op": "sync", "args": {"keys": list(self.revisions)}}]
         frames += [{"op": "set_revision", "args": args} for args in self.revisions.values()]
-        frames.append({"op": "set_routes", "args": {"routes": self.routes}})
+        frames.append(
+            {"op": "set_routes", "version": self.version, "args": {"routes": self.routes}}
+        )
         return frames
 
     def _broadcast(self, frame: dict[str, Any]) -> None:
@@ -105,6 +121,12 @@ class FanOut:
         if not waiting and not done.done():
             done.set_result(None)
 
+    def _routes_applied(self, ws: web.WebSocketResponse, version: int) -> None:
+        was = self.routes_synced()
+        self._acked[ws] = max(self._acked.get(ws, 0), version)
+        if not was and self.routes_synced():
+            self.on_synced()
+
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=10)
         await ws.prepare(request)
@@ -119,14 +141,17 @@ class FanOut:
                 if msg.type != WSMsgType.TEXT:
                     continue
                 try:
-                    ident = int(json.loads(msg.data)["drained"])
+                    answer = json.loads(msg.data)
+                    if "routes" in answer:
+                        self._routes_applied(ws, int(answer["routes"]))
+                    else:
+                        self._answered(ws, int(answer["drained"]))
                 except (ValueError, KeyError, TypeError):
                     log.warning("ignoring a malformed frame from a gateway worker")
-                    continue
-                self._answered(ws, ident)
         finally:
             writer.cancel()
             self._workers.pop(ws, None)
+            self._acked.pop(ws, None)
             for ident in list(self._pending):
                 self._answered(ws, ident)  # a gone worker has nothing in flight
         return ws

@@ -62,7 +62,7 @@ class Platform:
         self.workers: list[asyncio.subprocess.Process] = []
         data_plane: Gateway | FanOut
         if opts.workers > 1:
-            data_plane = self.fanout = FanOut()
+            data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
                 host=opts.host, port=opts.port, stats_url=self.stats_url
@@ -85,6 +85,8 @@ class Platform:
             prices=self.config.prices,
         )
         self._autoscaling: asyncio.Task[None] | None = None
+        if self.fanout is not None:
+            self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
         self._admin: web.AppRunner | None = None
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 import aiohttp
@@ -73,13 +74,13 @@ class Follower:
             }
             self.gateway.set_routes(routes)
             self.synced.set()
+            if ws is not None and "version" in frame:
+                self._spawn(self._send(ws, {"routes": int(frame["version"])}))
         elif op == "drain_endpoint" and ws is not None:
             host, port = args["endpoint"]
-            task = asyncio.create_task(
+            self._spawn(
                 self._drain(ws, int(frame["id"]), (host, int(port)), float(args["timeout"]))
             )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
         else:
             raise KeyError(f"unknown op {op!r}")
 
@@ -91,5 +92,14 @@ class Follower:
         timeout: float,  # noqa: ASYNC109
     ) -> None:
         await self.gateway.drain_endpoint(endpoint, timeout)
+        await self._send(ws, {"drained": ident})
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _send(ws: aiohttp.ClientWebSocketResponse, answer: dict[str, int]) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_str(json.dumps({"drained": ident}))
+            await ws.send_str(json.dumps(answer))

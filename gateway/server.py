@@ -148,6 +148,10 @@ class Gateway:
                     proto.transport.close()
 
     # -- control plane ---------------------------------------------------------
+    def routes_synced(self) -> bool:
+        """Routes apply in place, at once: always in step with the last set_routes."""
+        return True
+
     def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
         """Replace the whole host -> [(revision key, percent)] table atomically."""
         self._ctx.routes = RouteTable(routes)
