@@ -52,12 +52,18 @@ def test_coffee_ready_and_answers(server: Server) -> None:
 
 
 @pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+def load_seen(server: Server, revision: str = "coffee-00001") -> bool:
+    path = "/apis/autoscaling.internal.knative.dev/v1alpha1/namespaces/default/podautoscalers"
+    pa = httpx.get(f"{server.admin_url}{path}/{revision}", timeout=5).json()
+    return float(pa["status"].get("coldbrew", {}).get("panicValue", 0)) > 0
+
+
 def test_rollout_under_load_drops_nothing(server: Server) -> None:
     server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
     server.wait_ready("coffee")
     with Hey("-z", "8s", "-c", "20", "-host", COFFEE, f"{server.url}/") as hey:
         wait_for(lambda: len(server.pods("coffee-00001")) == 1, what="old pod")
-        time.sleep(1)  # let load build up before the rollout (load shape, not synchronisation)
+        wait_for(lambda: load_seen(server), what="the autoscaler to see the load")
         out = server.cli("apply", "-f", str(EXAMPLES / "coffee-v1.yaml"))
         assert out.stdout.strip() == "service.serving.knative.dev/coffee configured"
         wait_for(
