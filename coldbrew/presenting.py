@@ -109,9 +109,8 @@ class Presenter:
             kpa = self.controller.autoscaler.status(key)
         except KeyError:  # not routed: no autoscaling, no pods
             desired, actual, metrics = 0, self.controller.runtime.revision_state(key).ready, {}
-            reason = "NoTraffic"
         else:
-            desired, actual, reason = max(kpa.desired, 0), kpa.actual, kpa.reason
+            desired, actual = max(kpa.desired, 0), kpa.actual
             metrics = {
                 "stableValue": kpa.stable_value,
                 "panicValue": kpa.panic_value,
@@ -120,6 +119,7 @@ class Presenter:
                 "activatorInPath": kpa.in_path,
                 "phase": kpa.phase,
                 "recommendedScale": kpa.recommended,
+                "decision": kpa.reason,
             }
         if actual > 0:
             ready = condition("Ready", "True")
@@ -159,7 +159,7 @@ class Presenter:
             "status": {
                 "desiredScale": desired,
                 "actualScale": actual,
-                "conditions": [{**ready, "reason": ready["reason"] or reason}],
+                "conditions": [ready],
                 "coldbrew": metrics,
             },
         }
