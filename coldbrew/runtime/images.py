@@ -6,10 +6,10 @@ Knative's helloworld-go and autoscale-go samples to ``python -m coldbrew.sample`
 
     images:
       "myrepo/app:*": ["python", "app.py", "--port", "$(PORT)"]
-      "ghcr.io/me/api*": "python -m api"          # a string is split like a shell would
+      "example.com/me/api*": "python -m api"          # a string is split like a shell would
 
 Patterns are ``fnmatch`` globs matched against the whole image reference and against it without
-its registry host (``docker.io/me/app:1`` also matches ``me/app:*``). An argv whose first word is
+its registry host (``example.org/me/app:1`` also matches ``me/app:*``). An argv whose first word is
 ``python`` or ``python3`` runs with the runtime's interpreter. Relative paths in a user map are
 resolved by running pods in the map file's directory.
 """

@@ -14,7 +14,7 @@ from coldbrew.runtime import ContainerSpec, ImageMap, PodRuntime, PodTemplate, P
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 PROBE_APP = str(APPS / "probe_app.py")
-SAMPLE_IMAGE = "gcr.io/knative-samples/helloworld-go:latest"
+SAMPLE_IMAGE = "example.net/knative-samples/helloworld-go:latest"
 
 
 def alive(pid: int) -> bool:

@@ -207,7 +207,7 @@ async def test_image_map_file_and_args(tmp_path: Path) -> None:
     )
     rt = PodRuntime(log_dir=tmp_path / "logs", images=ImageMap.load(tmp_path / "images.yaml"))
     try:
-        t = template(image="docker.io/myrepo/app:v1")
+        t = template(image="example.org/myrepo/app:v1")
         t = replace(t, container=replace(t.container, args=("--extra", "$(K_SERVICE)")))
         rt.scale(t, 1)
         assert await rt.wait_ready(KEY)

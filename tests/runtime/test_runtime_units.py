@@ -20,10 +20,10 @@ from .conftest import template
     "image",
     [
         "registry.cn-hangzhou.aliyuncs.com/knative-sample/helloworld-go:160e4dc8",
-        "gcr.io/knative-samples/helloworld-go",
-        "gcr.io/knative-samples/autoscale-go:0.1",
+        "example.net/knative-samples/helloworld-go",
+        "example.net/knative-samples/autoscale-go:0.1",
         "knative-samples/autoscale-go",
-        "ghcr.io/knative-samples/helloworld-go@sha256:abc",
+        "example.com/knative-samples/helloworld-go@sha256:abc",
     ],
 )
 def test_builtin_images(image: str) -> None:
@@ -31,7 +31,7 @@ def test_builtin_images(image: str) -> None:
 
 
 def test_unknown_image() -> None:
-    assert ImageMap.load(None).resolve("docker.io/library/nginx:1.25") is None
+    assert ImageMap.load(None).resolve("example.org/library/nginx:1.25") is None
 
 
 def test_image_map_file(tmp_path: Path) -> None:
@@ -39,15 +39,19 @@ def test_image_map_file(tmp_path: Path) -> None:
     f.write_text(
         "images:\n"
         '  "myrepo/app:*": ["python", "app.py", "--port", "$(PORT)"]\n'
-        "  'ghcr.io/me/api*': python -m api --name 'a b'\n"
-        '  "gcr.io/knative-samples/helloworld-go": ["./custom"]\n'
+        "  'example.com/me/api*': python -m api --name 'a b'\n"
+        '  "example.net/knative-samples/helloworld-go": ["./custom"]\n'
     )
     m = ImageMap.load(f)
     assert m.resolve("myrepo/app:v2") == ("python", "app.py", "--port", "$(PORT)")
-    assert m.resolve("docker.io/myrepo/app:1") == ("python", "app.py", "--port", "$(PORT)")
-    assert m.resolve("ghcr.io/me/api:3") == ("python", "-m", "api", "--name", "a b")
-    assert m.resolve("gcr.io/knative-samples/helloworld-go") == ("./custom",)  # user wins
-    assert m.resolve("gcr.io/knative-samples/autoscale-go") == ("python", "-m", "coldbrew.sample")
+    assert m.resolve("example.org/myrepo/app:1") == ("python", "app.py", "--port", "$(PORT)")
+    assert m.resolve("example.com/me/api:3") == ("python", "-m", "api", "--name", "a b")
+    assert m.resolve("example.net/knative-samples/helloworld-go") == ("./custom",)  # user wins
+    assert m.resolve("example.net/knative-samples/autoscale-go") == (
+        "python",
+        "-m",
+        "coldbrew.sample",
+    )
     assert m.base_dir == tmp_path.resolve()
     # JSON works too (YAML is a superset)
     f.write_text('{"images": {"x/*": ["run"]}}')

@@ -1,0 +1,46 @@
+# syntax=docker/dockerfile:1
+#
+# One image for every coldbrew component. The console script `coldbrew` is the
+# entrypoint; the command picks the component:
+#   coldbrew serve --host 0.0.0.0   (default: everything in one process)
+#   coldbrew gateway ...            (data plane: Host routing, activator)
+#   coldbrew controller ...         (Service -> Revision -> Deployment reconciler)
+#   coldbrew autoscaler ...         (KPA: metrics stream in, deployments/scale out)
+# Ports: 8080 gateway traffic, 8081 admin / control API / health (/healthz).
+
+# ---- build: wheels of the project and every dependency ----
+FROM python:3.11.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY coldbrew ./coldbrew
+COPY gateway ./gateway
+COPY activator ./activator
+COPY autoscaler ./autoscaler
+RUN pip wheel . --wheel-dir /wheels
+
+# ---- runtime: install the wheels, nothing else ----
+FROM python:3.11.11-slim-bookworm AS runtime
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOME=/tmp
+
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links=/wheels coldbrew \
+    && groupadd --system --gid 10001 coldbrew \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin coldbrew
+
+WORKDIR /tmp
+EXPOSE 8080 8081
+USER 10001:10001
+
+ENTRYPOINT ["coldbrew"]
+CMD ["serve", "--host", "0.0.0.0"]

@@ -1,0 +1,515 @@
+"""The Helm chart, checked offline.
+
+Rendered and linted with Helm's own engine (the ``helm-python-sdk`` package, which
+binds Helm's Go SDK: no helm binary, no cluster); every rendered object and both
+CRDs validated with ``kubernetes-validate`` in strict mode; values.schema.json and
+the CRDs' openAPIV3Schema checked with ``jsonschema``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+jsonschema = pytest.importorskip("jsonschema", reason="needs jsonschema")
+kubernetes_validate = pytest.importorskip(
+    "kubernetes_validate", reason="needs kubernetes-validate (pip install kubernetes-validate)"
+)
+helm = pytest.importorskip(
+    "helm_python", reason="needs helm-python-sdk (pip install helm-python-sdk)"
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "coldbrew"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+K8S_VERSION = "1.33.0"  # a recent release kubernetes-validate ships strict schemas for
+NS = "knative-serving"
+
+Doc = dict[str, Any]
+
+
+def load_chart() -> Any:
+    try:
+        return helm.Chart.load(CHART)
+    except helm.HelmLibraryError as exc:  # the bundled libhelm_c cannot load here
+        pytest.skip(f"helm-python-sdk's native library is unusable: {exc}")
+
+
+@pytest.fixture(scope="module")
+def chart() -> Any:
+    c = load_chart()
+    yield c
+    c.close()
+
+
+def render(chart: Any, values: Doc | None = None) -> dict[str, str]:
+    return chart.render(values, name="coldbrew", namespace=NS, is_install=True)
+
+
+def objects(rendered: dict[str, str]) -> list[Doc]:
+    docs: list[Doc] = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        docs.extend(d for d in yaml.safe_load_all(text) if d)
+    return docs
+
+
+def find(docs: list[Doc], kind: str, name: str) -> Doc:
+    hits = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(hits) == 1, f"{kind}/{name}: {len(hits)} found"
+    return hits[0]
+
+
+@pytest.fixture(scope="module")
+def docs(chart: Any) -> list[Doc]:
+    return objects(render(chart))
+
+
+@pytest.fixture(scope="module")
+def crds(chart: Any) -> dict[str, Doc]:
+    out = {}
+    for entry in chart.crds:
+        doc = yaml.safe_load(entry["data"])
+        out[doc["metadata"]["name"]] = doc
+    return out
+
+
+def k8s_validate(doc: Doc) -> None:
+    try:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        where = ".".join(str(p) for p in exc.path)
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        pytest.fail(f"{name} invalid for Kubernetes {K8S_VERSION} at {where}: {exc.message}")
+
+
+# --- Chart metadata and lint -------------------------------------------------------------
+
+
+def test_chart_metadata(chart: Any) -> None:
+    meta = chart.metadata
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        version = tomllib.load(f)["project"]["version"]
+    assert meta["apiVersion"] == "v2"
+    assert meta["name"] == "coldbrew"
+    assert meta["appVersion"] == version == "0.1.0"
+
+
+def test_helm_lint_is_clean_in_strict_mode() -> None:
+    report = helm.lint(CHART, strict=True, kube_version=f"v{K8S_VERSION}")
+    assert report["errors"] == []
+    bad = [m for m in report["messages"] if m["severity"] >= 2]
+    assert bad == [], bad
+
+
+# --- Every rendered object and CRD is valid Kubernetes -----------------------------------
+
+VARIANTS: dict[str, Doc] = {
+    "defaults": {},
+    "create namespace": {"createNamespace": True},
+    "other namespace and domain": {"namespace": "coldbrew-system", "domain": "apps.example.org"},
+    "cluster ip, no pdb": {
+        "gateway": {"service": {"type": "ClusterIP"}, "podDisruptionBudget": {"enabled": False}}
+    },
+    "scheduling and args": {
+        "imagePullSecrets": [{"name": "regcred"}],
+        "image": {"tag": "0.1.0-rc1", "pullPolicy": "Always"},
+        "gateway": {
+            "replicas": 3,
+            "extraArgs": ["--no-reuse-port"],
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "tolerations": [{"key": "serving", "operator": "Exists", "effect": "NoSchedule"}],
+            "podDisruptionBudget": {"minAvailable": "50%"},
+            "service": {"annotations": {"service.beta.kubernetes.io/x": "y"}},
+        },
+        "autoscaler": {"stable-window": "120s", "scale-down-delay": "15m"},
+        "reserve": {"reserve-instance": "enable"},
+    },
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_rendered_objects_are_valid_kubernetes(chart: Any, variant: str) -> None:
+    values = VARIANTS[variant]
+    chart.validate_schema(values)
+    docs = objects(render(chart, values))
+    assert len(docs) >= 18
+    for doc in docs:
+        k8s_validate(doc)
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    namespaced = [d for d in docs if d["kind"] not in cluster_scoped]
+    expected_ns = values.get("namespace", NS)
+    assert {d["metadata"]["namespace"] for d in namespaced} == {expected_ns}
+    namespaces = [d for d in docs if d["kind"] == "Namespace"]
+    if values.get("createNamespace"):
+        assert [n["metadata"]["name"] for n in namespaces] == [expected_ns]
+    else:
+        assert namespaces == []
+
+
+def test_crds_are_valid_kubernetes(crds: dict[str, Doc]) -> None:
+    assert set(crds) == {"services.serving.knative.dev", "revisions.serving.knative.dev"}
+    for doc in crds.values():
+        k8s_validate(doc)
+
+
+# --- What the objects say ----------------------------------------------------------------
+
+
+def container(deployment: Doc) -> Doc:
+    (c,) = deployment["spec"]["template"]["spec"]["containers"]
+    return c
+
+
+@pytest.mark.parametrize("component", ["gateway", "controller", "autoscaler"])
+def test_every_component_runs_the_one_image_locked_down(docs: list[Doc], component: str) -> None:
+    dep = find(docs, "Deployment", f"coldbrew-{component}")
+    pod = dep["spec"]["template"]["spec"]
+    c = container(dep)
+    assert c["image"] == "coldbrew/coldbrew:0.1.0"
+    assert c["args"][0] == component
+    assert "command" not in c, "the image's ENTRYPOINT (coldbrew) must stay"
+    assert pod["serviceAccountName"] == f"coldbrew-{component}"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == dockerfile_uid()
+    sc = c["securityContext"]
+    assert sc["runAsNonRoot"] is True
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["admin"] == 8081
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    mounts = {m["mountPath"] for m in c["volumeMounts"]}
+    assert "/tmp" in mounts  # writable scratch on a read-only root
+
+
+def dockerfile_uid() -> int:
+    users = re.findall(r"^USER\s+(\d+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
+    assert users, "the Dockerfile has no numeric USER"
+    return int(users[-1])
+
+
+def test_gateway_deployment_service_and_pdb(docs: list[Doc]) -> None:
+    dep = find(docs, "Deployment", "coldbrew-gateway")
+    assert dep["spec"]["replicas"] == 2
+    c = container(dep)
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["http"] == 8080
+    args = c["args"]
+    assert args[args.index("--feed") + 1] == (
+        f"ws://coldbrew-controller.{NS}.svc:8081/dataplane/feed"
+    )
+    assert args[args.index("--stats-url") + 1] == (
+        f"ws://coldbrew-autoscaler.{NS}.svc:8081/autoscaler/stream"
+    )
+    svc = find(docs, "Service", "ingress-gateway")
+    assert svc["spec"]["type"] == "LoadBalancer"
+    (port,) = svc["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (80, "http")
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert svc["spec"]["selector"].items() <= labels.items()
+    pdb = find(docs, "PodDisruptionBudget", "coldbrew-gateway")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("component", ["controller", "autoscaler"])
+def test_controller_and_autoscaler_services_reach_their_pods(
+    docs: list[Doc], component: str
+) -> None:
+    dep = find(docs, "Deployment", f"coldbrew-{component}")
+    svc = find(docs, "Service", f"coldbrew-{component}")
+    assert svc["spec"]["selector"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+    assert svc["spec"]["ports"][0]["port"] == 8081
+    c = container(dep)
+    assert c["args"][c["args"].index("--config") + 1] == "/etc/coldbrew/config.yaml"
+    volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == "config-autoscaler"
+
+
+def test_config_maps_hold_knative_keys_coldbrew_accepts(docs: list[Doc]) -> None:
+    from coldbrew.config import parse_config
+
+    cm = find(docs, "ConfigMap", "config-autoscaler")["data"]
+    assert cm["stable-window"] == "60s"
+    assert cm["container-concurrency-target-percentage"] == "70"
+    config = parse_config(yaml.safe_load(cm["config.yaml"]))
+    assert config.autoscaler.stable_window == 60.0
+    assert config.autoscaler.container_concurrency_target_percentage == 70.0
+    assert find(docs, "ConfigMap", "config-domain")["data"] == {"example.com": ""}
+
+
+def test_autoscaler_values_reach_the_config_file(chart: Any) -> None:
+    from coldbrew.config import parse_config
+
+    values = {"autoscaler": {"stable-window": "120s", "max-scale-down-rate": "4.0"}}
+    cm = find(objects(render(chart, values)), "ConfigMap", "config-autoscaler")["data"]
+    config = parse_config(yaml.safe_load(cm["config.yaml"]))
+    assert config.autoscaler.stable_window == 120.0
+    assert config.autoscaler.max_scale_down_rate == 4.0
+
+
+def rules(docs: list[Doc], name: str) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = {}
+    for rule in find(docs, "ClusterRole", name)["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                out.setdefault((group, resource), set()).update(rule["verbs"])
+    return out
+
+
+READ = {"get", "list", "watch"}
+
+
+def test_controller_rbac(docs: list[Doc]) -> None:
+    r = rules(docs, "coldbrew-controller")
+    crud = READ | {"create", "update", "patch", "delete"}
+    for resource in ("services", "revisions"):
+        assert r[("serving.knative.dev", resource)] == crud
+        assert {"update", "patch"} <= r[("serving.knative.dev", f"{resource}/status")]
+    assert r[("apps", "deployments")] == crud
+    assert {"get", "update", "patch"} <= r[("apps", "deployments/scale")]
+    assert r[("discovery.k8s.io", "endpointslices")] == READ
+    assert r[("", "pods")] == READ
+    assert r[("", "events")] == {"create", "patch"}
+    assert not any("*" in verbs for verbs in r.values())
+    assert not any("*" in key[1] or key[1] == "secrets" for key in r)
+
+
+def test_autoscaler_and_gateway_rbac_are_narrower(docs: list[Doc]) -> None:
+    a = rules(docs, "coldbrew-autoscaler")
+    assert {"update", "patch"} <= a[("apps", "deployments/scale")]
+    assert a[("apps", "deployments")] == READ
+    assert a[("serving.knative.dev", "revisions")] == READ
+    g = rules(docs, "coldbrew-gateway")
+    assert set(g) == {
+        ("serving.knative.dev", "services"),
+        ("serving.knative.dev", "revisions"),
+        ("discovery.k8s.io", "endpointslices"),
+        ("", "pods"),
+    }
+    assert all(verbs == READ for verbs in g.values())
+    for component in ("controller", "autoscaler", "gateway"):
+        binding = find(docs, "ClusterRoleBinding", f"coldbrew-{component}")
+        assert binding["roleRef"]["name"] == f"coldbrew-{component}"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": f"coldbrew-{component}", "namespace": NS}
+        ]
+        find(docs, "ServiceAccount", f"coldbrew-{component}")
+    lease = find(docs, "Role", "coldbrew-leader-election")["rules"]
+    assert lease == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "create", "update"],
+        }
+    ]
+
+
+def test_notes_tell_how_to_reach_the_first_service(chart: Any) -> None:
+    notes = render(chart)["coldbrew/templates/NOTES.txt"]
+    assert "kubectl -n knative-serving get svc ingress-gateway" in notes
+    assert 'curl -H "Host: coffee.default.example.com" http://<EXTERNAL-IP>' in notes
+
+
+# --- values.schema.json ------------------------------------------------------------------
+
+BAD_VALUES: dict[str, Doc] = {
+    "replicas is a word": {"gateway": {"replicas": "two"}},
+    "zero gateways": {"gateway": {"replicas": 0}},
+    "unknown autoscaler key": {"autoscaler": {"stable-windw": "60s"}},
+    "autoscaler value not a string": {"autoscaler": {"stable-window": 60}},
+    "bad pull policy": {"image": {"pullPolicy": "Sometimes"}},
+    "unknown top-level value": {"replicaCount": 3},
+    "service type": {"gateway": {"service": {"type": "Ingress"}}},
+}
+
+
+def test_default_values_satisfy_the_schema(chart: Any) -> None:
+    chart.validate_schema(None)
+    schema = chart.schema
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.Draft7Validator(schema).validate(chart.values)
+
+
+def walk_values(value: Any, prefix: str = "") -> set[str]:
+    if isinstance(value, dict) and value:
+        return {p for k, v in value.items() for p in walk_values(v, f"{prefix}.{k}")}
+    return {prefix.lstrip(".")}
+
+
+def test_schema_covers_every_value(chart: Any) -> None:
+    schema = chart.schema
+    for path in sorted(walk_values(chart.values)):
+        node = schema
+        for part in path.split("."):
+            props = node.get("properties", {})
+            if "$ref" in props.get(part, {}):
+                break  # a shared definition (resources)
+            assert part in props, f"values.schema.json does not describe {path}"
+            node = props[part]
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_schema_rejects_bad_values(chart: Any, case: str) -> None:
+    values = BAD_VALUES[case]
+    with pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(values)
+    with pytest.raises(helm.HelmError):
+        render(chart, values)  # helm install would refuse it too
+    merged = chart.merge_values(values)
+    assert not jsonschema.Draft7Validator(chart.schema).is_valid(merged)
+
+
+# --- CRDs: names, columns and an openAPIV3Schema that takes the examples -----------------
+
+
+def test_crd_names_and_versions(crds: dict[str, Doc]) -> None:
+    ksvc = crds["services.serving.knative.dev"]["spec"]
+    rev = crds["revisions.serving.knative.dev"]["spec"]
+    assert ksvc["names"]["kind"] == "Service"
+    assert ksvc["names"]["shortNames"] == ["ksvc", "kservice"]
+    assert rev["names"]["kind"] == "Revision"
+    assert rev["names"]["shortNames"] == ["rev"]
+    for spec in (ksvc, rev):
+        assert spec["group"] == "serving.knative.dev"
+        assert spec["scope"] == "Namespaced"
+        (version,) = spec["versions"]
+        assert (version["name"], version["served"], version["storage"]) == ("v1", True, True)
+        assert version["subresources"] == {"status": {}}
+
+
+def columns(crd: Doc) -> list[tuple[str, str]]:
+    cols = crd["spec"]["versions"][0]["additionalPrinterColumns"]
+    return [(c["name"], c["jsonPath"]) for c in cols]
+
+
+READY = ".status.conditions[?(@.type=='Ready')]"
+
+
+def test_printer_columns_match_knative(crds: dict[str, Doc]) -> None:
+    assert columns(crds["services.serving.knative.dev"]) == [
+        ("URL", ".status.url"),
+        ("LatestCreated", ".status.latestCreatedRevisionName"),
+        ("LatestReady", ".status.latestReadyRevisionName"),
+        ("Ready", f"{READY}.status"),
+        ("Reason", f"{READY}.reason"),
+    ]
+    assert columns(crds["revisions.serving.knative.dev"]) == [
+        ("Config Name", ".metadata.labels['serving\\.knative\\.dev/configuration']"),
+        ("Generation", ".metadata.labels['serving\\.knative\\.dev/configurationGeneration']"),
+        ("Ready", f"{READY}.status"),
+        ("Reason", f"{READY}.reason"),
+        ("Actual Replicas", ".status.actualReplicas"),
+        ("Desired Replicas", ".status.desiredReplicas"),
+    ]
+
+
+def assert_structural(node: Doc, path: str = "") -> None:
+    """Every node has a type unless it preserves unknown fields (structural-schema rule)."""
+    if not node.get("x-kubernetes-preserve-unknown-fields") and not node.get(
+        "x-kubernetes-int-or-string"
+    ):
+        assert "type" in node, f"{path or '/'}: no type"
+    for forbidden in ("$ref", "definitions", "additionalItems", "patternProperties"):
+        assert forbidden not in node, f"{path}: {forbidden} is not allowed in a CRD schema"
+    assert not ("properties" in node and "additionalProperties" in node), path
+    for name, child in node.get("properties", {}).items():
+        assert_structural(child, f"{path}/{name}")
+    if isinstance(node.get("items"), dict):
+        assert_structural(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        assert_structural(node["additionalProperties"], f"{path}/*")
+
+
+def to_json_schema(node: Doc) -> Doc:
+    """openAPIV3Schema -> JSON schema. Kubernetes extensions are dropped; an object with
+    properties and no x-kubernetes-preserve-unknown-fields refuses unknown fields (as
+    kubectl's strict field validation does, instead of pruning them)."""
+    out: Doc = {}
+    for key, value in node.items():
+        if key.startswith("x-kubernetes-") or key in ("format", "description", "nullable"):
+            continue
+        if key == "properties":
+            out[key] = {k: to_json_schema(v) for k, v in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            out[key] = to_json_schema(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    if "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def service_schema(crds: dict[str, Doc], name: str = "services.serving.knative.dev") -> Doc:
+    raw = crds[name]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    assert_structural(raw)
+    schema = to_json_schema(raw)
+    jsonschema.Draft7Validator.check_schema(schema)
+    return schema
+
+
+def test_crd_schemas_are_structural(crds: dict[str, Doc]) -> None:
+    for name in crds:
+        service_schema(crds, name)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_fits_the_service_crd(crds: dict[str, Doc], example: Path) -> None:
+    assert EXAMPLES, "no examples/*.yaml"
+    validator = jsonschema.Draft7Validator(service_schema(crds))
+    docs = [d for d in yaml.safe_load_all(example.read_text()) if d]
+    assert docs
+    for doc in docs:
+        assert (doc["apiVersion"], doc["kind"]) == ("serving.knative.dev/v1", "Service")
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert errors == []
+
+
+def broken(change: str) -> Doc:
+    doc = yaml.safe_load((ROOT / "examples" / "coffee-canary.yaml").read_text())
+    spec = doc["spec"]
+    if change == "percent is a word":
+        spec["traffic"][0]["percent"] = "seventy"
+    elif change == "percent over 100":
+        spec["traffic"][0]["percent"] = 170
+    elif change == "containers not a list":
+        spec["template"]["spec"]["containers"] = {"image": "x"}
+    elif change == "misspelt traffic":
+        spec["trafic"] = spec.pop("traffic")
+    elif change == "env without a name":
+        del spec["template"]["spec"]["containers"][0]["env"][0]["name"]
+    elif change == "negative concurrency":
+        spec["template"]["spec"]["containerConcurrency"] = -1
+    elif change == "annotation not a string":
+        spec["template"]["metadata"]["annotations"]["autoscaling.knative.dev/target"] = 10
+    return doc
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "percent is a word",
+        "percent over 100",
+        "containers not a list",
+        "misspelt traffic",
+        "env without a name",
+        "negative concurrency",
+        "annotation not a string",
+    ],
+)
+def test_service_crd_rejects_an_invalid_document(crds: dict[str, Doc], change: str) -> None:
+    validator = jsonschema.Draft7Validator(service_schema(crds))
+    assert validator.is_valid(broken("none"))
+    assert not validator.is_valid(broken(change))
