@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulating.add_parser(sub)
 
+    controller = sub.add_parser("controller", help="run the cluster controller (Kubernetes)")
+    controller.add_argument("--host", default="0.0.0.0")
+    controller.add_argument("--admin-port", type=int, default=8081, help="health endpoint port")
+    controller.add_argument("--domain", default="example.com")
+    controller.add_argument("--config", type=Path, help="YAML file of platform defaults")
+    controller.add_argument("--kubeconfig", help="outside a cluster: the kubeconfig to use")
+
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
     logs.add_argument("-n", "--namespace", default="default")
@@ -135,6 +142,23 @@ def run(argv: list[str] | None = None) -> int:
             feed_url=args.feed,
             reuse_port=not args.no_reuse_port,
             stats_url=args.stats_url,
+        )
+    if args.command == "controller":
+        import logging
+
+        import uvloop
+
+        from coldbrew.cluster.running import serve_controller
+
+        logging.basicConfig(level=logging.INFO)
+        return uvloop.run(
+            serve_controller(
+                host=args.host,
+                admin_port=args.admin_port,
+                domain=args.domain,
+                config=args.config,
+                kubeconfig=args.kubeconfig,
+            )
         )
     if args.command == "simulate":
         return simulating.run(args)

@@ -1,0 +1,123 @@
+"""Raw-dict access to any namespaced resource through kubernetes-asyncio.
+
+kubernetes-asyncio's ``CustomObjectsApi`` speaks the generic
+``/apis/{group}/{version}/namespaces/{ns}/{plural}`` paths, which serve
+``apps/v1`` Deployments as well as Knative's resources; objects stay plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+SERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
+REVISIONS = Resource("serving.knative.dev", "v1", "revisions", "Revision")
+DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of an :class:`ApiException` (None for anything else)."""
+    return exc.status if isinstance(exc, ApiException) else None
+
+
+class Kube:
+    """get/list/create/patch/replace-status/watch of raw objects."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api_client = api_client
+        self.api = client.CustomObjectsApi(api_client)
+
+    async def get(self, res: Resource, ns: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = await self.api.get_namespaced_custom_object(
+                res.group, res.version, ns, res.plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return obj
+
+    async def list(
+        self, res: Resource, ns: str | None = None, selector: str | None = None
+    ) -> dict[str, Any]:
+        """The whole list object (``items`` and ``metadata.resourceVersion``)."""
+        kwargs: dict[str, Any] = {}
+        if selector:
+            kwargs["label_selector"] = selector
+        if ns is None:
+            out: dict[str, Any] = await self.api.list_cluster_custom_object(
+                res.group, res.version, res.plural, **kwargs
+            )
+        else:
+            out = await self.api.list_namespaced_custom_object(
+                res.group, res.version, ns, res.plural, **kwargs
+            )
+        return out
+
+    async def create(self, res: Resource, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = await self.api.create_namespaced_custom_object(
+            res.group, res.version, ns, res.plural, body
+        )
+        return out
+
+    async def patch(
+        self, res: Resource, ns: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = await self.api.patch_namespaced_custom_object(
+            res.group, res.version, ns, res.plural, name, body, _content_type=MERGE_PATCH
+        )
+        return out
+
+    async def replace_status(
+        self, res: Resource, ns: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT ``/status``; ``body`` carries ``metadata.resourceVersion`` (409 if stale)."""
+        out: dict[str, Any] = await self.api.replace_namespaced_custom_object_status(
+            res.group, res.version, ns, res.plural, name, body
+        )
+        return out
+
+    async def watch(
+        self,
+        res: Resource,
+        resource_version: str,
+        timeout_seconds: int,
+        selector: str | None = None,
+    ) -> Any:
+        """Open a watch stream (all namespaces); the raw aiohttp response."""
+        return await self.api.list_cluster_custom_object(
+            res.group,
+            res.version,
+            res.plural,
+            watch=True,
+            resource_version=resource_version,
+            timeout_seconds=timeout_seconds,
+            allow_watch_bookmarks=True,
+            _preload_content=False,
+            **({"label_selector": selector} if selector else {}),
+        )
+
+
+def decode_line(line: bytes) -> dict[str, Any] | None:
+    line = line.strip()
+    return json.loads(line) if line else None
