@@ -60,16 +60,6 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok\n")
 
 
-async def list_services(request: web.Request) -> web.Response:
-    items = request.app[PRESENTER_KEY].services(request.match_info.get("ns"))
-    return listing("Service", items, "serving.knative.dev/v1")
-
-
-async def get_service(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    return _one(request.app[PRESENTER_KEY].service(ns, name), "services", name)
-
-
 async def put_service(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
     try:
@@ -101,25 +91,6 @@ async def delete_service(request: web.Request) -> web.Response:
     return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
 
 
-async def list_revisions(request: web.Request) -> web.Response:
-    items = request.app[PRESENTER_KEY].revisions(request.match_info.get("ns"))
-    return listing("Revision", items, "serving.knative.dev/v1")
-
-
-async def get_revision(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    return _one(request.app[PRESENTER_KEY].revision(ns, name), "revisions", name)
-
-
-async def list_pods(request: web.Request) -> web.Response:
-    return listing("Pod", request.app[PRESENTER_KEY].pods(request.match_info.get("ns")), "v1")
-
-
-async def get_pod(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    return _one(request.app[PRESENTER_KEY].pod(ns, name), "pods", name)
-
-
 async def pod_log(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
     if request.app[PRESENTER_KEY].pod(ns, name) is None:
@@ -131,14 +102,39 @@ async def pod_log(request: web.Request) -> web.Response:
     return web.Response(text=text)
 
 
-async def list_kpas(request: web.Request) -> web.Response:
-    items = request.app[PRESENTER_KEY].kpas(request.match_info.get("ns"))
-    return listing("PodAutoscaler", items, "autoscaling.internal.knative.dev/v1alpha1")
+# Read-only kinds: (API prefix, plural, list kind, apiVersion, Presenter method for
+# one object, Presenter method for a list).
+READ_ONLY = (
+    (SERVING, "services", "Service", "serving.knative.dev/v1", "service", "services"),
+    (SERVING, "revisions", "Revision", "serving.knative.dev/v1", "revision", "revisions"),
+    (
+        AUTOSCALING,
+        "podautoscalers",
+        "PodAutoscaler",
+        "autoscaling.internal.knative.dev/v1alpha1",
+        "kpa",
+        "kpas",
+    ),
+    (CORE, "pods", "Pod", "v1", "pod", "pods"),
+)
 
 
-async def get_kpa(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    return _one(request.app[PRESENTER_KEY].kpa(ns, name), "podautoscalers", name)
+def _add_read_only(
+    app: web.Application, prefix: str, plural: str, kind: str, version: str, one: str, many: str
+) -> None:
+    """GET of a list (all namespaces or one) and of one object of a kind."""
+
+    async def get_list(request: web.Request) -> web.Response:
+        items = getattr(request.app[PRESENTER_KEY], many)(request.match_info.get("ns"))
+        return listing(kind, items, version)
+
+    async def get_one(request: web.Request) -> web.Response:
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        return _one(getattr(request.app[PRESENTER_KEY], one)(ns, name), plural, name)
+
+    app.router.add_get(f"{prefix}/{plural}", get_list)
+    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}", get_list)
+    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}/{{name}}", get_one)
 
 
 def make_app(controller: Controller, presenter: Presenter) -> web.Application:
@@ -147,19 +143,9 @@ def make_app(controller: Controller, presenter: Presenter) -> web.Application:
     app[PRESENTER_KEY] = presenter
     ns = "/namespaces/{ns}"
     app.router.add_get("/healthz", healthz)
-    app.router.add_get(f"{SERVING}/services", list_services)
-    app.router.add_get(f"{SERVING}{ns}/services", list_services)
-    app.router.add_get(f"{SERVING}{ns}/services/{{name}}", get_service)
+    for entry in READ_ONLY:
+        _add_read_only(app, *entry)
     app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
     app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
-    app.router.add_get(f"{SERVING}/revisions", list_revisions)
-    app.router.add_get(f"{SERVING}{ns}/revisions", list_revisions)
-    app.router.add_get(f"{SERVING}{ns}/revisions/{{name}}", get_revision)
-    app.router.add_get(f"{AUTOSCALING}/podautoscalers", list_kpas)
-    app.router.add_get(f"{AUTOSCALING}{ns}/podautoscalers", list_kpas)
-    app.router.add_get(f"{AUTOSCALING}{ns}/podautoscalers/{{name}}", get_kpa)
-    app.router.add_get(f"{CORE}/pods", list_pods)
-    app.router.add_get(f"{CORE}{ns}/pods", list_pods)
-    app.router.add_get(f"{CORE}{ns}/pods/{{name}}", get_pod)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
     return app
