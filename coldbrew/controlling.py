@@ -64,6 +64,10 @@ class ServiceView:
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
 
+    def routed(self) -> set[str]:
+        """Keys of the revisions the programmed route can send traffic to."""
+        return {key for targets in self.hosts.values() for key, _ in targets}
+
 
 class Controller:
     def __init__(
@@ -238,7 +242,7 @@ class Controller:
         if not enabled or (scaling.min_scale or self.config.min_scale) >= 1:
             return None  # disabled, or "reserve at least one standard instance"
         view = self.views.get(f"{rev.namespace}/{rev.service}")
-        if view is None or not any(k == rev.key for t in view.hosts.values() for k, _ in t):
+        if view is None or rev.key not in view.routed():
             return None  # reserve is for idle *routed* revisions
         specs = scaling.reserve_instance_eci_use_specs or self.reserve.eci_use_specs
         instance = resolve_specs(specs.instance_types, specs.cpu, specs.memory)
@@ -347,7 +351,7 @@ class Controller:
             previous=view.status,
         )
 
-        wanted = {key for targets in view.hosts.values() for key, _ in targets}
+        wanted = view.routed()
         if latest is not None and not latest.ever_ready:
             wanted.add(latest.key)
         for rev in revisions:

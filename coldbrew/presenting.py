@@ -71,9 +71,7 @@ class Presenter:
             return None
         service = self.controller.store.services.get(f"{namespace}/{rev.service}")
         view = self.controller.views.get(f"{namespace}/{rev.service}")
-        routed = view is not None and any(
-            key == rev.key for targets in view.hosts.values() for key, _ in targets
-        )
+        routed = view is not None and rev.key in view.routed()
         return revision_object(
             rev.service,
             namespace,
@@ -87,15 +85,16 @@ class Presenter:
             status=self.revision_status(rev),
         )
 
+    def _revisions_in(self, namespace: str | None) -> list[RevisionRecord]:
+        """Revisions of one namespace (None: all), by service and generation."""
+        revs = [
+            r for r in self.controller.store.revisions.values() if namespace in (None, r.namespace)
+        ]
+        revs.sort(key=lambda r: (r.namespace, r.service, r.generation))
+        return revs
+
     def revisions(self, namespace: str | None) -> list[dict[str, Any]]:
-        revs = sorted(
-            (
-                r
-                for r in self.controller.store.revisions.values()
-                if namespace in (None, r.namespace)
-            ),
-            key=lambda r: (r.namespace, r.service, r.generation),
-        )
+        revs = self._revisions_in(namespace)
         return [o for r in revs if (o := self.revision(r.namespace, r.name)) is not None]
 
     def kpa(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -165,10 +164,7 @@ class Presenter:
         }
 
     def kpas(self, namespace: str | None) -> list[dict[str, Any]]:
-        revs = [
-            r for r in self.controller.store.revisions.values() if namespace in (None, r.namespace)
-        ]
-        revs.sort(key=lambda r: (r.namespace, r.service, r.generation))
+        revs = self._revisions_in(namespace)
         return [o for r in revs if (o := self.kpa(r.namespace, r.name)) is not None]
 
     def pods(self, namespace: str | None) -> list[dict[str, Any]]:
