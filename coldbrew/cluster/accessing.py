@@ -26,12 +26,18 @@ class Resource:
 
     @property
     def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def core(self) -> bool:
+        return not self.group
 
 
 SERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
 REVISIONS = Resource("serving.knative.dev", "v1", "revisions", "Revision")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+PODS = Resource("", "v1", "pods", "Pod")  # core group: served under /api/v1
 
 
 def status_of(exc: BaseException) -> int | None:
@@ -45,6 +51,7 @@ class Kube:
     def __init__(self, api_client: client.ApiClient) -> None:
         self.api_client = api_client
         self.api = client.CustomObjectsApi(api_client)
+        self.core = client.CoreV1Api(api_client)
 
     async def get(self, res: Resource, ns: str, name: str) -> dict[str, Any] | None:
         try:
@@ -64,6 +71,8 @@ class Kube:
         kwargs: dict[str, Any] = {}
         if selector:
             kwargs["label_selector"] = selector
+        if res.core:
+            return await self._core_list(res, ns, **kwargs)
         if ns is None:
             out: dict[str, Any] = await self.api.list_cluster_custom_object(
                 res.group, res.version, res.plural, **kwargs
@@ -73,6 +82,21 @@ class Kube:
                 res.group, res.version, ns, res.plural, **kwargs
             )
         return out
+
+    async def _core_list(self, res: Resource, ns: str | None, **kwargs: Any) -> Any:
+        """Core resources (pods) through CoreV1Api, raw: no model classes on the way."""
+        if res.plural != "pods":
+            raise ValueError(f"core resource {res.plural!r} is not supported")
+        if ns is None:
+            response = await self.core.list_pod_for_all_namespaces(_preload_content=False, **kwargs)
+        else:
+            response = await self.core.list_namespaced_pod(ns, _preload_content=False, **kwargs)
+        if kwargs.get("watch"):
+            return response
+        try:
+            return json.loads(await response.read())
+        finally:
+            response.release()
 
     async def create(self, res: Resource, ns: str, body: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = await self.api.create_namespaced_custom_object(
@@ -85,6 +109,28 @@ class Kube:
     ) -> dict[str, Any]:
         out: dict[str, Any] = await self.api.patch_namespaced_custom_object(
             res.group, res.version, ns, res.plural, name, body, _content_type=MERGE_PATCH
+        )
+        return out
+
+    async def replace(
+        self, res: Resource, ns: str, name: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """PUT the whole object; ``body`` carries ``metadata.resourceVersion`` (409 if stale)."""
+        out: dict[str, Any] = await self.api.replace_namespaced_custom_object(
+            res.group, res.version, ns, res.plural, name, body
+        )
+        return out
+
+    async def scale(self, res: Resource, ns: str, name: str, replicas: int) -> dict[str, Any]:
+        """Set ``spec.replicas`` through the ``/scale`` subresource (merge patch)."""
+        out: dict[str, Any] = await self.api.patch_namespaced_custom_object_scale(
+            res.group,
+            res.version,
+            ns,
+            res.plural,
+            name,
+            {"spec": {"replicas": replicas}},
+            _content_type=MERGE_PATCH,
         )
         return out
 
@@ -105,6 +151,16 @@ class Kube:
         selector: str | None = None,
     ) -> Any:
         """Open a watch stream (all namespaces); the raw aiohttp response."""
+        if res.core:
+            return await self._core_list(
+                res,
+                None,
+                watch=True,
+                resource_version=resource_version,
+                timeout_seconds=timeout_seconds,
+                allow_watch_bookmarks=True,
+                **({"label_selector": selector} if selector else {}),
+            )
         return await self.api.list_cluster_custom_object(
             res.group,
             res.version,

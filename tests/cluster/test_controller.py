@@ -25,7 +25,7 @@ from aiohttp import web
 from kubernetes_asyncio import client
 
 from coldbrew.cluster import ClusterController
-from tests.cluster.emulating import Emulator
+from tests.cluster.emulator import Emulator
 
 pytestmark = pytest.mark.timeout(30)
 

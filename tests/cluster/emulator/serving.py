@@ -1,41 +1,9 @@
-"""A small in-process Kubernetes API emulator (aiohttp) for the cluster controller's tests.
-
-Why not kmock's ``KubernetesEmulator``: it was tried (kmock 0.8) and falls short of what the
-controller relies on: it stamps no ``resourceVersion``/``uid``/``generation``, has no status
-or ``/scale`` subresource semantics (``/scale`` is the whole Deployment), ignores label
-selectors, serves kubernetes-asyncio's ``?watch=True`` as a plain list, and cannot replay a
-watch from a resourceVersion or answer 410 Gone. Patching those in meant overriding most of
-its private request handling, so this module is a small emulator of its own.
-
-What is emulated (and only this):
-
-* generic ``/apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/{sub}]]`` paths for
-  any resource (``serving.knative.dev/v1`` services and revisions, ``apps/v1`` deployments);
-* list (with ``labelSelector`` equality terms ``k=v``, ``k==v``, ``k``), get, create (409
-  AlreadyExists), replace (409 Conflict on a stale ``metadata.resourceVersion``), JSON merge
-  patch (RFC 7386), delete with cascading deletion of dependents by ``ownerReferences`` uid
-  (the garbage collector, done synchronously);
-* a global, increasing ``resourceVersion``, ``uid``, ``creationTimestamp`` and
-  ``metadata.generation`` (bumped when ``spec`` changes);
-* the ``status`` subresource (writes to the main resource keep the stored status; writes
-  to ``/status`` change only the status) and ``/scale`` (autoscaling/v1 Scale of
-  ``spec.replicas``);
-* watch streams (``watch=true`` in any spelling) from a ``resourceVersion``: events after it
-  are replayed, then new ones streamed; ``timeoutSeconds`` ends the stream;
-  :meth:`Emulator.compact` forgets history so a resume from an older version gets an
-  ``ERROR`` event with a 410 ``Status`` (as the real API server sends it), and
-  :meth:`Emulator.drop_watches` cuts every open stream (a disconnect);
-* fault injection: :meth:`Emulator.fail_next` answers the next matching request with an error.
-
-Not emulated: admission, defaulting of pod templates, strategic merge patch, field selectors,
-bookmarks, authentication, pods or kubelets (tests set Deployment status themselves).
-"""
+"""The emulator's HTTP side: the aiohttp app, list/get/write handlers, watch streams."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import json
 import uuid
 from collections.abc import Callable
@@ -44,20 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-Key = tuple[str, str, str, str]  # (group/version, plural, namespace, name)
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = merge_patch(out.get(key), value)
-    return out
+from .storing import Key, Store, matches, merge_patch
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
@@ -75,21 +30,6 @@ def _error(code: int, reason: str, message: str) -> web.Response:
     return web.json_response(_status(code, reason, message), status=code)
 
 
-def _matches(labels: dict[str, str], selector: str) -> bool:
-    for term in filter(None, (t.strip() for t in selector.split(","))):
-        if "!=" in term:
-            k, v = term.split("!=", 1)
-            if labels.get(k.strip()) == v.strip():
-                return False
-        elif "=" in term:
-            k, v = term.replace("==", "=").split("=", 1)
-            if labels.get(k.strip()) != v.strip():
-                return False
-        elif term.strip() not in labels:
-            return False
-    return True
-
-
 @dataclass
 class Fault:
     method: str
@@ -99,21 +39,12 @@ class Fault:
 
 
 @dataclass
-class Emulator:
-    """The state (objects, event history) and the aiohttp app serving it."""
+class Emulator(Store):
+    """The state of :class:`Store` served over HTTP as a Kubernetes API server."""
 
-    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
-    history: list[tuple[int, str, str, str, dict[str, Any]]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     faults: list[Fault] = field(default_factory=list)
-    rv: int = 100
-    compacted: int = 0
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     watches: set[web.StreamResponse] = field(default_factory=set)
-    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _epoch: int = 0
-
-    # -- test helpers --------------------------------------------------------
 
     def fail_next(
         self, method: str, predicate: Callable[[str], bool], code: int = 409, times: int = 1
@@ -121,88 +52,19 @@ class Emulator:
         """Answer the next ``times`` requests ``method`` whose path satisfies ``predicate``."""
         self.faults.append(Fault(method.upper(), predicate, code, times))
 
-    def compact(self) -> None:
-        """Forget the event history: resuming a watch from before now yields 410 Gone."""
-        self.history.clear()
-        self.rv += 1  # every version handed out so far is now too old
-        self.compacted = self.rv
-
-    async def drop_watches(self) -> None:
-        """Cut every open watch stream (a network disconnect)."""
-        self._epoch += 1
-        async with self.changed:
-            self.changed.notify_all()
-
-    def get(self, gv: str, plural: str, ns: str, name: str) -> dict[str, Any] | None:
-        return self.objects.get((gv, plural, ns, name))
-
-    def list(self, gv: str, plural: str, ns: str | None = None) -> list[dict[str, Any]]:
-        return [
-            o
-            for (g, p, n, _), o in sorted(self.objects.items())
-            if g == gv and p == plural and (ns is None or n == ns)
-        ]
-
     def creates(self, path_part: str) -> int:
         """How many POSTs (answered or not) went to a path containing ``path_part``."""
         return sum(1 for m, p in self.requests if m == "POST" and path_part in p)
-
-    async def wait_for(self, predicate: Callable[[], Any], within: float = 5.0) -> Any:
-        """Wait (on change notifications, no polling) until ``predicate()`` is truthy."""
-
-        async def waiting() -> Any:
-            async with self.changed:
-                while not (value := predicate()):
-                    await self.changed.wait()
-                return value
-
-        return await asyncio.wait_for(waiting(), within)
-
-    async def put_status(
-        self, gv: str, plural: str, ns: str, name: str, status: dict[str, Any]
-    ) -> None:
-        """What a kubelet/deployment controller would do: merge into ``status``."""
-        obj = self.objects[(gv, plural, ns, name)]
-        await self._store(
-            "MODIFIED",
-            (gv, plural, ns, name),
-            {**obj, "status": merge_patch(obj.get("status") or {}, status)},
-        )
-
-    # -- storage -------------------------------------------------------------
-
-    async def _store(self, kind: str, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
-        self.rv += 1
-        obj = copy.deepcopy(obj)
-        obj["metadata"]["resourceVersion"] = str(self.rv)
-        if kind == "DELETED":
-            self.objects.pop(key, None)
-        else:
-            self.objects[key] = obj
-        self.history.append((self.rv, key[0], key[1], kind, obj))
-        async with self.changed:
-            self.changed.notify_all()
-        return obj
-
-    async def _delete(self, key: Key) -> dict[str, Any]:
-        obj = self.objects[key]
-        uid = obj["metadata"]["uid"]
-        out = await self._store("DELETED", key, obj)
-        for other_key, other in list(self.objects.items()):
-            refs = other["metadata"].get("ownerReferences") or []
-            if other_key in self.objects and any(r.get("uid") == uid for r in refs):
-                await self._delete(other_key)
-        return out
 
     # -- HTTP ----------------------------------------------------------------
 
     def app(self) -> web.Application:
         app = web.Application()
-        base = "/apis/{group}/{version}"
-        app.router.add_route("*", base + "/{plural}", self.handle)
-        app.router.add_route("*", base + "/namespaces/{ns}/{plural}", self.handle)
-        app.router.add_route("*", base + "/namespaces/{ns}/{plural}/{name}", self.handle)
-        app.router.add_route("*", base + "/namespaces/{ns}/{plural}/{name}/{sub}", self.handle)
+        for base in ("/apis/{group}/{version}", "/api/{version}"):
+            app.router.add_route("*", base + "/{plural}", self.handle)
+            app.router.add_route("*", base + "/namespaces/{ns}/{plural}", self.handle)
+            app.router.add_route("*", base + "/namespaces/{ns}/{plural}/{name}", self.handle)
+            app.router.add_route("*", base + "/namespaces/{ns}/{plural}/{name}/{sub}", self.handle)
         return app
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -216,7 +78,8 @@ class Emulator:
                     fault.code, "Conflict" if fault.code == 409 else "Injected", "injected fault"
                 )
         m = request.match_info
-        gv, plural = f"{m['group']}/{m['version']}", m["plural"]
+        gv = f"{m['group']}/{m['version']}" if "group" in m else m["version"]
+        plural = m["plural"]
         ns, name, sub = m.get("ns"), m.get("name"), m.get("sub")
         if name is None:
             if request.method == "POST" and ns is not None:
@@ -307,7 +170,7 @@ class Emulator:
         return [
             o
             for o in self.list(gv, plural, ns)
-            if _matches(o["metadata"].get("labels") or {}, selector)
+            if matches(o["metadata"].get("labels") or {}, selector)
         ]
 
     def list_response(
@@ -360,7 +223,7 @@ class Emulator:
                         egv == gv
                         and eplural == plural
                         and (ns is None or meta["namespace"] == ns)
-                        and _matches(meta.get("labels") or {}, selector)
+                        and matches(meta.get("labels") or {}, selector)
                     ):
                         await send({"type": kind, "object": obj})
                 async with self.changed:
