@@ -1,7 +1,14 @@
-"""A gateway worker process: a Gateway that follows the control plane's feed.
+"""A gateway process: a Gateway kept in step by a source of routes and endpoints.
 
-``coldbrew serve --workers N`` starts N of these on one port (SO_REUSEPORT);
-``coldbrew gateway`` runs one by hand or in a cluster.
+The source is the control plane's feed (``coldbrew serve --workers N`` starts N of these
+on one port with SO_REUSEPORT, each following ``feed_url``) or, in a cluster, a mirror
+of the API server's objects passed in as ``source`` by ``coldbrew gateway --kubernetes``.
+Either way the process serves on its last state while the source is away.
+
+With ``admin_port`` it serves ``/healthz`` and ``/readyz`` (ready once the source has
+delivered a full state, and until shutdown begins). On SIGTERM/SIGINT it turns unready,
+waits ``drain_delay`` seconds so load balancers stop sending new connections, then stops
+accepting, finishes in-flight requests (up to ``grace``) and returns 0.
 """
 
 from __future__ import annotations
@@ -10,38 +17,69 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
+from gateway.admin import start_admin
 from gateway.following import Follower
 from gateway.server import Gateway
 
 log = logging.getLogger(__name__)
 
 
+class Source(Protocol):
+    """Keeps a gateway's routes and revisions current; ``synced`` once it has them all."""
+
+    synced: asyncio.Event
+
+    async def run(self) -> None: ...
+
+
 async def run_worker(
     *,
     host: str,
     port: int,
-    feed_url: str,
+    feed_url: str | None = None,
+    source: Callable[[Gateway], Source] | None = None,
+    admin_host: str | None = None,
+    admin_port: int | None = None,
+    drain_delay: float = 0.0,
     grace: float = 30.0,
     reuse_port: bool = True,
     **gateway_options: Any,
 ) -> int:
-    """Serve until SIGTERM/SIGINT, then finish in-flight requests and return 0."""
+    """Serve until SIGTERM/SIGINT, then drain as described above and return 0."""
     gateway = Gateway(host, port, reuse_port=reuse_port, **gateway_options)
-    follower = Follower(gateway, feed_url)
+    if source is not None:
+        follower: Source = source(gateway)
+    elif feed_url is not None:
+        follower = Follower(gateway, feed_url)
+    else:
+        raise ValueError("run_worker needs feed_url or source")
     following = asyncio.create_task(follower.run())
     await gateway.start()
-    log.info("gateway worker on %s:%d following %s", host, gateway.port, feed_url)
     stopping = asyncio.Event()
+
+    def ready() -> bool:
+        return follower.synced.is_set() and not stopping.is_set()
+
+    admin = None
+    if admin_port is not None:
+        admin = await start_admin(admin_host or host, admin_port, ready)
+    log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
+    if drain_delay > 0:
+        log.info("unready; serving %.1fs more before closing the listener", drain_delay)
+        await asyncio.sleep(drain_delay)
     await gateway.stop(grace=grace)
     following.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await following
+    if admin is not None:
+        await admin.cleanup()
     return 0
 
 

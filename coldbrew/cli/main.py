@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 from pathlib import Path
 
@@ -40,7 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=8080)
-    gateway.add_argument("--feed", required=True, help="ws://.../dataplane/feed of the server")
+    source = gateway.add_mutually_exclusive_group(required=True)
+    source.add_argument("--feed", help="ws://.../dataplane/feed of a local server")
+    source.add_argument(
+        "--kubernetes", action="store_true", help="learn routes and pod IPs from the API server"
+    )
+    gateway.add_argument("--kubeconfig", help="with --kubernetes outside a cluster")
+    gateway.add_argument("--admin-port", type=int, help="serve /healthz and /readyz here")
+    gateway.add_argument(
+        "--drain-delay",
+        type=float,
+        default=0.0,
+        help="on SIGTERM: seconds to stay up unready before closing the listener",
+    )
     gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
 
@@ -70,6 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     controller.add_argument("--domain", default="example.com")
     controller.add_argument("--config", type=Path, help="YAML file of platform defaults")
     controller.add_argument("--kubeconfig", help="outside a cluster: the kubeconfig to use")
+
+    autoscaler = sub.add_parser("autoscaler", help="run the cluster autoscaler (Kubernetes)")
+    autoscaler.add_argument("--host", default="0.0.0.0")
+    autoscaler.add_argument(
+        "--admin-port", type=int, default=8081, help="metrics stream and health port"
+    )
+    autoscaler.add_argument("--config", type=Path, help="YAML file of platform defaults")
+    autoscaler.add_argument("--kubeconfig", help="outside a cluster: the kubeconfig to use")
+    autoscaler.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "knative-serving"),
+        help="namespace of the leader-election Lease",
+    )
+    autoscaler.add_argument(
+        "--identity",
+        default=os.environ.get("POD_NAME") or socket.gethostname(),
+        help="this replica's name in the Lease",
+    )
 
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
@@ -134,23 +166,33 @@ def run(argv: list[str] | None = None) -> int:
             return 2
         return serve_main(opts)
     if args.command == "gateway":
-        from gateway.worker import main as worker_main
+        from coldbrew.cli.gateway import run_gateway
 
-        return worker_main(
-            host=args.host,
-            port=args.port,
-            feed_url=args.feed,
-            reuse_port=not args.no_reuse_port,
-            stats_url=args.stats_url,
-        )
-    if args.command == "controller":
+        return run_gateway(args)
+    if args.command in ("controller", "autoscaler"):
         import logging
 
         import uvloop
 
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    if args.command == "autoscaler":
+        from coldbrew.cluster.autoscaler_running import serve_autoscaler
+
+        return uvloop.run(
+            serve_autoscaler(
+                host=args.host,
+                admin_port=args.admin_port,
+                config=args.config,
+                kubeconfig=args.kubeconfig,
+                lease_namespace=args.lease_namespace,
+                identity=args.identity,
+            )
+        )
+    if args.command == "controller":
         from coldbrew.cluster.running import serve_controller
 
-        logging.basicConfig(level=logging.INFO)
         return uvloop.run(
             serve_controller(
                 host=args.host,

@@ -5,7 +5,10 @@ last version seen. A dropped stream or a server timeout resumes from that
 version, so nothing is missed or replayed; a 410 Gone (as an HTTP status or an
 ``ERROR`` event) means the history is gone: list again and carry on. Every
 object listed or watched goes to ``on_object``; the controller is
-level-triggered, so seeing an object twice is harmless.
+level-triggered, so seeing an object twice is harmless. A caller that keeps its
+own copy of the objects (the gateway's view) passes ``on_list`` instead, gets
+each list whole and replaces its copy, so objects deleted while a watch was
+away (no DELETED event after a 410) disappear too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .accessing import Kube, Resource, decode_line, status_of
 log = logging.getLogger(__name__)
 
 OnObject = Callable[[str, dict[str, Any]], None]  # (event type, object)
+OnList = Callable[[list[dict[str, Any]]], None]  # every object of a (re-)list, at once
 
 
 class Gone(Exception):
@@ -38,6 +42,7 @@ class Watcher:
         on_object: OnObject,
         *,
         selector: str | None = None,
+        on_list: OnList | None = None,
         timeout_seconds: int = 290,
         retry_delay: float = 0.5,
     ) -> None:
@@ -45,6 +50,7 @@ class Watcher:
         self.resource = resource
         self.on_object = on_object
         self.selector = selector
+        self.on_list = on_list
         self.timeout_seconds = timeout_seconds
         self.retry_delay = retry_delay
         self.synced = asyncio.Event()
@@ -73,8 +79,12 @@ class Watcher:
     async def _list(self) -> None:
         listing = await self.kube.list(self.resource, selector=self.selector)
         self.lists += 1
-        for item in listing.get("items") or []:
-            self.on_object("LISTED", item)
+        items = listing.get("items") or []
+        if self.on_list is not None:
+            self.on_list(items)  # a state kept by the caller is replaced: deletions show
+        else:
+            for item in items:
+                self.on_object("LISTED", item)
         self.resource_version = listing["metadata"]["resourceVersion"]
         self.synced.set()
         if self.on_synced is not None:

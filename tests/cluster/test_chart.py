@@ -186,8 +186,10 @@ def test_every_component_runs_the_one_image_locked_down(docs: list[Doc], compone
     assert sc["capabilities"]["drop"] == ["ALL"]
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports["admin"] == 8081
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert c[probe]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    # the gateway and the autoscaler are ready only when they can do their job
+    ready = "/healthz" if c["name"] == "controller" else "/readyz"
+    assert c["readinessProbe"]["httpGet"] == {"path": ready, "port": "admin"}
     mounts = {m["mountPath"] for m in c["volumeMounts"]}
     assert "/tmp" in mounts  # writable scratch on a read-only root
 
@@ -204,9 +206,9 @@ def test_gateway_deployment_service_and_pdb(docs: list[Doc]) -> None:
     c = container(dep)
     assert {p["name"]: p["containerPort"] for p in c["ports"]}["http"] == 8080
     args = c["args"]
-    assert args[args.index("--feed") + 1] == (
-        f"ws://coldbrew-controller.{NS}.svc:8081/dataplane/feed"
-    )
+    assert "--kubernetes" in args and "--feed" not in args
+    assert args[args.index("--drain-delay") + 1] == "5"
+    assert args[args.index("--admin-port") + 1] == "8081"
     assert args[args.index("--stats-url") + 1] == (
         f"ws://coldbrew-autoscaler.{NS}.svc:8081/autoscaler/stream"
     )
@@ -276,9 +278,8 @@ def test_controller_rbac(docs: list[Doc]) -> None:
         assert r[("serving.knative.dev", resource)] == crud
         assert {"update", "patch"} <= r[("serving.knative.dev", f"{resource}/status")]
     assert r[("apps", "deployments")] == crud
-    assert {"get", "update", "patch"} <= r[("apps", "deployments/scale")]
-    assert r[("discovery.k8s.io", "endpointslices")] == READ
-    assert r[("", "pods")] == READ
+    assert ("apps", "deployments/scale") not in r  # the autoscaler owns replicas
+    assert ("", "pods") not in r
     assert r[("", "events")] == {"create", "patch"}
     assert not any("*" in verbs for verbs in r.values())
     assert not any("*" in key[1] or key[1] == "secrets" for key in r)
@@ -293,7 +294,6 @@ def test_autoscaler_and_gateway_rbac_are_narrower(docs: list[Doc]) -> None:
     assert set(g) == {
         ("serving.knative.dev", "services"),
         ("serving.knative.dev", "revisions"),
-        ("discovery.k8s.io", "endpointslices"),
         ("", "pods"),
     }
     assert all(verbs == READ for verbs in g.values())

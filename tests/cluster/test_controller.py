@@ -1,6 +1,6 @@
 """The cluster controller against an emulated Kubernetes API server.
 
-The API server is :mod:`tests.cluster.emulating` (an aiohttp emulator written for these
+The API server is :mod:`tests.cluster.emulator` (an aiohttp emulator written for these
 tests, because kmock 0.8 stamps no resourceVersion, has no status/scale subresources,
 ignores label selectors and cannot resume or expire watches). Emulated: generic CRUD with
 JSON merge patch, resourceVersion/uid/generation, status and scale subresources, label

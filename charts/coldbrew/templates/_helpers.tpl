@@ -28,9 +28,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* In-cluster URLs the components use to reach each other. */}}
-{{- define "coldbrew.feedURL" -}}
-{{- printf "ws://coldbrew-controller.%s.svc:8081/dataplane/feed" (include "coldbrew.namespace" .) -}}
-{{- end -}}
 {{- define "coldbrew.statsURL" -}}
 {{- printf "ws://coldbrew-autoscaler.%s.svc:8081/autoscaler/stream" (include "coldbrew.namespace" .) -}}
 {{- end -}}
