@@ -29,8 +29,10 @@ What is emulated (and only this):
 * fault injection: :meth:`Emulator.fail_next` answers the next matching request with an error.
 
 Not emulated: admission, defaulting of pod templates, strategic merge patch, field selectors,
-bookmarks, authentication, kubelets or the deployment controller (tests write Deployment
-status and Pods themselves with :meth:`Store.put_status` and :meth:`Store.put`).
+bookmarks, authentication. There is no kubelet or deployment controller in the API server:
+tests write Deployment status and Pods themselves (:meth:`Store.put_status`,
+:meth:`Store.put`) or start :class:`.kubelet.Kubelet`, which runs each Deployment's pods
+as local sample-app processes.
 """
 
 from .serving import Emulator
