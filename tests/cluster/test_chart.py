@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from coldbrew.cli.main import build_parser
+
 jsonschema = pytest.importorskip("jsonschema", reason="needs jsonschema")
 kubernetes_validate = pytest.importorskip(
     "kubernetes_validate", reason="needs kubernetes-validate (pip install kubernetes-validate)"
@@ -192,6 +194,16 @@ def test_every_component_runs_the_one_image_locked_down(docs: list[Doc], compone
     assert c["readinessProbe"]["httpGet"] == {"path": ready, "port": "admin"}
     mounts = {m["mountPath"] for m in c["volumeMounts"]}
     assert "/tmp" in mounts  # writable scratch on a read-only root
+
+
+@pytest.mark.parametrize("component", ["gateway", "controller", "autoscaler"])
+def test_container_args_are_a_command_line_coldbrew_accepts(
+    docs: list[Doc], component: str
+) -> None:
+    args = container(find(docs, "Deployment", f"coldbrew-{component}"))["args"]
+    parsed = build_parser().parse_args(args)  # exits (SystemExit) on an unknown flag
+    assert parsed.command == component
+    assert parsed.admin_port == 8081
 
 
 def dockerfile_uid() -> int:
