@@ -1,0 +1,104 @@
+"""Helpers of the cluster autoscaler's tests: one API-server front per replica, and waiting.
+
+:class:`Front` serves the shared :class:`tests.cluster.emulator.Emulator` state on a port of
+its own, through an aiohttp middleware that records the requests made through that front
+and, while :attr:`Front.down` is set, answers every new request with 503, as an API server
+that one replica can no longer reach would. (The emulator's own ``fail_next`` matches
+requests by path, which cannot tell two replicas of the same program apart; this wraps the
+emulator without changing it.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+from kubernetes_asyncio import client
+
+from tests.cluster.emulator import Emulator
+from tests.cluster.objects import api_client
+
+LEASES_GV = "coordination.k8s.io/v1"
+APPS = "apps/v1"
+
+
+class Front:
+    """One replica's view of the API server: records its requests, can be cut off."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.requests: list[tuple[str, str]] = []
+        self.down = False
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.requests.append((request.method, request.path))
+        if self.down:
+            return web.json_response(
+                {"kind": "Status", "code": 503, "reason": "ServiceUnavailable"}, status=503
+            )
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def start(self) -> int:
+        app = self.emulator.app()
+        app.middlewares.append(self._middleware)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def scale_writes(self) -> list[str]:
+        """Paths of the ``/scale`` PATCHes made through this front."""
+        return [p for m, p in self.requests if m == "PATCH" and p.endswith("/scale")]
+
+
+@contextlib.asynccontextmanager
+async def fronts(emulator: Emulator, count: int) -> AsyncIterator[list[tuple[Front, Any]]]:
+    """``count`` fronts, each with its own ApiClient; closed on exit."""
+    made: list[tuple[Front, client.ApiClient]] = []
+    try:
+        for _ in range(count):
+            front = Front(emulator)
+            made.append((front, api_client(await front.start())))
+        yield made
+    finally:
+        await emulator.drop_watches()
+        for front, api in made:
+            await api.close()
+            await front.stop()
+
+
+async def eventually(predicate: Callable[[], Any], within: float = 5.0, step: float = 0.02) -> Any:
+    """Poll ``predicate`` until it is truthy (a deadline, not a fixed sleep)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not (value := predicate()):
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met within {within}s")
+        await asyncio.sleep(step)
+    return value
+
+
+def lease(
+    emulator: Emulator, name: str = "coldbrew-autoscaler", ns: str = "knative-serving"
+) -> dict[str, Any] | None:
+    """The stored Lease's spec (None when there is none)."""
+    obj = emulator.get(LEASES_GV, "leases", ns, name)
+    return None if obj is None else dict(obj.get("spec") or {})
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
