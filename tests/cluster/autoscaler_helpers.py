@@ -102,3 +102,116 @@ async def cancel(task: asyncio.Task[Any] | None) -> None:
     if task is not None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+# --- objects and replicas ----------------------------------------------------------------
+
+SERVICE = "serving.knative.dev/service"
+REVISION = "serving.knative.dev/revision"
+ROLE = "serving.coldbrew.dev/role"
+STREAM = "/autoscaler/stream"
+
+
+def deployment(
+    revision: str,
+    *,
+    reserve: bool = False,
+    replicas: int = 0,
+    ready: int = 0,
+    service: str = "coffee",
+) -> dict[str, Any]:
+    """A Deployment as the controller makes it (labels) with a status as the kubelet writes."""
+    return {
+        "apiVersion": APPS,
+        "kind": "Deployment",
+        "metadata": {
+            "name": f"{revision}-deployment" + ("-reserve" if reserve else ""),
+            "namespace": "default",
+            "labels": {
+                SERVICE: service,
+                REVISION: revision,
+                ROLE: "reserve" if reserve else "standard",
+            },
+        },
+        "spec": {"replicas": replicas},
+        "status": {"replicas": ready, "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def spec_replicas(emulator: Emulator, name: str) -> int | None:
+    obj = emulator.get(APPS, "deployments", "default", name)
+    return None if obj is None else int(obj["spec"].get("replicas") or 0)
+
+
+async def set_ready(emulator: Emulator, name: str, ready: int) -> None:
+    """Play the deployment controller: ``ready`` pods of ``name`` are ready."""
+    status = {"replicas": ready, "readyReplicas": ready, "availableReplicas": ready}
+    await emulator.put_status(APPS, "deployments", "default", name, status)
+
+
+class FakeClock:
+    """The autoscaler's clock, moved by the test."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Running:
+    """An :class:`AutoscalerReplica` running with its admin app on a free port."""
+
+    def __init__(self, replica: Any, front: Front) -> None:
+        self.replica = replica
+        self.front = front
+        self.port = 0
+        self.task: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> Running:
+        app = web.Application()
+        self.replica.add_routes(app)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        self.task = asyncio.create_task(self.replica.run())
+        return self
+
+    async def stop(self) -> None:
+        await cancel(self.task)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+@contextlib.asynccontextmanager
+async def ready_follows_spec(emulator: Emulator, *names: str) -> AsyncIterator[None]:
+    """Play a deployment controller whose pods are ready at once: ready = spec.replicas."""
+
+    def lagging() -> list[tuple[str, int]]:
+        out = []
+        for name in names:
+            obj = emulator.get(APPS, "deployments", "default", name)
+            if obj is None:
+                continue
+            want = int(obj["spec"].get("replicas") or 0)
+            if int((obj.get("status") or {}).get("readyReplicas") or 0) != want:
+                out.append((name, want))
+        return out
+
+    async def follow() -> None:
+        while True:
+            for name, want in await emulator.wait_for(lagging, within=3600):
+                await set_ready(emulator, name, want)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield
+    finally:
+        await cancel(task)

@@ -1,0 +1,182 @@
+"""``coldbrew autoscaler``: the cluster KPA, leader-elected, with its admin endpoints.
+
+Every replica watches Revisions and Deployments; the one holding the Lease
+``coldbrew-autoscaler`` (in ``--lease-namespace``) autoscales and writes ``/scale``.
+The admin port serves:
+
+* ``/healthz``: 200 while the event loop runs (liveness);
+* ``/readyz``: 200 only while this replica leads, else 503, so the autoscaler Service
+  sends the gateways' metrics streams to the leader alone;
+* ``/autoscaler/stream``: the gateways' metrics websocket (docs/seams.md).
+
+SIGTERM or SIGINT stops it: it steps down, releases the Lease (another replica takes
+over at its next retry) and returns 0. A bad ``--config`` returns 1 at once, naming the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+from kubernetes_asyncio import client
+from kubernetes_asyncio import config as kube_config
+
+from autoscaler.config import ConfigError
+from autoscaler.streaming import add_routes
+from coldbrew.config import PlatformConfig, load_config
+
+from .accessing import Kube
+from .autoscaling import ClusterAutoscaler
+from .leasing import LeaderElector
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "coldbrew-autoscaler"
+
+
+class AutoscalerReplica:
+    """One autoscaler replica: :class:`ClusterAutoscaler` + :class:`LeaderElector` + routes."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        platform: PlatformConfig | None = None,
+        *,
+        lease_namespace: str,
+        identity: str,
+        lease_name: str = LEASE_NAME,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: float = 0.1,
+    ) -> None:
+        self.scaler = ClusterAutoscaler(
+            api_client, platform, is_leader=self._is_leader, clock=clock, backoff=backoff
+        )
+        self.elector = LeaderElector(
+            Kube(api_client),
+            namespace=lease_namespace,
+            name=lease_name,
+            identity=identity,
+            lease_duration=lease_duration,
+            renew_deadline=renew_deadline,
+            retry_period=retry_period,
+            on_started_leading=self.scaler.start_leading,
+            on_stopped_leading=self.scaler.stop_leading,
+        )
+
+    def _is_leader(self) -> bool:
+        return self.elector.is_leader
+
+    def add_routes(self, app: web.Application) -> None:
+        async def healthz(_: web.Request) -> web.Response:
+            return web.Response(text="ok\n")
+
+        async def readyz(_: web.Request) -> web.Response:
+            if self.elector.is_leader:
+                return web.Response(text="leader\n")
+            holder = self.elector.holder or "nobody"
+            return web.Response(status=503, text=f"not the leader (the lease is {holder}'s)\n")
+
+        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/readyz", readyz)
+        add_routes(app, self.scaler.autoscaler)
+
+    async def run(self) -> None:
+        """Until cancelled: watch; once both views listed, stand for leader too.
+
+        On cancellation the elector goes first (step down, release the Lease).
+        """
+        scaling = asyncio.create_task(self.scaler.run())
+        electing: asyncio.Task[None] | None = None
+        try:
+            synced = asyncio.create_task(self.scaler.synced.wait())
+            await asyncio.wait({scaling, synced}, return_when=asyncio.FIRST_COMPLETED)
+            synced.cancel()
+            if not scaling.done():
+                electing = asyncio.create_task(self.elector.run())
+                await asyncio.wait({scaling, electing}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (scaling, electing):
+                if task is not None and task.done():
+                    task.result()  # a crash surfaces here
+        finally:
+            for task in (electing, scaling):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+
+async def _api_client(kubeconfig: str | None) -> client.ApiClient:
+    """An explicit kubeconfig, else in-cluster config, else the default kubeconfig."""
+    if kubeconfig:
+        await kube_config.load_kube_config(config_file=kubeconfig)
+    else:
+        try:
+            kube_config.load_incluster_config()
+        except kube_config.ConfigException:
+            await kube_config.load_kube_config()
+    return client.ApiClient()
+
+
+async def serve_autoscaler(
+    *,
+    host: str,
+    admin_port: int,
+    config: Path | None,
+    kubeconfig: str | None,
+    lease_namespace: str,
+    identity: str,
+    api_client: client.ApiClient | None = None,
+) -> int:
+    try:
+        platform = load_config(config)
+    except ConfigError as exc:
+        log.error("refusing to start: %s", exc)
+        return 1
+    owned = api_client is None
+    try:
+        api = api_client if api_client is not None else await _api_client(kubeconfig)
+    except Exception as exc:
+        log.error("refusing to start: no Kubernetes configuration: %s", exc)
+        return 1
+    replica = AutoscalerReplica(api, platform, lease_namespace=lease_namespace, identity=identity)
+    app = web.Application()
+    replica.add_routes(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, admin_port).start()
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        running = asyncio.create_task(replica.run())
+        done = asyncio.create_task(stopping.wait())
+        await asyncio.wait({running, done}, return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+        running.cancel()
+        try:
+            await running
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the autoscaler failed")
+            return 1
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        if not stopping.is_set():
+            log.error("the autoscaler stopped on its own")
+            return 1
+        return 0
+    finally:
+        await runner.cleanup()
+        if owned:
+            await api.close()
