@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -110,6 +111,47 @@ SERVICE = "serving.knative.dev/service"
 REVISION = "serving.knative.dev/revision"
 ROLE = "serving.coldbrew.dev/role"
 STREAM = "/autoscaler/stream"
+KEY, STANDARD = "default/coffee-00001", "coffee-00001-deployment"
+RESERVE = "coffee-00001-deployment-reserve"
+FAST_LEASE = {"lease_duration": 1.0, "renew_deadline": 0.5, "retry_period": 0.1}
+
+
+def fast_config() -> Any:
+    """Short windows; the tests tick the KPA themselves, on their own clock."""
+    from coldbrew.config import parse_config
+
+    return parse_config(
+        {
+            "autoscaler": {
+                "stable-window": "6s",
+                "scale-to-zero-grace-period": "1s",
+                "tick-interval": "3600s",
+            }
+        }
+    )
+
+
+def stats_frame(concurrency: float, key: str = KEY) -> str:
+    """A gateway's ``stats`` frame (docs/seams.md) for one revision."""
+    entry = {"revision": key, "concurrency": concurrency, "requests": 10, "pods": {}}
+    return json.dumps({"type": "stats", "worker": "gw-1", "time": 0.0, "stats": [entry]})
+
+
+def poke_frame(key: str = KEY) -> str:
+    """A gateway's ``poke`` frame: a request arrived for a revision with no ready pod."""
+    return json.dumps(
+        {"type": "poke", "worker": "gw-1", "time": 0.0, "revision": key, "concurrency": 1.0}
+    )
+
+
+def caught_up(emulator: Emulator, scaler: Any) -> bool:
+    """The scaler has seen every Deployment as stored and has nothing left to write."""
+    for obj in emulator.list(APPS, "deployments"):
+        meta = obj["metadata"]
+        mine = scaler.deployments.get((meta["namespace"], meta["name"]))
+        if mine is None or mine["metadata"]["resourceVersion"] != meta["resourceVersion"]:
+            return False
+    return not scaler.writer.pending()
 
 
 def deployment(

@@ -18,35 +18,31 @@ import aiohttp
 import pytest
 
 from coldbrew.cluster.autoscaler_running import AutoscalerReplica
-from coldbrew.config import parse_config
 from tests.cluster.autoscaler_helpers import (
     APPS,
+    FAST_LEASE,
+    KEY,
+    STANDARD,
     STREAM,
     FakeClock,
     Running,
     deployment,
     eventually,
+    fast_config,
     fronts,
+    poke_frame,
     ready_follows_spec,
     set_ready,
     spec_replicas,
+    stats_frame,
 )
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import KSVC, revision
 
 pytestmark = pytest.mark.timeout(30)
 
-KEY, STANDARD = "default/coffee-00001", "coffee-00001-deployment"
-FAST = {"lease_duration": 1.0, "renew_deadline": 0.5, "retry_period": 0.1}
-CONFIG = parse_config(
-    {
-        "autoscaler": {
-            "stable-window": "6s",
-            "scale-to-zero-grace-period": "1s",
-            "tick-interval": "3600s",  # the test ticks, on its own clock
-        }
-    }
-)
+CONFIG = fast_config()
+FAST = FAST_LEASE
 
 
 class Env:
@@ -111,17 +107,6 @@ class Env:
         raise AssertionError(f"the KPA never got there: {r.replica.scaler.status(KEY)}")
 
 
-def stats(concurrency: float, key: str = KEY) -> str:
-    entry = {"revision": key, "concurrency": concurrency, "requests": 10, "pods": {}}
-    return json.dumps({"type": "stats", "worker": "gw-1", "time": 0.0, "stats": [entry]})
-
-
-def poke(key: str = KEY) -> str:
-    return json.dumps(
-        {"type": "poke", "worker": "gw-1", "time": 0.0, "revision": key, "concurrency": 1.0}
-    )
-
-
 @pytest.fixture
 async def env() -> AsyncIterator[Env]:
     emulator = Emulator()
@@ -148,12 +133,12 @@ async def test_metrics_scale_a_revision_from_zero_up_and_back_to_zero(env: Env) 
     await eventually(lambda: KEY in scaler.autoscaled())
     assert scaler.desired[KEY] == 0  # at zero it stays at zero: nothing written
     ws = await env.stream(a)
-    await ws.send_str(poke())  # a request arrived for a revision with no pod
+    await ws.send_str(poke_frame())  # a request arrived for a revision with no pod
     await env.spec(STANDARD, 1)
     await set_ready(env.emu, STANDARD, 1)
     # 300 requests in flight at 70 per pod (the default target, 70 %) want 5 pods
     await eventually(lambda: scaler.ready_pods(KEY) == 1)
-    await ws.send_str(stats(300.0))
+    await ws.send_str(stats_frame(300.0))
     await env.decide(a, lambda: scaler.desired.get(KEY, 0) > 1)
     assert scaler.desired[KEY] == 5
     await env.spec(STANDARD, 5)
@@ -176,10 +161,10 @@ async def test_only_the_leader_writes_and_a_new_leader_takes_over(env: Env) -> N
     await b.replica.scaler.synced.wait()
     await eventually(lambda: b.replica.elector.holder == "a")
     ws_b = await env.stream(b)
-    await ws_b.send_str(stats(300.0))  # a follower autoscales nothing
-    await ws_b.send_str(poke())
+    await ws_b.send_str(stats_frame(300.0))  # a follower autoscales nothing
+    await ws_b.send_str(poke_frame())
     ws_a = await env.stream(a)
-    await ws_a.send_str(stats(300.0))
+    await ws_a.send_str(stats_frame(300.0))
     await env.decide(a, lambda: a.replica.scaler.desired.get(KEY, 0) > 1)
     await env.spec(STANDARD, 5)
     assert a.replica.scaler.desired[KEY] == 5
@@ -192,7 +177,7 @@ async def test_only_the_leader_writes_and_a_new_leader_takes_over(env: Env) -> N
     assert b.replica.scaler.desired[KEY] == 5  # starts from the pods there are
     assert b.front.scale_writes() == []  # nothing to change
     ws_b2 = await env.stream(b)
-    await ws_b2.send_str(stats(600.0))
+    await ws_b2.send_str(stats_frame(600.0))
     await env.decide(b, lambda: b.replica.scaler.desired.get(KEY, 0) > 5)
     await env.spec(STANDARD, 9)
     assert len(b.front.scale_writes()) == 1
@@ -205,7 +190,7 @@ async def test_scale_errors_are_retried(env: Env) -> None:
     env.emu.fail_next("PATCH", lambda p: p.endswith("/scale"), code=500, times=2)
     a = await env.leader()
     ws = await env.stream(a)
-    await ws.send_str(poke())
+    await ws.send_str(poke_frame())
     await env.spec(STANDARD, 1)
     assert len(a.front.scale_writes()) == 3
     assert a.replica.scaler.writer.failures == 2

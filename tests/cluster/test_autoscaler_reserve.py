@@ -1,0 +1,174 @@
+"""Reserve hand-over by the cluster autoscaler, both directions, against the emulator.
+
+Emulated: the Kubernetes API server (:mod:`tests.cluster.emulator`) and the deployment
+controller, which the test plays by writing each Deployment's ``status.readyReplicas``
+(``put_status``) when it decides pods are ready. Real: the watches, the KPA (on a fake
+clock the test moves), the metrics websocket and the ``/scale`` writes. Checks the order
+local mode's ``Reserver`` keeps: the side taking traffic is ready before the other leaves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from tests.cluster.autoscaler_helpers import (
+    APPS,
+    FAST_LEASE,
+    KEY,
+    RESERVE,
+    STANDARD,
+    STREAM,
+    FakeClock,
+    Running,
+    caught_up,
+    deployment,
+    eventually,
+    fast_config,
+    fronts,
+    poke_frame,
+    set_ready,
+    spec_replicas,
+)
+from tests.cluster.emulator import Emulator
+from tests.cluster.objects import KSVC, revision
+
+pytestmark = pytest.mark.timeout(30)
+
+CONFIG = fast_config()
+
+
+class Env:
+    def __init__(self, emulator: Emulator, made: list[Any]) -> None:
+        self.emu = emulator
+        self.made = made
+        self.clock = FakeClock()
+        self.running: list[Running] = []
+
+    async def leader(self, identity: str = "a") -> Running:
+        front, api = self.made[len(self.running)]
+        replica = AutoscalerReplica(
+            api,
+            CONFIG,
+            lease_namespace="knative-serving",
+            identity=identity,
+            clock=self.clock,
+            **FAST_LEASE,
+        )
+        r = await Running(replica, front).start()
+        self.running.append(r)
+        await eventually(lambda: replica.elector.is_leader)
+        await eventually(lambda: KEY in replica.scaler.autoscaled())
+        return r
+
+    def spec(self, name: str) -> int | None:
+        return spec_replicas(self.emu, name)
+
+    async def wait_spec(self, name: str, replicas: int) -> None:
+        await self.emu.wait_for(lambda: self.spec(name) == replicas)
+
+    def idle_until_zero(self, r: Running) -> None:
+        """No traffic: move the KPA's clock until it wants no standard pod."""
+        scaler = r.replica.scaler
+        for _ in range(300):
+            if scaler.desired.get(KEY) == 0:
+                return
+            self.clock.now += 1.0
+            scaler.autoscaler.tick()
+        raise AssertionError(f"never idle: {scaler.status(KEY)}")
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    emulator = Emulator()
+    async with fronts(emulator, 2) as made:
+        e = Env(emulator, made)
+        try:
+            yield e
+        finally:
+            for r in e.running:
+                await r.stop()
+
+
+async def add(
+    env: Env, standard: int, reserve: int, annotations: dict[str, str] | None = None
+) -> None:
+    rev = revision("coffee-00001", "coffee")
+    rev["metadata"]["annotations"] = annotations or {}
+    await env.emu.put(KSVC, "revisions", rev)
+    await env.emu.put(
+        APPS, "deployments", deployment("coffee-00001", replicas=standard, ready=standard)
+    )
+    await env.emu.put(
+        APPS,
+        "deployments",
+        deployment("coffee-00001", reserve=True, replicas=reserve, ready=reserve),
+    )
+
+
+async def test_idle_hands_over_to_the_reserve_and_traffic_takes_it_back(env: Env) -> None:
+    await add(env, standard=1, reserve=0)
+    a = await env.leader()
+    assert a.front.scale_writes() == []  # one ready pod, the KPA starts from it
+    env.idle_until_zero(a)
+    # to zero: the reserve first, the standard pod stays until the reserve is ready
+    await env.wait_spec(RESERVE, 1)
+    assert env.spec(STANDARD) == 1
+    await set_ready(env.emu, RESERVE, 1)
+    await env.wait_spec(STANDARD, 0)
+    assert env.spec(RESERVE) == 1
+    await set_ready(env.emu, STANDARD, 0)
+    # a request reaches the reserve pod; the gateway pokes the autoscaler
+    async with aiohttp.ClientSession() as session, session.ws_connect(a.url + STREAM) as ws:
+        await ws.send_str(json.dumps({"type": "hello", "worker": "gw-1"}))
+        await ws.send_str(poke_frame())
+        await env.wait_spec(STANDARD, 1)
+    # standard to 1 at once; the reserve keeps answering until a standard pod is ready
+    assert env.spec(RESERVE) == 1
+    await set_ready(env.emu, STANDARD, 0)  # a Deployment event: re-evaluated, still waits
+    await eventually(lambda: caught_up(env.emu, a.replica.scaler))
+    assert env.spec(RESERVE) == 1
+    await set_ready(env.emu, STANDARD, 1)
+    await env.wait_spec(RESERVE, 0)
+    assert env.spec(STANDARD) == 1
+    writes = a.front.scale_writes()
+    assert [w.rsplit("/", 2)[-2] for w in writes] == [RESERVE, STANDARD, STANDARD, RESERVE]
+
+
+async def test_the_hand_over_waits_for_every_reserve_replica(env: Env) -> None:
+    await add(
+        env,
+        standard=1,
+        reserve=0,
+        annotations={"knative.aliyun.com/reserve-instance-replicas": "2"},
+    )
+    a = await env.leader()
+    env.idle_until_zero(a)
+    await env.wait_spec(RESERVE, 2)
+    await set_ready(env.emu, RESERVE, 1)
+    await eventually(lambda: caught_up(env.emu, a.replica.scaler))
+    assert env.spec(STANDARD) == 1
+    await set_ready(env.emu, RESERVE, 2)
+    await env.wait_spec(STANDARD, 0)
+
+
+async def test_a_new_leader_leaves_a_revision_on_its_reserve(env: Env) -> None:
+    await add(env, standard=0, reserve=1)
+    a = await env.leader()
+    assert a.replica.scaler.desired[KEY] == 0
+    assert env.spec(STANDARD) == 0 and env.spec(RESERVE) == 1
+    assert a.front.scale_writes() == []
+
+
+async def test_a_reserve_that_is_not_needed_is_removed_once_standard_is_ready(env: Env) -> None:
+    """A leader that died mid hand-over left both sides up: the new one finishes it."""
+    await add(env, standard=2, reserve=1)
+    a = await env.leader()
+    assert a.replica.scaler.desired[KEY] == 2
+    await env.wait_spec(RESERVE, 0)
+    assert env.spec(STANDARD) == 2
