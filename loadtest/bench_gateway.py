@@ -58,7 +58,9 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-def run_wrk(port: int, duration: int, connections: int, threads: int) -> dict[str, float]:
+def run_wrk(
+    port: int, duration: int, connections: int, threads: int, host: str = HOST, path: str = "/"
+) -> dict[str, float]:
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -66,8 +68,8 @@ def run_wrk(port: int, duration: int, connections: int, threads: int) -> dict[st
         f"-d{duration}s",
         "--latency",
         "-H",
-        f"Host: {HOST}",
-        f"http://127.0.0.1:{port}/",
+        f"Host: {host}",
+        f"http://127.0.0.1:{port}{path}",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30).stdout
     result: dict[str, float] = {}

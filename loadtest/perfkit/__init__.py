@@ -1,0 +1,1 @@
+"""Modules of loadtest/perf.py: processes, load generators, cases and the report."""
