@@ -7,7 +7,9 @@ The admin port serves:
 * ``/healthz``: 200 while the event loop runs (liveness);
 * ``/readyz``: 200 only while this replica leads, else 503, so the autoscaler Service
   sends the gateways' metrics streams to the leader alone;
-* ``/autoscaler/stream``: the gateways' metrics websocket (docs/seams.md).
+* ``/autoscaler/stream``: the gateways' metrics websocket (docs/seams.md), on the
+  leader only: a follower answers 503, and a replica that stops leading closes the streams
+  it has, so the gateways reconnect (through the Service) to the new leader.
 
 SIGTERM or SIGINT stops it: it steps down, releases the Lease (another replica takes
 over at its next retry) and returns 0. A bad ``--config`` returns 1 at once, naming the key.
@@ -22,13 +24,14 @@ import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from kubernetes_asyncio import client
 from kubernetes_asyncio import config as kube_config
 
 from autoscaler.config import ConfigError
-from autoscaler.streaming import add_routes
+from autoscaler.streaming import STREAM_PATH, add_routes
 from coldbrew.config import PlatformConfig, load_config
 
 from .accessing import Kube
@@ -69,11 +72,33 @@ class AutoscalerReplica:
             renew_deadline=renew_deadline,
             retry_period=retry_period,
             on_started_leading=self.scaler.start_leading,
-            on_stopped_leading=self.scaler.stop_leading,
+            on_stopped_leading=self._stopped_leading,
         )
+        self._streams: set[asyncio.Task[Any]] = set()
 
     def _is_leader(self) -> bool:
         return self.elector.is_leader
+
+    def _stopped_leading(self) -> None:
+        self.scaler.stop_leading()
+        for task in list(self._streams):
+            task.cancel()  # closes the gateway's connection: it reconnects to the leader
+
+    @web.middleware
+    async def _leader_streams(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path != STREAM_PATH:
+            response: web.StreamResponse = await handler(request)
+            return response
+        if not self.elector.is_leader:
+            return web.Response(status=503, text="not the leader\n")
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams.add(task)
+        try:
+            response = await handler(request)
+            return response
+        finally:
+            self._streams.discard(task)
 
     def add_routes(self, app: web.Application) -> None:
         async def healthz(_: web.Request) -> web.Response:
@@ -85,6 +110,7 @@ class AutoscalerReplica:
             holder = self.elector.holder or "nobody"
             return web.Response(status=503, text=f"not the leader (the lease is {holder}'s)\n")
 
+        app.middlewares.append(self._leader_streams)
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/readyz", readyz)
         add_routes(app, self.scaler.autoscaler)
