@@ -1,4 +1,4 @@
-"""The cluster's reserve hand-over rules, as a pure function (nothing is emulated).
+"""The cluster's reserve hand-over and retirement rules, pure functions (nothing emulated).
 
 The same semantics as local mode's ``Reserver``: the side taking the traffic is ready
 before the other side leaves, in both directions.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from coldbrew.cluster.handing import Replicas, hand_over
+from coldbrew.cluster.retiring import routed, wanted
 
 
 def test_without_a_reserve_the_kpa_decides_alone() -> None:
@@ -94,3 +95,31 @@ def test_level_triggered_the_rules_reach_a_fixed_point() -> None:
         )
         standard, reserve = out.standard, out.reserve
     assert (standard, reserve) == (1, 0)
+
+
+# --- which revisions the KPA owns (coldbrew.cluster.retiring) ------------------------------
+
+
+def status(*routed: str, latest: str = "coffee-00003") -> dict[str, object]:
+    return {
+        "latestCreatedRevisionName": latest,
+        "traffic": [{"revisionName": r, "percent": 100 // len(routed)} for r in routed],
+    }
+
+
+def test_routed_revisions_and_the_latest_are_autoscaled_others_retired() -> None:
+    s = status("coffee-00002")
+    assert routed(s, "coffee-00002") and wanted(s, "coffee-00002", ready_once=True)
+    assert wanted(s, "coffee-00003", ready_once=True)  # latest, traffic pinned elsewhere
+    assert not routed(s, "coffee-00003")  # ... but no reserve for it
+    assert not wanted(s, "coffee-00001", ready_once=True)  # retired
+
+
+def test_a_tagged_zero_percent_target_is_routed() -> None:
+    s = {"traffic": [{"revisionName": "coffee-00001", "percent": 0, "tag": "v1"}]}
+    assert routed(s, "coffee-00001") and wanted(s, "coffee-00001", ready_once=True)
+
+
+def test_never_ready_or_unknown_service_is_not_retired_on_a_guess() -> None:
+    assert wanted(status("coffee-00002"), "coffee-00004", ready_once=False)
+    assert wanted(None, "coffee-00001", ready_once=True) and routed(None, "coffee-00001")

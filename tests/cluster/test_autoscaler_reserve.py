@@ -36,7 +36,7 @@ from tests.cluster.autoscaler_helpers import (
     spec_replicas,
 )
 from tests.cluster.emulator import Emulator
-from tests.cluster.objects import KSVC, revision
+from tests.cluster.objects import KSVC, revision, service, target
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -50,7 +50,7 @@ class Env:
         self.clock = FakeClock()
         self.running: list[Running] = []
 
-    async def leader(self, identity: str = "a") -> Running:
+    async def leader(self, identity: str = "a", key: str = KEY) -> Running:
         front, api = self.made[len(self.running)]
         replica = AutoscalerReplica(
             api,
@@ -63,7 +63,7 @@ class Env:
         r = await Running(replica, front).start()
         self.running.append(r)
         await eventually(lambda: replica.elector.is_leader)
-        await eventually(lambda: KEY in replica.scaler.autoscaled())
+        await eventually(lambda: key in replica.scaler.autoscaled())
         return r
 
     def spec(self, name: str) -> int | None:
@@ -172,3 +172,42 @@ async def test_a_reserve_that_is_not_needed_is_removed_once_standard_is_ready(en
     assert a.replica.scaler.desired[KEY] == 2
     await env.wait_spec(RESERVE, 0)
     assert env.spec(STANDARD) == 2
+
+
+def ready_revision(name: str) -> dict[str, Any]:
+    rev = revision(name, "coffee")
+    rev["status"] = {"conditions": [{"type": "Ready", "status": "True"}]}
+    return rev
+
+
+async def test_a_revision_traffic_left_is_retired_and_the_routed_one_keeps_a_reserve(
+    env: Env,
+) -> None:
+    old, new = "coffee-00001", "coffee-00002"
+    svc = service("coffee", [target(new, 100)])
+    svc["status"]["latestCreatedRevisionName"] = new
+    await env.emu.put(KSVC, "services", svc)
+    for name in (old, new):
+        await env.emu.put(KSVC, "revisions", ready_revision(name))
+        await env.emu.put(APPS, "deployments", deployment(name, replicas=1, ready=1))
+        await env.emu.put(APPS, "deployments", deployment(name, reserve=True))
+    a = await env.leader(key=f"default/{new}")
+    await env.wait_spec(STANDARD, 0)  # coffee-00001: no route reaches it
+    assert env.spec(RESERVE) == 0
+    assert a.replica.scaler.autoscaled() == [f"default/{new}"]
+    # the routed revision hands over to its reserve when idle
+    scaler = a.replica.scaler
+    for _ in range(300):
+        if scaler.desired.get(f"default/{new}") == 0:
+            break
+        env.clock.now += 1.0
+        scaler.autoscaler.tick()
+    await env.wait_spec(f"{new}-deployment-reserve", 1)
+    # traffic moves back to the old revision: it is autoscaled again, the new one retired
+    svc = env.emu.get(KSVC, "services", "default", "coffee")
+    assert svc is not None
+    svc["status"]["traffic"] = [target(old, 100)]
+    await env.emu.put(KSVC, "services", svc)
+    await env.wait_spec(f"{new}-deployment-reserve", 0)
+    assert env.spec(f"{new}-deployment") == 0
+    await eventually(lambda: f"default/{old}" in scaler.autoscaled())
