@@ -204,7 +204,7 @@ class FakeClock:
 class Running:
     """An :class:`AutoscalerReplica` running with its admin app on a free port."""
 
-    def __init__(self, replica: Any, front: Front) -> None:
+    def __init__(self, replica: Any, front: Front | None = None) -> None:
         self.replica = replica
         self.front = front
         self.port = 0

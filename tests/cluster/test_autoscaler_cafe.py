@@ -1,0 +1,148 @@
+"""The whole cluster at once: controller, autoscaler, gateway, and pods as processes.
+
+``coffee.yaml`` is created through the API; the real :class:`ClusterController` makes its
+Revision, Deployment and reserve Deployment; the
+:class:`~tests.cluster.emulator.kubelet.Kubelet` stand-in runs their pods as sample-app
+processes and writes Pods and Deployment status; a real :class:`gateway.Gateway` mirrors
+the cluster and streams its metrics over the websocket to the leading
+:class:`AutoscalerReplica`, whose ``/scale`` writes the kubelet follows. Emulated: the API
+server and the deployment controller/kubelet (local processes on 127.0.0.1). The KPA's
+clock is a fake one moved by the test so the idle hand-over takes no wall time; every
+request made along the way must succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from kubernetes_asyncio import client
+
+from coldbrew.cluster import ClusterController
+from coldbrew.cluster.accessing import Kube
+from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from coldbrew.cluster.mirroring import ClusterMirror
+from gateway.server import Gateway
+from tests.cluster.autoscaler_helpers import (
+    FAST_LEASE,
+    KEY,
+    RESERVE,
+    STANDARD,
+    STREAM,
+    FakeClock,
+    Running,
+    eventually,
+    fast_config,
+    spec_replicas,
+)
+from tests.cluster.emulator import Emulator
+from tests.cluster.emulator.kubelet import Kubelet
+from tests.cluster.objects import api_client, api_server
+
+pytestmark = pytest.mark.timeout(90)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+HOST = "coffee.default.example.com"
+
+
+class Cafe:
+    def __init__(
+        self, emu: Emulator, kubelet: Kubelet, gateway: Gateway, scaler: Any, clock: FakeClock
+    ) -> None:
+        self.emu, self.kubelet, self.gateway, self.scaler = emu, kubelet, gateway, scaler
+        self.clock = clock
+        self.statuses: list[int] = []
+
+    async def curl(self, session: aiohttp.ClientSession) -> str:
+        url = f"http://127.0.0.1:{self.gateway.port}/"
+        async with session.get(url, headers={"Host": HOST}) as response:
+            self.statuses.append(response.status)
+            return await response.text()
+
+    async def until_answer(self, session: aiohttp.ClientSession, within: float = 30.0) -> None:
+        """Until the route is programmed and coffee answers (not counted in statuses)."""
+        url = f"http://127.0.0.1:{self.gateway.port}/"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            async with session.get(url, headers={"Host": HOST}) as response:
+                if response.status == 200 and "Hello coffee!" in await response.text():
+                    return
+            assert loop.time() < deadline, "coffee never answered"
+            await asyncio.sleep(0.05)
+
+    def ready(self, deployment: str) -> int:
+        return self.kubelet.ready("default", deployment)
+
+
+@pytest.fixture
+async def cafe() -> AsyncIterator[Cafe]:
+    emu = Emulator()
+    kubelet = Kubelet(emu)
+    async with api_server(emu) as port:
+        api: client.ApiClient = api_client(port)
+        clock = FakeClock()
+        replica = AutoscalerReplica(
+            api,
+            fast_config(),
+            lease_namespace="knative-serving",
+            identity="a",
+            clock=clock,
+            **FAST_LEASE,
+        )
+        autoscaler = await Running(replica).start()
+        stream = f"ws://127.0.0.1:{autoscaler.port}{STREAM}"
+        gateway = Gateway("127.0.0.1", 0, stats_url=stream, worker_id="gw-test")
+        await gateway.start()
+        tasks = [
+            asyncio.create_task(ClusterController(api).run()),
+            asyncio.create_task(ClusterMirror(Kube(api), gateway).run()),
+        ]
+        kubelet.start()
+        try:
+            yield Cafe(emu, kubelet, gateway, replica.scaler, clock)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await autoscaler.stop()
+            await kubelet.stop()
+            await gateway.stop(grace=1.0)
+            await api.close()
+
+
+async def test_coffee_idles_onto_its_reserve_and_a_request_wakes_it(cafe: Cafe) -> None:
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    await client.CustomObjectsApi(cafe.scaler.kube.api_client).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", doc
+    )
+    scaler = cafe.scaler
+    async with aiohttp.ClientSession() as session:
+        await cafe.until_answer(session)
+        await eventually(lambda: KEY in scaler.autoscaled())
+        assert cafe.ready(STANDARD) == 1
+        # idle: the KPA's clock runs on with no traffic until it wants no standard pod
+        for _ in range(300):
+            if scaler.desired.get(KEY) == 0:
+                break
+            cafe.clock.now += 1.0
+            scaler.autoscaler.tick()
+        assert scaler.desired[KEY] == 0
+        # the reserve pod comes up first; only then do the standard pods go
+        await eventually(lambda: cafe.ready(RESERVE) == 1, within=30)
+        await eventually(lambda: spec_replicas(cafe.emu, STANDARD) == 0)
+        await eventually(lambda: cafe.ready(STANDARD) == 0, within=30)
+        assert spec_replicas(cafe.emu, RESERVE) == 1
+        # a request: answered by the reserve pod, and the gateway's poke wakes the revision
+        assert "Hello coffee!" in await cafe.curl(session)
+        await eventually(lambda: spec_replicas(cafe.emu, STANDARD) == 1)
+        await eventually(lambda: cafe.ready(STANDARD) == 1, within=30)
+        await eventually(lambda: spec_replicas(cafe.emu, RESERVE) == 0)
+        await eventually(lambda: cafe.ready(RESERVE) == 0, within=30)
+        assert "Hello coffee!" in await cafe.curl(session)
+    assert cafe.statuses == [200, 200]
