@@ -18,6 +18,19 @@ def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
 
 
+def _lease_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "knative-serving"),
+        help="namespace of the leader-election Lease",
+    )
+    p.add_argument(
+        "--identity",
+        default=os.environ.get("POD_NAME") or socket.gethostname(),
+        help="this replica's name in the Lease",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coldbrew", description="Knative-style serverless serving on one machine."
@@ -84,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     controller.add_argument("--domain", default="example.com")
     controller.add_argument("--config", type=Path, help="YAML file of platform defaults")
     controller.add_argument("--kubeconfig", help="outside a cluster: the kubeconfig to use")
+    _lease_flags(controller)
 
     autoscaler = sub.add_parser("autoscaler", help="run the cluster autoscaler (Kubernetes)")
     autoscaler.add_argument("--host", default="0.0.0.0")
@@ -92,16 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     autoscaler.add_argument("--config", type=Path, help="YAML file of platform defaults")
     autoscaler.add_argument("--kubeconfig", help="outside a cluster: the kubeconfig to use")
-    autoscaler.add_argument(
-        "--lease-namespace",
-        default=os.environ.get("POD_NAMESPACE", "knative-serving"),
-        help="namespace of the leader-election Lease",
-    )
-    autoscaler.add_argument(
-        "--identity",
-        default=os.environ.get("POD_NAME") or socket.gethostname(),
-        help="this replica's name in the Lease",
-    )
+    _lease_flags(autoscaler)
 
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
@@ -200,6 +205,8 @@ def run(argv: list[str] | None = None) -> int:
                 domain=args.domain,
                 config=args.config,
                 kubeconfig=args.kubeconfig,
+                lease_namespace=args.lease_namespace,
+                identity=args.identity,
             )
         )
     if args.command == "simulate":

@@ -100,18 +100,37 @@ async def run_controller(
     api_client: client.ApiClient | None = None,
     settings: Settings | None = None,
     kubeconfig: str | None = None,
+    lease_namespace: str | None = None,
+    identity: str = "",
 ) -> None:
     """Run the cluster controller until cancelled.
 
-    Without ``api_client``: in-cluster config if available, else ``kubeconfig``
-    (default ``~/.kube/config``).
+    With ``lease_namespace`` it reconciles only while it holds the controller Lease there
+    (see :mod:`.electing`). Without ``api_client``: ``kubeconfig`` if given, else the
+    in-cluster config, else ``~/.kube/config``.
     """
-    if api_client is not None:
+    if api_client is None:
+        if kubeconfig:
+            await config.load_kube_config(config_file=kubeconfig)
+        else:
+            try:
+                config.load_incluster_config()
+            except config.ConfigException:
+                await config.load_kube_config()
+        async with client.ApiClient() as owned:
+            await run_controller(
+                api_client=owned,
+                settings=settings,
+                lease_namespace=lease_namespace,
+                identity=identity,
+            )
+        return
+    if lease_namespace is None:
         await ClusterController(api_client, settings).run()
         return
-    try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        await config.load_kube_config(config_file=kubeconfig)
-    async with client.ApiClient() as owned:
-        await ClusterController(owned, settings).run()
+    from .electing import ControllerReplica
+
+    replica = ControllerReplica(
+        api_client, settings, lease_namespace=lease_namespace, identity=identity
+    )
+    await replica.run()

@@ -23,7 +23,14 @@ async def healthz(_: web.Request) -> web.Response:
 
 
 async def serve_controller(
-    *, host: str, admin_port: int, domain: str, config: Path | None, kubeconfig: str | None
+    *,
+    host: str,
+    admin_port: int,
+    domain: str,
+    config: Path | None,
+    kubeconfig: str | None,
+    lease_namespace: str | None = None,
+    identity: str = "",
 ) -> int:
     try:
         platform = load_config(config)
@@ -36,7 +43,14 @@ async def serve_controller(
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, admin_port).start()
-    controlling = asyncio.create_task(run_controller(settings=settings, kubeconfig=kubeconfig))
+    controlling = asyncio.create_task(
+        run_controller(
+            settings=settings,
+            kubeconfig=kubeconfig,
+            lease_namespace=lease_namespace,
+            identity=identity,
+        )
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
