@@ -43,6 +43,7 @@ from tests.cluster.autoscaler_helpers import (
 from tests.cluster.emulator import Emulator
 from tests.cluster.emulator.kubelet import Kubelet
 from tests.cluster.objects import api_client, api_server
+from tests.e2e.harness import Hey
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -146,3 +147,32 @@ async def test_coffee_idles_onto_its_reserve_and_a_request_wakes_it(cafe: Cafe) 
         await eventually(lambda: cafe.ready(RESERVE) == 0, within=30)
         assert "Hello coffee!" in await cafe.curl(session)
     assert cafe.statuses == [200, 200]
+
+
+async def test_hey_against_the_gateway_scales_coffee_out_without_errors(cafe: Cafe) -> None:
+    """The seed's ``hey -z ... -c ... ?sleep=100`` at the cluster gateway: pods are added."""
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    await client.CustomObjectsApi(cafe.scaler.kube.api_client).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", doc
+    )
+    scaler = cafe.scaler
+    async with aiohttp.ClientSession() as session:
+        await cafe.until_answer(session)
+    await eventually(lambda: KEY in scaler.autoscaled())
+    url = f"http://127.0.0.1:{cafe.gateway.port}/?sleep=100"
+    hey = Hey("-z", "6s", "-c", "30", "-host", HOST, url)
+    with hey:
+
+        async def kpa_seconds() -> None:  # the KPA's clock runs 5x while hey runs
+            while hey.proc.poll() is None:
+                await asyncio.sleep(0.2)
+                cafe.clock.now += 1.0
+                scaler.autoscaler.tick()
+
+        ticking = asyncio.create_task(kpa_seconds())
+        # 30 in flight against a target of 10 per pod: the KPA asks for about 3 pods
+        await eventually(lambda: (spec_replicas(cafe.emu, STANDARD) or 0) >= 3, within=20)
+        await eventually(lambda: cafe.ready(STANDARD) >= 3, within=20)
+        codes = await asyncio.to_thread(hey.finish, 60)
+        await ticking
+    assert set(codes) == {"200"} and codes["200"] > 100, hey.report
