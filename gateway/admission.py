@@ -70,7 +70,10 @@ class Admission:
                 ctx.poke(rev.key, load.active)
             self.deadline = now + rev.timeout
             self.timing = True
-            ctx.deadlines.add(self)  # type: ignore[arg-type]
+            deadlines = ctx.deadlines  # deadlines.add(self), inlined
+            deadlines.items[self] = None  # type: ignore[index]
+            if deadlines.handle is None:
+                deadlines.arm()
         elif rev.forgotten:
             self.fail(errors.UNAVAILABLE)
             return

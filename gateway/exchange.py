@@ -69,7 +69,6 @@ class Exchange(Admission, Responding):
         proto: ProxyProtocol,
         key: str,
         head: bytes,
-        *,
         chunked: bool,
         head_request: bool,
         http10: bool,

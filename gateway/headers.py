@@ -67,71 +67,66 @@ LAST_CHUNK = b"0\r\n\r\n"
 def response_head(
     status: int,
     reason: bytes,
-    headers: list[tuple[bytes, bytes]],
-    *,
+    lines: list[bytes],
+    has_length: bool,
+    chunked: bool,
+    conn: bytes | None,
     head_request: bool,
     http10: bool,
     keep_alive: bool,
 ) -> tuple[bytes, int, bool, bool]:
-    """Build the response head for the client.
+    """Build the response head for the client (positional arguments: the per-request path).
+
+    ``lines`` is what :class:`gateway.upstream.UpstreamConnection` gathered: a slot for the
+    status line, then ``name, b": ", value, b"\r\n"`` for every header that is not
+    hop-by-hop; ``has_length``/``chunked``/``conn`` say whether Content-Length and
+    Transfer-Encoding came and what Connection said. Consumes ``lines``.
 
     Returns ``(head, framing, keep_alive, eof_ends)``: the bytes to write, a FRAME_*
     constant for the body, whether the client connection may stay open afterwards, and
     whether the upstream delimits the body by closing its connection.
     """
-    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
-    length: bytes | None = None
-    chunked = False
-    conn: bytes | None = None
-    for name, value in headers:
-        lname = name.lower()
-        if lname in RESPONSE_SPECIAL:
-            if lname == b"transfer-encoding":
-                chunked = True
-            elif lname == b"connection":
-                conn = value if conn is None else conn + b"," + value
-            continue
-        if lname == b"content-length":
-            length = value
-        parts.append(b"%s: %s\r\n" % (name, value))
+    lines[0] = b"HTTP/1.1 %d %s\r\n" % (status, reason)
     if conn is not None:
         named = connection_tokens(conn)
         if named:
-            parts = parts[:1] + drop_named(parts[1:], named)
+            lines = drop_named_parts(lines, named)
     eof_ends = False
-    if head_request or status < 200 or status in (204, 304):
+    if head_request or status < 200 or status == 204 or status == 304:
         framing = FRAME_NONE
     elif chunked:
         framing = FRAME_CLOSE if http10 else FRAME_CHUNKED
-    elif length is not None:
+    elif has_length:
         framing = FRAME_LENGTH
     else:
         eof_ends = True
         framing = FRAME_CLOSE if http10 else FRAME_CHUNKED
     if framing == FRAME_CHUNKED:
-        parts.append(b"transfer-encoding: chunked\r\n")
+        lines.append(b"transfer-encoding: chunked\r\n")
     elif framing == FRAME_CLOSE:
         keep_alive = False
     if not keep_alive:
-        parts.append(b"connection: close\r\n\r\n")
+        lines.append(b"connection: close\r\n\r\n")
     elif http10:
-        parts.append(b"connection: keep-alive\r\n\r\n")
+        lines.append(b"connection: keep-alive\r\n\r\n")
     else:
-        parts.append(b"\r\n")
-    return b"".join(parts), framing, keep_alive, eof_ends
+        lines.append(b"\r\n")
+    return b"".join(lines), framing, keep_alive, eof_ends
 
 
-def interim_head(status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A 1xx (or 101) head, copying headers except hop-by-hop ones."""
-    parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
-    upgrade: bytes | None = None
-    for name, value in headers:
-        lname = name.lower()
-        if lname == b"upgrade":
-            upgrade = value
-        elif lname not in RESPONSE_SPECIAL:
-            parts.append(b"%s: %s\r\n" % (name, value))
+def drop_named_parts(lines: list[bytes], names: frozenset[bytes]) -> list[bytes]:
+    """``lines`` (status slot + 4 parts per header) without the headers named in ``names``."""
+    out = [lines[0]]
+    for i in range(1, len(lines), 4):
+        if lines[i].lower() not in names:
+            out += lines[i : i + 4]
+    return out
+
+
+def interim_head(status: int, reason: bytes, lines: list[bytes], upgrade: bytes | None) -> bytes:
+    """A 1xx (or 101) head from gathered ``lines`` (see :func:`response_head`)."""
+    lines[0] = b"HTTP/1.1 %d %s\r\n" % (status, reason)
     if status == 101 and upgrade is not None:
-        parts.append(b"connection: upgrade\r\nupgrade: %s\r\n" % upgrade)
-    parts.append(b"\r\n")
-    return b"".join(parts)
+        lines.append(b"connection: upgrade\r\nupgrade: %s\r\n" % upgrade)
+    lines.append(b"\r\n")
+    return b"".join(lines)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_HEADER_BYTES = 64 * 1024  # request line + header block
 MAX_HEADERS = 100
+# After the client address in x-forwarded-for, before the Host value.
+FORWARDED_REST = b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: "
 
 
 class Reject(Exception):
@@ -44,6 +46,7 @@ class RequestParsing:
         parser: HttpRequestParser
         gate: ReadGate
         client_ip: bytes
+        forwarded: bytes  # b"x-forwarded-for: {client_ip}" + FORWARDED_REST, per connection
         active: Exchange | None
         _queue: deque[Exchange]
         _parsing: Exchange | None
@@ -65,13 +68,12 @@ class RequestParsing:
         self._size = 0
 
     # -- httptools callbacks ---------------------------------------------------
-    def on_message_begin(self) -> None:
+    # No on_message_begin (one call from C less per request): the head fields are reset
+    # when the previous message completes (and at connection start), and on_url, the first
+    # callback of every request, stops parsing input we no longer care about.
+    def on_url(self, url: bytes) -> None:
         if self._ignore_input:
             raise Stop
-        self._in_head = True
-        self._reset_head()
-
-    def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -119,44 +121,42 @@ class RequestParsing:
         route = self.ctx.routes.lookup(host)
         if route is None:
             raise Reject(errors.not_found(host))
-        key = route.pick()
+        key = route.single or route.pick()
         if key is None:
             raise Reject(errors.UNAVAILABLE)
-        upgrade = parser.should_upgrade() and self._upgrade is not None
+        upgrade = self._upgrade is not None and parser.should_upgrade()
 
+        parts = [method, b" ", self._url, b" HTTP/1.1\r\nHost: ", host, b"\r\n"]
         lines = self._lines
         if self._conn is not None:
             named = connection_tokens(self._conn)
             if named:
                 lines = drop_named(lines, named)
+        parts += lines
         xff = self._xff
-        tail = [
-            b"x-forwarded-for: ",
-            xff + b", " + self.client_ip if xff else self.client_ip,
-            b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: ",
-            host,
-            b"\r\n",
-        ]
-        if upgrade:
-            tail += (b"connection: upgrade\r\nupgrade: ", self._upgrade, b"\r\n")  # type: ignore[arg-type]
-        if chunked:
-            tail.append(b"transfer-encoding: chunked\r\n\r\n")
-        elif self._length is not None:
-            tail.append(b"content-length: %s\r\n\r\n" % self._length.strip())
+        if xff:
+            parts += (b"x-forwarded-for: ", xff, b", ", self.client_ip, FORWARDED_REST, host)
         else:
-            tail.append(b"\r\n")
-        head = b"".join(
-            [method, b" ", self._url, b" HTTP/1.1\r\nHost: ", host, b"\r\n", *lines, *tail]
-        )
+            parts += (self.forwarded, host)
+        if upgrade:
+            parts += (b"\r\nconnection: upgrade\r\nupgrade: ", self._upgrade, b"\r\n")  # type: ignore[arg-type]
+        else:
+            parts.append(b"\r\n")
+        if chunked:
+            parts.append(b"transfer-encoding: chunked\r\n\r\n")
+        elif self._length is not None:
+            parts.append(b"content-length: %s\r\n\r\n" % self._length.strip())
+        else:
+            parts.append(b"\r\n")
         ex = Exchange(
-            self,
+            self,  # type: ignore[arg-type]
             key,
-            head,
-            chunked=chunked,
-            head_request=method == b"HEAD",
-            http10=version == "1.0",
-            keep_alive=parser.should_keep_alive(),
-            upgrade=upgrade,
+            b"".join(parts),
+            chunked,
+            method == b"HEAD",
+            version == "1.0",
+            parser.should_keep_alive(),
+            upgrade,
         )
         self._parsing = ex
         if upgrade:
@@ -177,5 +177,6 @@ class RequestParsing:
     def on_message_complete(self) -> None:
         ex, self._parsing = self._parsing, None
         self._in_head = True
+        self._reset_head()  # for the next request on this connection
         if ex is not None:
             ex.request_end()

@@ -21,7 +21,7 @@ from gateway import errors
 from gateway.context import GatewayContext
 from gateway.exchange import Exchange
 from gateway.flow_control import PIPELINE, ReadGate, set_limits
-from gateway.parsing import MAX_HEADER_BYTES, Reject, RequestParsing, Stop
+from gateway.parsing import FORWARDED_REST, MAX_HEADER_BYTES, Reject, RequestParsing, Stop
 from gateway.tunnel import splice
 from gateway.upstream import Endpoint, UpstreamConnection
 
@@ -53,6 +53,7 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         "client_ip",
         "closed",
         "ctx",
+        "forwarded",
         "gate",
         "loop",
         "parser",
@@ -67,6 +68,7 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         self.gate: ReadGate = None  # type: ignore[assignment]
         self.parser = HttpRequestParser(self)
         self.client_ip = b"unknown"
+        self.forwarded = b"x-forwarded-for: unknown" + FORWARDED_REST
         self.write_paused = False
         self.closed = False
         self.active: Exchange | None = None
@@ -87,6 +89,7 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.client_ip = str(peer[0]).encode("latin-1")
+            self.forwarded = b"x-forwarded-for: " + self.client_ip + FORWARDED_REST
         ctx = self.ctx
         ctx.connections.add(self)
         ctx.idle[self] = ctx.idle_tick
@@ -188,7 +191,9 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         elif self._deferred is not None:
             self._send_and_close(self._deferred)
         else:
-            self.gate.resume(PIPELINE)
+            gate = self.gate
+            if gate.reasons:
+                gate.resume(PIPELINE)
             ctx = self.ctx
             ctx.idle[self] = ctx.idle_tick  # keep-alive: closed by the sweep if it stays idle
 

@@ -50,29 +50,39 @@ class Responding:
         def _end(self) -> float: ...
         def _release(self, reusable: bool, now: float, *, hard: bool = False) -> None: ...
 
-    def response_interim(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        self.proto.transport.write(interim_head(status, reason, headers))
+    def response_interim(self, head: bytes) -> None:
+        self.proto.transport.write(head)
 
-    def response_head(self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    def response_head(
+        self,
+        status: int,
+        reason: bytes,
+        lines: list[bytes],
+        has_length: bool,
+        chunked: bool,
+        conn: bytes | None,
+        upgrade: bytes | None,
+    ) -> None:
         if self.timing and not self.idle:  # with an idle timeout the sweeper keeps watching
             self.timing = False
-            self.proto.ctx.deadlines.discard(self)  # type: ignore[arg-type]
+            self.proto.ctx.deadlines.items.pop(self, None)  # type: ignore[call-overload]
         if status == 101:
             if not self.upgrade:
                 self.fail(errors.BAD_GATEWAY)
                 return
             self.started = True
-            self.proto.transport.write(interim_head(status, reason, headers))
+            self.proto.transport.write(interim_head(status, reason, lines, upgrade))
             return
         head, self.framing, self.keep_alive, self.eof_ends = response_head(
             status,
             reason,
-            headers,
-            head_request=self.head_request,
-            http10=self.http10,
-            keep_alive=self.keep_alive,
+            lines,
+            has_length,
+            chunked,
+            conn,
+            self.head_request,
+            self.http10,
+            self.keep_alive,
         )
         self.started = True
         self.out.append(head)  # written with the first body bytes (see flush)
@@ -103,8 +113,11 @@ class Responding:
         self.flush()
         request_done = self.request_done
         self._release(reusable and request_done, self._end())
-        self.proto.gate.resume(PEER_BUSY)
-        self.proto.exchange_done(self, self.keep_alive and request_done)  # type: ignore[arg-type]
+        proto = self.proto
+        gate = proto.gate
+        if gate.reasons:
+            gate.resume(PEER_BUSY)
+        proto.exchange_done(self, self.keep_alive and request_done)  # type: ignore[arg-type]
 
     def upstream_lost(self, got_bytes: bool) -> None:
         conn, self.conn = self.conn, None

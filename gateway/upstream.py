@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from gateway.flow_control import set_limits
+from gateway.headers import RESPONSE_SPECIAL, interim_head
 from gateway.metering import PodLoad
 
 if TYPE_CHECKING:
@@ -25,12 +26,17 @@ class ResponseSink(Protocol):
     head_request: bool
 
     def response_head(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
+        self,
+        status: int,
+        reason: bytes,
+        lines: list[bytes],
+        has_length: bool,
+        chunked: bool,
+        conn: bytes | None,
+        upgrade: bytes | None,
     ) -> None: ...
 
-    def response_interim(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None: ...
+    def response_interim(self, head: bytes) -> None: ...
 
     def response_body(self, data: bytes) -> None: ...
 
@@ -124,11 +130,15 @@ class UpstreamConnection(asyncio.Protocol):
     """One HTTP/1.1 connection to a pod; parses responses with httptools."""
 
     __slots__ = (
+        "_chunked",
+        "_conn",
         "_dirty",
+        "_has_length",
         "_head_done",
-        "_headers",
         "_interim",
+        "_lines",
         "_reason",
+        "_upgrade",
         "closed",
         "endpoint",
         "got_bytes",
@@ -147,16 +157,26 @@ class UpstreamConnection(asyncio.Protocol):
         self.got_bytes = False
         self.closed = False
         self._reason = b""
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._reset_head()
         self._interim = False
         self._head_done = False
         self._dirty = False
+
+    def _reset_head(self) -> None:
+        # The response head being parsed: a slot for the status line, then four parts per
+        # header copied through; hop-by-hop and framing headers noted on the side.
+        self._lines: list[bytes] = [b""]
+        self._has_length = False
+        self._chunked = False
+        self._conn: bytes | None = None
+        self._upgrade: bytes | None = None
 
     # -- binding ---------------------------------------------------------------
     def bind(self, sink: ResponseSink) -> None:
         self.sink = sink
         self.got_bytes = False
-        self._headers = []
+        if len(self._lines) > 1:
+            self._reset_head()
 
     def release(self, reusable: bool) -> None:
         """Unbind from the request; pool the connection or close it."""
@@ -166,7 +186,12 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             return
         transport.resume_reading()
-        self.endpoint.put_idle(self)
+        endpoint = self.endpoint  # endpoint.put_idle(self), inlined: per-request path
+        idle = endpoint.idle
+        if endpoint.retired or self.closed or len(idle) >= MAX_IDLE:
+            self.close()
+        else:
+            idle.append(self)
 
     def close(self) -> None:
         self.closed = True
@@ -212,7 +237,8 @@ class UpstreamConnection(asyncio.Protocol):
             sink.flush()
             sink.upstream_lost(True)
             return
-        sink.flush()
+        if self.sink is sink:  # else it ended (and flushed) during feed_data
+            sink.flush()
         if self._head_done:  # response to HEAD: the parser cannot know it has no body
             self._head_done = False
             self.parser = HttpResponseParser(self)
@@ -232,22 +258,40 @@ class UpstreamConnection(asyncio.Protocol):
         self._reason = status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        lname = name.lower()
+        if lname in RESPONSE_SPECIAL:
+            if lname == b"transfer-encoding":
+                self._chunked = True
+            elif lname == b"connection":
+                self._conn = value if self._conn is None else self._conn + b"," + value
+            elif lname == b"upgrade":
+                self._upgrade = value
+            return
+        if lname == b"content-length":
+            self._has_length = True
+        self._lines += (name, b": ", value, b"\r\n")
 
     def on_headers_complete(self) -> None:
         sink = self.sink
+        lines = self._lines
+        has_length, chunked, conn, upgrade = (
+            self._has_length,
+            self._chunked,
+            self._conn,
+            self._upgrade,
+        )
+        self._reset_head()
         if sink is None:
             self._dirty = True
             return
         status = self.parser.get_status_code()
-        headers, self._headers = self._headers, []
         if status < 200 and status != 101:
             self._interim = True
-            sink.response_interim(status, self._reason, headers)
+            sink.response_interim(interim_head(status, self._reason, lines, upgrade))
             return
         if sink.head_request:
             self._head_done = True
-        sink.response_head(status, self._reason, headers)
+        sink.response_head(status, self._reason, lines, has_length, chunked, conn, upgrade)
 
     def on_body(self, body: bytes) -> None:
         if self._head_done or self.sink is None:
