@@ -116,7 +116,8 @@ class Procs:
         self._tmp.cleanup()
 
     def spawn(self, cmd: list[str], **kw: object) -> subprocess.Popen[bytes]:
-        proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, cwd=ROOT, **kw)  # type: ignore[call-overload]
+        kw.setdefault("cwd", ROOT)
+        proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, **kw)  # type: ignore[call-overload]
         self._procs.append(proc)
         return proc
 
