@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from gateway.server import Gateway
@@ -46,23 +44,8 @@ class _ClusterSource:
         return lambda gateway: cls(gateway, kubeconfig)
 
     async def run(self) -> None:
-        from coldbrew.cluster.accessing import Kube
+        from coldbrew.cluster.accessing import Kube, connect
         from coldbrew.cluster.mirroring import ClusterMirror
 
-        async with _api_client(self.kubeconfig) as api:
+        async with await connect(self.kubeconfig) as api:
             await ClusterMirror(Kube(api), self.gateway, synced=self.synced).run()
-
-
-@contextlib.asynccontextmanager
-async def _api_client(kubeconfig: str | None) -> AsyncIterator[Any]:
-    from kubernetes_asyncio import client, config
-
-    if kubeconfig:
-        await config.load_kube_config(config_file=kubeconfig)
-    else:
-        try:
-            config.load_incluster_config()
-        except config.ConfigException:
-            await config.load_kube_config()
-    async with client.ApiClient() as api:
-        yield api

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubernetes_asyncio import client
+from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -38,6 +39,21 @@ REVISIONS = Resource("serving.knative.dev", "v1", "revisions", "Revision")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 PODS = Resource("", "v1", "pods", "Pod")  # core group: served under /api/v1
+
+
+async def connect(kubeconfig: str | None = None) -> client.ApiClient:
+    """An API client: an explicit ``kubeconfig``, else in-cluster, else ``~/.kube/config``.
+
+    The caller closes it (``await api.close()`` or ``async with``).
+    """
+    if kubeconfig:
+        await kube_config.load_kube_config(config_file=kubeconfig)
+    else:
+        try:
+            kube_config.load_incluster_config()
+        except kube_config.ConfigException:
+            await kube_config.load_kube_config()
+    return client.ApiClient()
 
 
 def status_of(exc: BaseException) -> int | None:

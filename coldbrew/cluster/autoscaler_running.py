@@ -28,13 +28,12 @@ from typing import Any
 
 from aiohttp import web
 from kubernetes_asyncio import client
-from kubernetes_asyncio import config as kube_config
 
 from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH, add_routes
 from coldbrew.config import PlatformConfig, load_config
 
-from .accessing import Kube
+from .accessing import Kube, connect
 from .autoscaling import ClusterAutoscaler
 from .leasing import LeaderElector
 
@@ -140,18 +139,6 @@ class AutoscalerReplica:
                         await task
 
 
-async def _api_client(kubeconfig: str | None) -> client.ApiClient:
-    """An explicit kubeconfig, else in-cluster config, else the default kubeconfig."""
-    if kubeconfig:
-        await kube_config.load_kube_config(config_file=kubeconfig)
-    else:
-        try:
-            kube_config.load_incluster_config()
-        except kube_config.ConfigException:
-            await kube_config.load_kube_config()
-    return client.ApiClient()
-
-
 async def serve_autoscaler(
     *,
     host: str,
@@ -169,7 +156,7 @@ async def serve_autoscaler(
         return 1
     owned = api_client is None
     try:
-        api = api_client if api_client is not None else await _api_client(kubeconfig)
+        api = api_client if api_client is not None else await connect(kubeconfig)
     except Exception as exc:
         log.error("refusing to start: no Kubernetes configuration: %s", exc)
         return 1

@@ -14,9 +14,9 @@ import asyncio
 import logging
 from typing import Any
 
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
-from .accessing import DEPLOYMENTS, SERVICES, Kube
+from .accessing import DEPLOYMENTS, SERVICES, Kube, connect
 from .deployments import SERVICE_LABEL
 from .reconciling import Settings, reconcile
 from .watching import Watcher
@@ -110,14 +110,7 @@ async def run_controller(
     in-cluster config, else ``~/.kube/config``.
     """
     if api_client is None:
-        if kubeconfig:
-            await config.load_kube_config(config_file=kubeconfig)
-        else:
-            try:
-                config.load_incluster_config()
-            except config.ConfigException:
-                await config.load_kube_config()
-        async with client.ApiClient() as owned:
+        async with await connect(kubeconfig) as owned:
             await run_controller(
                 api_client=owned,
                 settings=settings,

@@ -9,7 +9,9 @@ tests play it). Pod IPs are 127.0.0.1 and ports are real local servers.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -38,6 +40,32 @@ async def api_server(emulator: Emulator, port: int = 0) -> AsyncIterator[int]:
 
 def api_client(port: int) -> client.ApiClient:
     return client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{port}"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def kubeconfig(path: Path, port: int) -> Path:
+    """A kubeconfig file for the emulator on 127.0.0.1:``port`` (a dummy token)."""
+    path.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters:
+- name: emulated
+  cluster: {{server: "http://127.0.0.1:{port}"}}
+users:
+- name: tester
+  user: {{token: not-a-secret}}
+contexts:
+- name: emulated
+  context: {{cluster: emulated, user: tester}}
+current-context: emulated
+"""
+    )
+    return path
 
 
 def service(

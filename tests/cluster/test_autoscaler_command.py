@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.cluster.autoscaler_helpers import (
     lease,
 )
 from tests.cluster.emulator import Emulator
-from tests.cluster.objects import api_server
+from tests.cluster.objects import api_server, free_port, kubeconfig
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,31 +100,6 @@ async def test_a_leader_that_steps_down_closes_the_metrics_streams(replicas: Any
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     assert await get(session, a.url + "/readyz") == 503
     assert await get(session, a.url + "/healthz") == 200
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def kubeconfig(path: Path, port: int) -> Path:
-    path.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters:
-- name: emulated
-  cluster: {{server: "http://127.0.0.1:{port}"}}
-users:
-- name: tester
-  user: {{token: not-a-secret}}
-contexts:
-- name: emulated
-  context: {{cluster: emulated, user: tester}}
-current-context: emulated
-"""
-    )
-    return path
 
 
 async def test_the_command_leads_and_releases_its_lease_on_sigterm(tmp_path: Path) -> None:

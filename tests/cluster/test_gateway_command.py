@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -20,34 +19,18 @@ import aiohttp
 import pytest
 
 from tests.cluster.emulator import Emulator
-from tests.cluster.objects import KSVC, api_server, pod, revision, service, target
+from tests.cluster.objects import (
+    KSVC,
+    api_server,
+    free_port,
+    kubeconfig,
+    pod,
+    revision,
+    service,
+    target,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def kubeconfig(path: Path, port: int) -> Path:
-    path.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters:
-- name: emulated
-  cluster: {{server: "http://127.0.0.1:{port}"}}
-users:
-- name: tester
-  user: {{token: not-a-secret}}
-contexts:
-- name: emulated
-  context: {{cluster: emulated, user: tester}}
-current-context: emulated
-"""
-    )
-    return path
 
 
 async def status_of(session: aiohttp.ClientSession, url: str, **kw: object) -> tuple[int, str]:
