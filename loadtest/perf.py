@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     for tool in ("wrk", NGINX):
         if not shutil.which(tool):
-            sys.exit(f"{tool} is not installed")
+            sys.exit(f"{tool} is not installed (Debian: apt-get install -y wrk nginx)")
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "args": vars(args),
