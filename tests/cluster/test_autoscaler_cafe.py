@@ -163,10 +163,20 @@ async def test_hey_against_the_gateway_scales_coffee_out_without_errors(cafe: Ca
     hey = Hey("-z", "6s", "-c", "30", "-host", HOST, url)
     with hey:
 
-        async def kpa_seconds() -> None:  # the KPA's clock runs 5x while hey runs
+        async def kpa_seconds() -> None:
+            """The KPA's clock keeps wall time while hey runs, ticking five times a second.
+
+            Not faster: the gateway sends one stats frame per wall-clock second, and a
+            clock running ahead would spread each over several KPA seconds, diluting the
+            measured concurrency (and emptying the panic window) below what hey sends.
+            """
+            loop = asyncio.get_running_loop()
+            last = loop.time()
             while hey.proc.poll() is None:
                 await asyncio.sleep(0.2)
-                cafe.clock.now += 1.0
+                now = loop.time()
+                cafe.clock.now += now - last
+                last = now
                 scaler.autoscaler.tick()
 
         ticking = asyncio.create_task(kpa_seconds())

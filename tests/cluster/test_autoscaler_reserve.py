@@ -208,6 +208,7 @@ async def test_a_revision_traffic_left_is_retired_and_the_routed_one_keeps_a_res
     assert svc is not None
     svc["status"]["traffic"] = [target(old, 100)]
     await env.emu.put(KSVC, "services", svc)
+    # two Deployments, two independent writes: wait for each, in whichever order they land
     await env.wait_spec(f"{new}-deployment-reserve", 0)
-    assert env.spec(f"{new}-deployment") == 0
+    await env.wait_spec(f"{new}-deployment", 0)
     await eventually(lambda: f"default/{old}" in scaler.autoscaled())
