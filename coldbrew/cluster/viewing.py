@@ -53,6 +53,23 @@ def replicas_of(deployment: dict[str, Any] | None, field: str = "replicas") -> i
     return int(part.get(field) or 0)
 
 
+def service_of(revision: dict[str, Any]) -> str | None:
+    """The revision's Service: its ``serving.knative.dev/service`` label, else its owner.
+
+    The controller sets both; the ownerReference (a ``serving.knative.dev`` Service) is
+    the fallback for a Revision whose labels were edited or made by another tool.
+    """
+    meta = revision.get("metadata") or {}
+    label = (meta.get("labels") or {}).get(SERVICE_LABEL)
+    if label:
+        return str(label)
+    for ref in meta.get("ownerReferences") or []:
+        group = str(ref.get("apiVersion") or "").split("/", 1)[0]
+        if ref.get("kind") == SERVICES.kind and group == SERVICES.group and ref.get("name"):
+            return str(ref["name"])
+    return None
+
+
 def _split(key: str) -> Name:
     namespace, revision = key.split("/", 1)
     return namespace, revision
@@ -141,8 +158,9 @@ class ClusterView:
             if self.revisions.pop(key, None) is not None:
                 self.on_forget(key)
             return
-        service = ((obj.get("metadata") or {}).get("labels") or {}).get(SERVICE_LABEL)
+        service = service_of(obj)
         if not service:
+            log.warning("revision %s names no Service (label or owner); not autoscaling it", key)
             return
         try:
             template = template_of(obj, service)

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from coldbrew.cluster.viewing import service_of
 from tests.cluster.autoscaler_helpers import (
     APPS,
     FAST_LEASE,
@@ -217,3 +218,32 @@ async def test_a_deleted_revision_is_no_longer_autoscaled(env: Env) -> None:
     await env.emu.remove(KSVC, "revisions", "default", "coffee-00001")
     await eventually(lambda: KEY not in a.replica.scaler.autoscaled())
     assert KEY not in a.replica.scaler.desired
+
+
+def owned_only(name: str, service: str) -> dict[str, Any]:
+    """A Revision that names its Service only by its ownerReference (no service label)."""
+    rev = revision(name, service)
+    rev["metadata"]["labels"] = {}
+    rev["metadata"]["ownerReferences"] = [
+        {"apiVersion": KSVC, "kind": "Service", "name": service, "uid": "u1", "controller": True}
+    ]
+    return rev
+
+
+def test_the_service_is_the_label_else_the_owner() -> None:
+    assert service_of(revision("coffee-00001", "coffee")) == "coffee"
+    assert service_of(owned_only("coffee-00001", "coffee")) == "coffee"
+    stray = owned_only("coffee-00001", "coffee")
+    stray["metadata"]["ownerReferences"][0]["kind"] = "Configuration"
+    assert service_of(stray) is None
+
+
+async def test_a_revision_owned_by_its_service_but_unlabelled_is_autoscaled(env: Env) -> None:
+    await env.emu.put(KSVC, "revisions", owned_only("coffee-00001", "coffee"))
+    await env.emu.put(APPS, "deployments", deployment("coffee-00001", replicas=0))
+    a = await env.leader()
+    await eventually(lambda: KEY in a.replica.scaler.autoscaled())
+    ws = await env.stream(a)
+    await ws.send_str(poke_frame())
+    await env.spec(STANDARD, 1)
+    await ws.close()
