@@ -4,9 +4,9 @@ The API server is the emulator (:mod:`tests.cluster.emulator`): in-process repli
 it through recording :class:`~tests.cluster.autoscaler_helpers.Front` s (one can be cut
 off), the process through a kubeconfig file as it would a real cluster. Checked: ``/healthz``
 (liveness), ``/readyz`` (the leader only), the metrics stream refused by a follower and
-closed when a leader steps down, SIGTERM releasing the Lease and exiting 0, and a wrong
-``--config`` refused with exit status 1 naming the key. Waiting is on events or polling
-with deadlines.
+closed when a leader steps down, and SIGTERM releasing the Lease and exiting 0 (a wrong
+``--config`` is in test_controller_command.py). Waiting is on events or polling with
+deadlines.
 """
 
 from __future__ import annotations
