@@ -58,6 +58,27 @@ class Cafe:
         self.emu, self.kubelet, self.gateway, self.scaler = emu, kubelet, gateway, scaler
         self.clock = clock
         self.statuses: list[int] = []
+        self.stats_frames = 0  # the gateway's stats frames the KPA took so far
+        engine = scaler.autoscaler
+        record = engine.record
+
+        def counting(message: dict[str, Any], now: float | None = None) -> None:
+            record(message, now)
+            if message.get("type") == "stats":
+                self.stats_frames += 1
+
+        engine.record = counting  # type: ignore[method-assign]
+
+    async def reported(self) -> None:
+        """Until the KPA has every request made so far in its metrics.
+
+        The gateway reports a second's requests when the second closes, once a second:
+        the second frame to arrive from now was sent after the current second closed.
+        Jumping the KPA's clock before then would let a late frame count an old request
+        as new traffic (and wake a revision the jump just took to zero).
+        """
+        seen = self.stats_frames
+        await eventually(lambda: self.stats_frames >= seen + 2, within=10)
 
     async def curl(self, session: aiohttp.ClientSession) -> str:
         url = f"http://127.0.0.1:{self.gateway.port}/"
@@ -127,6 +148,7 @@ async def test_coffee_idles_onto_its_reserve_and_a_request_wakes_it(cafe: Cafe) 
         await cafe.until_answer(session)
         await eventually(lambda: KEY in scaler.autoscaled())
         assert cafe.ready(STANDARD) == 1
+        await cafe.reported()
         # idle: the KPA's clock runs on with no traffic until it wants no standard pod
         for _ in range(300):
             if scaler.desired.get(KEY) == 0:
