@@ -70,10 +70,7 @@ class Admission:
                 ctx.poke(rev.key, load.active)
             self.deadline = now + rev.timeout
             self.timing = True
-            deadlines = ctx.deadlines  # deadlines.add(self), inlined
-            deadlines.items[self] = None  # type: ignore[index]
-            if deadlines.handle is None:
-                deadlines.arm()
+            ctx.deadlines.add(self)  # type: ignore[arg-type]
         elif rev.forgotten:
             self.fail(errors.UNAVAILABLE)
             return

@@ -28,44 +28,40 @@ class Deadlines:
     def __init__(self, interval: float = 0.05, clock: Callable[[], float] = time.monotonic) -> None:
         self._interval = interval
         self._clock = clock
-        self.items: dict[Expiring, None] = {}  # public for the per-request path's inlined add
-        self.handle: asyncio.TimerHandle | None = None
+        self._items: dict[Expiring, None] = {}
+        self._handle: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self._items)
 
     def add(self, item: Expiring) -> None:
-        self.items[item] = None
-        if self.handle is None:
-            self.arm()
-
-    def arm(self) -> None:
-        """Schedule the next sweep (callers check ``handle is None`` first)."""
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        self.handle = loop.call_later(self._interval, self._sweep)
+        self._items[item] = None
+        if self._handle is None:
+            loop = self._loop
+            if loop is None:
+                loop = self._loop = asyncio.get_running_loop()
+            self._handle = loop.call_later(self._interval, self._sweep)
 
     def discard(self, item: Expiring) -> None:
-        self.items.pop(item, None)
+        self._items.pop(item, None)
 
     def close(self) -> None:
-        self.items.clear()
-        if self.handle is not None:
-            self.handle.cancel()
-            self.handle = None
+        self._items.clear()
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
     def _sweep(self) -> None:
-        self.handle = None
+        self._handle = None
         loop = self._loop
         assert loop is not None
         now = self._clock()
-        items = self.items
+        items = self._items
         expired = [item for item in items if item.deadline <= now]
         for item in expired:
             del items[item]
         for item in expired:
             item.expired()
-        if items and self.handle is None:
-            self.handle = loop.call_later(self._interval, self._sweep)
+        if items and self._handle is None:
+            self._handle = loop.call_later(self._interval, self._sweep)

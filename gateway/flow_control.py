@@ -28,30 +28,30 @@ def set_limits(transport: asyncio.BaseTransport) -> None:
 class ReadGate:
     """Pause/resume reading on a transport, tracking independent reasons as bits."""
 
-    __slots__ = ("_transport", "reasons")
+    __slots__ = ("_reasons", "_transport")
 
     def __init__(self, transport: asyncio.Transport) -> None:
         self._transport = transport
-        self.reasons = 0  # bits of the reasons reading is paused for; 0: reading
+        self._reasons = 0  # bits of the reasons reading is paused for; 0: reading
 
     @property
     def paused(self) -> bool:
-        return self.reasons != 0
+        return self._reasons != 0
 
     def pause(self, reason: int) -> None:
-        if not self.reasons and not self._transport.is_closing():
+        if not self._reasons and not self._transport.is_closing():
             self._transport.pause_reading()
-        self.reasons |= reason
+        self._reasons |= reason
 
     def resume(self, reason: int) -> None:
-        if self.reasons & reason:
-            self.reasons &= ~reason
-            if not self.reasons and not self._transport.is_closing():
+        if self._reasons & reason:
+            self._reasons &= ~reason
+            if not self._reasons and not self._transport.is_closing():
                 self._transport.resume_reading()
 
     def release_all(self) -> None:
         """Forget every reason and resume reading (used when handing over the transport)."""
-        if self.reasons:
-            self.reasons = 0  # bits of the reasons reading is paused for; 0: reading
+        if self._reasons:
+            self._reasons = 0
             if not self._transport.is_closing():
                 self._transport.resume_reading()

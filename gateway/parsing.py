@@ -121,7 +121,7 @@ class RequestParsing:
         route = self.ctx.routes.lookup(host)
         if route is None:
             raise Reject(errors.not_found(host))
-        key = route.single or route.pick()
+        key = route.pick()
         if key is None:
             raise Reject(errors.UNAVAILABLE)
         upgrade = self._upgrade is not None and parser.should_upgrade()

@@ -191,9 +191,7 @@ class ProxyProtocol(RequestParsing, asyncio.Protocol):
         elif self._deferred is not None:
             self._send_and_close(self._deferred)
         else:
-            gate = self.gate
-            if gate.reasons:
-                gate.resume(PIPELINE)
+            self.gate.resume(PIPELINE)
             ctx = self.ctx
             ctx.idle[self] = ctx.idle_tick  # keep-alive: closed by the sweep if it stays idle
 

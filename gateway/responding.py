@@ -65,7 +65,7 @@ class Responding:
     ) -> None:
         if self.timing and not self.idle:  # with an idle timeout the sweeper keeps watching
             self.timing = False
-            self.proto.ctx.deadlines.items.pop(self, None)  # type: ignore[call-overload]
+            self.proto.ctx.deadlines.discard(self)  # type: ignore[arg-type]
         if status == 101:
             if not self.upgrade:
                 self.fail(errors.BAD_GATEWAY)
@@ -113,11 +113,8 @@ class Responding:
         self.flush()
         request_done = self.request_done
         self._release(reusable and request_done, self._end())
-        proto = self.proto
-        gate = proto.gate
-        if gate.reasons:
-            gate.resume(PEER_BUSY)
-        proto.exchange_done(self, self.keep_alive and request_done)  # type: ignore[arg-type]
+        self.proto.gate.resume(PEER_BUSY)
+        self.proto.exchange_done(self, self.keep_alive and request_done)  # type: ignore[arg-type]
 
     def upstream_lost(self, got_bytes: bool) -> None:
         conn, self.conn = self.conn, None

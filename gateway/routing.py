@@ -30,7 +30,7 @@ def _encode_host(host: str) -> bytes:
 class Route:
     """The revisions serving one host, with a precomputed cumulative weight table."""
 
-    __slots__ = ("_cumulative", "_keys", "single")
+    __slots__ = ("_cumulative", "_keys", "_single")
 
     def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
         live = [(key, float(weight)) for key, weight in targets if weight > 0]
@@ -44,8 +44,7 @@ class Route:
         if cumulative:
             cumulative[-1] = 1.0  # guard against float drift
         self._cumulative = tuple(cumulative)
-        # The only revision, when there is one: callers take it without calling pick().
-        self.single = self._keys[0] if len(self._keys) == 1 else None
+        self._single = self._keys[0] if len(self._keys) == 1 else None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -53,8 +52,8 @@ class Route:
 
     def pick(self) -> str | None:
         """Pick a revision key by weight; None when every weight is 0."""
-        if self.single is not None:
-            return self.single
+        if self._single is not None:
+            return self._single
         if not self._keys:
             return None
         r = random()

@@ -186,12 +186,7 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             return
         transport.resume_reading()
-        endpoint = self.endpoint  # endpoint.put_idle(self), inlined: per-request path
-        idle = endpoint.idle
-        if endpoint.retired or self.closed or len(idle) >= MAX_IDLE:
-            self.close()
-        else:
-            idle.append(self)
+        self.endpoint.put_idle(self)
 
     def close(self) -> None:
         self.closed = True
