@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL, SERVICE_LABEL
-from .revisioning import template_of
+from .deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
+from .revisioning import service_of, template_of
 
 Routes = dict[str, list[tuple[str, int]]]
 Address = tuple[str, int]
@@ -70,7 +70,9 @@ def service_routes(obj: dict[str, Any]) -> Routes:
 def revision_settings(obj: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``Gateway.set_revision`` that come from a Revision's spec."""
     meta = obj.get("metadata") or {}
-    service = (meta.get("labels") or {}).get(SERVICE_LABEL) or meta.get("name", "")
+    service = service_of(obj)
+    if not service:
+        raise Unreadable(f"revision {meta.get('name')!r} names no Service (label or owner)")
     try:
         template = template_of(obj, service)
     except Exception as exc:  # a ValidationError or a shape it cannot read

@@ -27,6 +27,7 @@ from coldbrew.api.objects import (
 )
 
 from .accessing import REVISIONS, SERVICES
+from .deployments import SERVICE_LABEL
 
 HASH_ANNOTATION = "serving.coldbrew.dev/template-hash"
 
@@ -134,3 +135,20 @@ def template_of(revision: dict[str, Any], service_name: str) -> RevisionTemplate
         "spec": {"template": {"metadata": template_meta, "spec": revision["spec"]}},
     }
     return parse_service(manifest).template
+
+
+def service_of(revision: dict[str, Any]) -> str | None:
+    """The revision's Service: its ``serving.knative.dev/service`` label, else its owner.
+
+    The controller sets both; the ownerReference (a ``serving.knative.dev`` Service) is
+    the fallback for a Revision whose labels were edited or made by another tool.
+    """
+    meta = revision.get("metadata") or {}
+    label = (meta.get("labels") or {}).get(SERVICE_LABEL)
+    if label:
+        return str(label)
+    for ref in meta.get("ownerReferences") or []:
+        group = str(ref.get("apiVersion") or "").split("/", 1)[0]
+        if ref.get("kind") == SERVICES.kind and group == SERVICES.group and ref.get("name"):
+            return str(ref["name"])
+    return None

@@ -24,7 +24,7 @@ from coldbrew.scaling import decider_spec
 from .accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
 from .deployments import REVISION_LABEL, SERVICE_LABEL, deployment_name, reserve_instance
 from .retiring import routed, wanted
-from .revisioning import template_of, was_ready
+from .revisioning import service_of, template_of, was_ready
 from .watching import Watcher
 
 log = logging.getLogger(__name__)
@@ -51,23 +51,6 @@ def replicas_of(deployment: dict[str, Any] | None, field: str = "replicas") -> i
         return 0
     part = deployment.get("spec" if field == "replicas" else "status") or {}
     return int(part.get(field) or 0)
-
-
-def service_of(revision: dict[str, Any]) -> str | None:
-    """The revision's Service: its ``serving.knative.dev/service`` label, else its owner.
-
-    The controller sets both; the ownerReference (a ``serving.knative.dev`` Service) is
-    the fallback for a Revision whose labels were edited or made by another tool.
-    """
-    meta = revision.get("metadata") or {}
-    label = (meta.get("labels") or {}).get(SERVICE_LABEL)
-    if label:
-        return str(label)
-    for ref in meta.get("ownerReferences") or []:
-        group = str(ref.get("apiVersion") or "").split("/", 1)[0]
-        if ref.get("kind") == SERVICES.kind and group == SERVICES.group and ref.get("name"):
-            return str(ref["name"])
-    return None
 
 
 def _split(key: str) -> Name:

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from coldbrew.cluster.autoscaler_running import AutoscalerReplica
-from coldbrew.cluster.viewing import service_of
+from coldbrew.cluster.revisioning import service_of
 from tests.cluster.autoscaler_helpers import (
     APPS,
     FAST_LEASE,

@@ -95,3 +95,15 @@ def test_a_pod_without_a_revision_label_is_unreadable() -> None:
     obj["metadata"]["labels"] = {}
     with pytest.raises(Unreadable, match=re.escape("serving.knative.dev/revision")):
         pod_endpoint(obj)
+
+
+def test_a_revision_without_a_service_label_reads_its_owner() -> None:
+    rev = revision("coffee-00001", "coffee")
+    rev["metadata"]["labels"] = {}
+    rev["metadata"]["ownerReferences"] = [
+        {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "coffee", "uid": "u"}
+    ]
+    assert revision_settings(rev)["timeout_seconds"] == 300
+    del rev["metadata"]["ownerReferences"]
+    with pytest.raises(Unreadable, match="names no Service"):
+        revision_settings(rev)
