@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .accessing import PODS, REVISIONS, SERVICES, Kube
 from .deployments import REVISION_LABEL
@@ -40,6 +40,7 @@ from .reading import (
 from .watching import Watcher
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Mirrored(Protocol):
@@ -54,6 +55,32 @@ class Mirrored(Protocol):
 def _key(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+
+
+def _read(parse: Callable[[dict[str, Any]], T], obj: dict[str, Any]) -> T | None:
+    """``parse(obj)``, or None (logged) for an object the gateway cannot use."""
+    try:
+        return parse(obj)
+    except Unreadable as exc:
+        log.warning("ignoring %s %s: %s", obj.get("kind", "object"), _key(obj), exc)
+        return None
+
+
+def _relist(
+    store: dict[str, T], items: list[dict[str, Any]], parse: Callable[[dict[str, Any]], T]
+) -> set[str]:
+    """A (re-)list replaces ``store``: objects gone meanwhile leave it, an unreadable one
+    keeps its last good value. Returns every key that was or is in it."""
+    old = dict(store)
+    store.clear()
+    for obj in items:
+        key = _key(obj)
+        value = _read(parse, obj)
+        if value is None:
+            value = old.get(key)
+        if value is not None:
+            store[key] = value
+    return set(old) | set(store)
 
 
 class ClusterMirror:
@@ -76,23 +103,13 @@ class ClusterMirror:
         self._table: Routes | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.watchers = [
-            self._watcher(kube, SERVICES, self._on_service, self._list_services),
-            self._watcher(kube, REVISIONS, self._on_revision, self._list_revisions),
-            self._watcher(kube, PODS, self._on_pod, self._list_pods, selector=REVISION_LABEL),
+            Watcher(kube, SERVICES, self._on_service, on_list=self._list_services),
+            Watcher(kube, REVISIONS, self._on_revision, on_list=self._list_revisions),
+            Watcher(kube, PODS, self._on_pod, on_list=self._list_pods, selector=REVISION_LABEL),
         ]
         self.synced = synced or asyncio.Event()
         for watcher in self.watchers:
             watcher.on_synced = self._maybe_synced
-
-    @staticmethod
-    def _watcher(
-        kube: Kube,
-        resource: Any,
-        on_object: Callable[[str, dict[str, Any]], None],
-        on_list: Callable[[list[dict[str, Any]]], None],
-        selector: str | None = None,
-    ) -> Watcher:
-        return Watcher(kube, resource, on_object, on_list=on_list, selector=selector)
 
     async def run(self) -> None:
         tasks = [asyncio.create_task(w.run()) for w in self.watchers]
@@ -111,24 +128,14 @@ class ClusterMirror:
     # -- Services -> routes ---------------------------------------------------------
 
     def _on_service(self, kind: str, obj: dict[str, Any]) -> None:
-        key = _key(obj)
         if kind == "DELETED":
-            self._routes.pop(key, None)
-        else:
-            try:
-                self._routes[key] = service_routes(obj)
-            except Unreadable as exc:
-                log.warning("service %s: ignoring its status: %s", key, exc)
-                return
+            self._routes.pop(_key(obj), None)
+        elif (routes := _read(service_routes, obj)) is not None:
+            self._routes[_key(obj)] = routes
         self._publish_routes()
 
     def _list_services(self, items: list[dict[str, Any]]) -> None:
-        self._routes.clear()
-        for obj in items:
-            try:
-                self._routes[_key(obj)] = service_routes(obj)
-            except Unreadable as exc:
-                log.warning("service %s: ignoring its status: %s", _key(obj), exc)
+        _relist(self._routes, items, service_routes)
         self._publish_routes()
 
     def _publish_routes(self) -> None:
@@ -142,35 +149,21 @@ class ClusterMirror:
     # -- Revisions -> settings ------------------------------------------------------
 
     def _on_revision(self, kind: str, obj: dict[str, Any]) -> None:
-        key = _key(obj)
         if kind == "DELETED":
-            self._settings.pop(key, None)
-        else:
-            try:
-                self._settings[key] = revision_settings(obj)
-            except Unreadable as exc:
-                log.warning("%s", exc)
-                return
-        self._push(key)
+            self._settings.pop(_key(obj), None)
+        elif (settings := _read(revision_settings, obj)) is not None:
+            self._settings[_key(obj)] = settings
+        self._push(_key(obj))
 
     def _list_revisions(self, items: list[dict[str, Any]]) -> None:
-        before = set(self._settings)
-        self._settings.clear()
-        for obj in items:
-            try:
-                self._settings[_key(obj)] = revision_settings(obj)
-            except Unreadable as exc:
-                log.warning("%s", exc)
-        for key in before | set(self._settings):
+        for key in _relist(self._settings, items, revision_settings):
             self._push(key)
 
     # -- Pods -> endpoints ----------------------------------------------------------
 
     def _on_pod(self, kind: str, obj: dict[str, Any]) -> None:
-        try:
-            pod = pod_endpoint(obj)
-        except Unreadable as exc:
-            log.warning("%s", exc)
+        pod = _read(pod_endpoint, obj)
+        if pod is None:
             return
         pods = self._pods.setdefault(pod.key, {})
         if kind == "DELETED":
@@ -185,12 +178,8 @@ class ClusterMirror:
         before = set(self._pods)
         self._pods.clear()
         for obj in items:
-            try:
-                pod = pod_endpoint(obj)
-            except Unreadable as exc:
-                log.warning("%s", exc)
-                continue
-            self._pods.setdefault(pod.key, {})[pod.name] = pod
+            if (pod := _read(pod_endpoint, obj)) is not None:
+                self._pods.setdefault(pod.key, {})[pod.name] = pod
         for key in before | set(self._pods):
             self._push(key)
 
