@@ -11,7 +11,6 @@ import yaml
 
 from autoscaler.comparing import compare_policies
 from autoscaler.config import ConfigError
-from autoscaler.plotting import plot
 from autoscaler.pricing import PriceTable, UnknownInstanceType, resolve_specs
 from autoscaler.simulating import TraceError, read_trace, simulate
 from coldbrew.api import ValidationError, load_documents, parse_service
@@ -131,5 +130,7 @@ def run(args: argparse.Namespace) -> int:
     out["policies"] = policies
     print(json.dumps(out, indent=2) if args.output == "json" else table(out))
     if args.plot:
+        from autoscaler.plotting import plot  # matplotlib: only when a plot is asked for
+
         plot(result, args.plot, title=f"{service.name}: KPA simulation")
     return 0
