@@ -149,6 +149,32 @@ def cmd_get(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_cluster_component(args: argparse.Namespace) -> int:
+    """``coldbrew controller`` or ``coldbrew autoscaler``: same flags, one event loop."""
+    import logging
+
+    import uvloop
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = {
+        "host": args.host,
+        "admin_port": args.admin_port,
+        "config": args.config,
+        "kubeconfig": args.kubeconfig,
+        "lease_namespace": args.lease_namespace,
+        "identity": args.identity,
+    }
+    if args.command == "controller":
+        from coldbrew.cluster.running import serve_controller
+
+        return uvloop.run(serve_controller(domain=args.domain, **options))
+    from coldbrew.cluster.autoscaler_running import serve_autoscaler
+
+    return uvloop.run(serve_autoscaler(**options))
+
+
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
@@ -175,40 +201,7 @@ def run(argv: list[str] | None = None) -> int:
 
         return run_gateway(args)
     if args.command in ("controller", "autoscaler"):
-        import logging
-
-        import uvloop
-
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-    if args.command == "autoscaler":
-        from coldbrew.cluster.autoscaler_running import serve_autoscaler
-
-        return uvloop.run(
-            serve_autoscaler(
-                host=args.host,
-                admin_port=args.admin_port,
-                config=args.config,
-                kubeconfig=args.kubeconfig,
-                lease_namespace=args.lease_namespace,
-                identity=args.identity,
-            )
-        )
-    if args.command == "controller":
-        from coldbrew.cluster.running import serve_controller
-
-        return uvloop.run(
-            serve_controller(
-                host=args.host,
-                admin_port=args.admin_port,
-                domain=args.domain,
-                config=args.config,
-                kubeconfig=args.kubeconfig,
-                lease_namespace=args.lease_namespace,
-                identity=args.identity,
-            )
-        )
+        return _run_cluster_component(args)
     if args.command == "simulate":
         return simulating.run(args)
     client = Client(args.server)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +35,7 @@ from coldbrew.config import PlatformConfig, load_config
 from .accessing import Kube, connect
 from .autoscaling import ClusterAutoscaler
 from .leasing import LeaderElector
+from .running import run_with_admin
 
 log = logging.getLogger(__name__)
 
@@ -163,33 +163,8 @@ async def serve_autoscaler(
     replica = AutoscalerReplica(api, platform, lease_namespace=lease_namespace, identity=identity)
     app = web.Application()
     replica.add_routes(app)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
     try:
-        await web.TCPSite(runner, host, admin_port).start()
-        stopping = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stopping.set)
-        running = asyncio.create_task(replica.run())
-        done = asyncio.create_task(stopping.wait())
-        await asyncio.wait({running, done}, return_when=asyncio.FIRST_COMPLETED)
-        done.cancel()
-        running.cancel()
-        try:
-            await running
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            log.exception("the autoscaler failed")
-            return 1
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        if not stopping.is_set():
-            log.error("the autoscaler stopped on its own")
-            return 1
-        return 0
+        return await run_with_admin(app, host, admin_port, replica.run(), "autoscaler")
     finally:
-        await runner.cleanup()
         if owned:
             await api.close()

@@ -1,12 +1,13 @@
-"""``coldbrew controller``: the cluster controller with a health endpoint, until SIGTERM."""
+"""Running a cluster component with its admin endpoints until SIGTERM; ``coldbrew controller``."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -20,6 +21,44 @@ log = logging.getLogger(__name__)
 
 async def healthz(_: web.Request) -> web.Response:
     return web.Response(text="ok\n")
+
+
+async def run_with_admin(
+    app: web.Application, host: str, port: int, work: Coroutine[Any, Any, None], what: str
+) -> int:
+    """Serve ``app`` on ``host:port`` and run ``work`` until SIGTERM/SIGINT (0) or until
+    ``work`` ends on its own or fails (1); ``work`` is cancelled either way."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    running = asyncio.ensure_future(work)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        done = asyncio.create_task(stopping.wait())
+        await asyncio.wait({running, done}, return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        running.cancel()
+        failed = False
+        try:
+            await running
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("the %s failed", what)
+            failed = True
+        await runner.cleanup()
+    if failed:
+        return 1
+    if not stopping.is_set():
+        log.error("the %s stopped on its own", what)
+        return 1
+    return 0
 
 
 async def serve_controller(
@@ -40,28 +79,7 @@ async def serve_controller(
     settings = Settings(domain=domain, autoscaler=platform.autoscaler, reserve=platform.reserve)
     app = web.Application()
     app.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, admin_port).start()
-    controlling = asyncio.create_task(
-        run_controller(
-            settings=settings,
-            kubeconfig=kubeconfig,
-            lease_namespace=lease_namespace,
-            identity=identity,
-        )
+    work = run_controller(
+        settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity
     )
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
-    done = asyncio.create_task(stopping.wait())
-    await asyncio.wait({controlling, done}, return_when=asyncio.FIRST_COMPLETED)
-    controlling.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await controlling
-    await runner.cleanup()
-    if not stopping.is_set():
-        log.error("the controller stopped on its own")
-        return 1
-    return 0
+    return await run_with_admin(app, host, admin_port, work, "controller")
