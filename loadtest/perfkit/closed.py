@@ -2,7 +2,7 @@
 
 Each target is a port plus the processes whose CPU counts as the proxy's own (none for
 direct). CPU per request is their utime+stime over the round (from /proc) divided by the
-requests wrk completed.
+requests wrk completed, also split into user and system (kernel) time.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ class Target:
 
 
 def measure(target: Target, duration: int, connections: int, threads: int = 1) -> dict[str, float]:
-    before = cpu_of(target.pids)
+    user0, sys0 = cpu_of(target.pids)
     result = run_wrk(target.port, duration, connections, threads, target.host)
     if target.pids:
-        used = cpu_of(target.pids) - before
-        result["cpu_us_per_request"] = used / result["requests"] * 1e6
+        user1, sys1 = cpu_of(target.pids)
+        per = 1e6 / result["requests"]
+        result["cpu_user_us_per_request"] = (user1 - user0) * per
+        result["cpu_sys_us_per_request"] = (sys1 - sys0) * per
+        result["cpu_us_per_request"] = (user1 - user0 + sys1 - sys0) * per
     target.rounds.append(result)
     return result
 
@@ -46,7 +49,15 @@ def interleaved(
 
 
 def medians(target: Target) -> dict[str, float]:
-    keys = ("rps", "p50_ms", "p99_ms", "cpu_us_per_request", "non_2xx")
+    keys = (
+        "rps",
+        "p50_ms",
+        "p99_ms",
+        "cpu_us_per_request",
+        "cpu_user_us_per_request",
+        "cpu_sys_us_per_request",
+        "non_2xx",
+    )
     out: dict[str, float] = {}
     for key in keys:
         values = [r[key] for r in target.rounds if key in r]

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from loadtest.bench_gateway import cpu_seconds, free_port, wait_listening
+from loadtest.bench_gateway import cpu_split, free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = "/usr/sbin/nginx"
@@ -68,9 +68,10 @@ def children(pid: int) -> list[int]:
     return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
-def cpu_of(pids: list[int]) -> float:
-    """utime+stime seconds of ``pids`` together."""
-    return sum(cpu_seconds(pid) for pid in pids)
+def cpu_of(pids: list[int]) -> tuple[float, float]:
+    """(user, system) CPU seconds of ``pids`` together."""
+    splits = [cpu_split(pid) for pid in pids]
+    return sum(u for u, _ in splits), sum(s for _, s in splits)
 
 
 def machine() -> dict[str, object]:

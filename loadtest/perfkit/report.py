@@ -52,15 +52,19 @@ def markdown(r: dict[str, Any]) -> str:
             f"{a['duration']} s, medians; sample app `GET /`):"
         )
         lines.append("")
-        lines.append("| path | req/s | vs nginx | p50 ms | p99 ms | proxy CPU us/req |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append(
+            "| path | req/s | vs nginx | p50 ms | p99 ms | proxy CPU us/req | user | system |"
+        )
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         m = r["proxies"]["median"]
         for name in ("direct", "nginx", "gateway"):
             row = m[name]
             lines.append(
                 f"| {name} | {_f(row['rps'], 0)} | {row['rps'] / m['nginx']['rps']:.2f} | "
                 f"{_f(row['p50_ms'], 2)} | {_f(row['p99_ms'], 2)} | "
-                f"{_f(row.get('cpu_us_per_request'))} |"
+                f"{_f(row.get('cpu_us_per_request'))} | "
+                f"{_f(row.get('cpu_user_us_per_request'))} | "
+                f"{_f(row.get('cpu_sys_us_per_request'))} |"
             )
         lines.append("")
     if "probe" in r:
