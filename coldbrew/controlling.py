@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
@@ -40,17 +40,9 @@ from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
 from coldbrew.store import RevisionRecord, ServiceRecord, Store
 from coldbrew.translating import pod_template
+from gateway.settings import GatewayControl, RevisionSettings
 
 log = logging.getLogger(__name__)
-
-
-class DataPlane(Protocol):
-    """What the controller needs of the gateway (see docs/seams.md)."""
-
-    def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
-    def set_revision(self, key: str, endpoints: list[tuple[str, int]], **config: Any) -> None: ...
-    def forget_revision(self, key: str) -> None: ...
-    def routes_synced(self) -> bool: ...
 
 
 @dataclass
@@ -74,7 +66,7 @@ class Controller:
         self,
         store: Store,
         runtime: Any,
-        data_plane: DataPlane,
+        data_plane: GatewayControl,
         *,
         domain: str,
         config: AutoscalerConfig | None = None,
@@ -213,12 +205,14 @@ class Controller:
         self.data_plane.set_revision(
             key,
             self.reserver.endpoints(key),
-            timeout_seconds=tmpl.timeout_seconds,
-            container_concurrency=tmpl.container_concurrency,
-            response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
-            idle_timeout_seconds=tmpl.idle_timeout_seconds,
-            activator_in_path=self._in_path.get(key, True),
-            wake_on_request=self.reserver.on_reserve(key),
+            RevisionSettings(
+                timeout_seconds=tmpl.timeout_seconds,
+                container_concurrency=tmpl.container_concurrency,
+                response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
+                idle_timeout_seconds=tmpl.idle_timeout_seconds,
+                activator_in_path=self._in_path.get(key, True),
+                wake_on_request=self.reserver.on_reserve(key),
+            ),
         )
 
     # -- autoscaler callbacks ---------------------------------------------
@@ -377,4 +371,4 @@ class Controller:
         self.data_plane.set_routes(table)
 
 
-__all__ = ["Controller", "DataPlane", "ServiceView", "ValidationError"]
+__all__ = ["Controller", "ServiceView", "ValidationError"]

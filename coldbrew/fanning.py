@@ -10,7 +10,7 @@ request in flight on it.
 Frames (JSON text), control plane -> worker::
 
     {"op": "set_routes", "args": {"routes": {...}}}
-    {"op": "set_revision", "args": {"key": ..., "endpoints": [[h, p]], ...}}
+    {"op": "set_revision", "args": {"key": ..., "endpoints": [[h, p]], "settings": {...}}}
     {"op": "forget_revision", "args": {"key": ...}}
     {"op": "drain_endpoint", "id": 7, "args": {"endpoint": [h, p], "timeout": 30}}
 
@@ -32,6 +32,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from gateway.settings import RevisionSettings, revision_frame
+
 log = logging.getLogger(__name__)
 FEED_PATH = "/dataplane/feed"
 
@@ -40,7 +42,7 @@ class FanOut:
     def __init__(self, expected: int = 1) -> None:
         self.expected = expected  # workers that must be connected to count as in step
         self.routes: dict[str, list[tuple[str, int]]] = {}
-        self.revisions: dict[str, dict[str, Any]] = {}
+        self.revisions: dict[str, dict[str, object]] = {}
         # Each worker's outbound frames, in order; a writer task drains each queue.
         self._workers: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
         self._ids = itertools.count(1)
@@ -51,7 +53,7 @@ class FanOut:
         self._acked: dict[web.WebSocketResponse, int] = {}
         self.on_synced: Callable[[], None] = lambda: None
 
-    # -- the DataPlane interface the controller uses --------------------
+    # -- the GatewayControl interface the controller uses --------------------
 
     def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
         self.routes = {host: list(targets) for host, targets in routes.items()}
@@ -65,8 +67,10 @@ class FanOut:
             return False
         return all(self._acked.get(ws, 0) >= self.version for ws in self._workers)
 
-    def set_revision(self, key: str, endpoints: Sequence[tuple[str, int]], **config: Any) -> None:
-        args = {"key": key, "endpoints": [list(e) for e in endpoints], **config}
+    def set_revision(
+        self, key: str, endpoints: Sequence[tuple[str, int]], settings: RevisionSettings
+    ) -> None:
+        args = revision_frame(key, endpoints, settings)
         self.revisions[key] = args
         self._broadcast({"op": "set_revision", "args": args})
 

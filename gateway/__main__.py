@@ -13,6 +13,7 @@ import signal
 import sys
 
 from gateway.server import Gateway
+from gateway.settings import RevisionSettings
 
 
 def _parse_route(text: str) -> tuple[str, str, int]:
@@ -28,7 +29,7 @@ async def _serve(args: argparse.Namespace) -> None:
     routes = {}
     for i, (host, addr, port) in enumerate(args.route):
         key = f"default/r{i}"
-        gw.set_revision(key, [(addr, port)], timeout_seconds=args.timeout)
+        gw.set_revision(key, [(addr, port)], RevisionSettings(timeout_seconds=args.timeout))
         routes[host] = [(key, 100)]
     gw.set_routes(routes)
     await gw.start()

@@ -15,24 +15,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
 from gateway.reconnecting import keep_connected
+from gateway.settings import GatewayControl, read_revision_frame
 
 log = logging.getLogger(__name__)
 
 
-class Followable(Protocol):
-    def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
-    def set_revision(self, key: str, endpoints: list[tuple[str, int]], **config: Any) -> None: ...
-    def forget_revision(self, key: str) -> None: ...
-    async def drain_endpoint(self, endpoint: tuple[str, int], timeout: float = 30.0) -> bool: ...  # noqa: ASYNC109
-
-
 class Follower:
-    def __init__(self, gateway: Followable, url: str) -> None:
+    def __init__(self, gateway: GatewayControl, url: str) -> None:
         self.gateway = gateway
         self.url = url
         self.synced = asyncio.Event()
@@ -60,10 +54,9 @@ class Follower:
                 self.gateway.forget_revision(key)
             self._keys &= keep
         elif op == "set_revision":
-            key = args.pop("key")
-            endpoints = [(str(h), int(p)) for h, p in args.pop("endpoints")]
+            key, endpoints, settings = read_revision_frame(args)
             self._keys.add(key)
-            self.gateway.set_revision(key, endpoints, **args)
+            self.gateway.set_revision(key, endpoints, settings)
         elif op == "forget_revision":
             self._keys.discard(args["key"])
             self.gateway.forget_revision(args["key"])

@@ -10,15 +10,15 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from activator.holding import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
 from gateway import errors
 from gateway.context import GatewayContext
 from gateway.proxying import ProxyProtocol
 from gateway.reporting import Reporter
 from gateway.routing import RouteTable
+from gateway.settings import RevisionSettings
 from gateway.upstream import Address, Endpoint
 
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_SETTINGS = RevisionSettings()
 
 
 class Gateway:
@@ -160,21 +160,11 @@ class Gateway:
         self,
         key: str,
         endpoints: Iterable[Address],
-        timeout_seconds: float = DEFAULT_TIMEOUT,
-        *,
-        container_concurrency: int = 0,
-        response_start_timeout_seconds: float | None = None,
-        idle_timeout_seconds: float | None = None,
-        activator_in_path: bool = True,
-        queue_depth: int = DEFAULT_QUEUE_DEPTH,
-        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED,
-        wake_on_request: bool = False,
+        settings: RevisionSettings = DEFAULT_SETTINGS,
     ) -> None:
-        """Set a revision's ready endpoints (replacing the list) and its configuration.
+        """Set a revision's ready endpoints (replacing the list) and its settings.
 
         Updates the revision in place; queued requests that can go now are released.
-        ``wake_on_request``: the endpoints are reserve pods; every arrival pokes the
-        autoscaler (at most one poke per revision per 100 ms).
         """
         ctx = self._ctx
         states: list[Endpoint] = []
@@ -188,14 +178,14 @@ class Gateway:
         ctx.configure_revision(
             key,
             states,
-            float(timeout_seconds),
-            response_start_timeout=float(response_start_timeout_seconds or 0.0),
-            idle_timeout=float(idle_timeout_seconds or 0.0),
-            cc=int(container_concurrency),
-            in_path=bool(activator_in_path),
-            queue_depth=int(queue_depth),
-            max_buffered=int(max_buffered_bytes),
-            wake=bool(wake_on_request),
+            settings.timeout_seconds,
+            response_start_timeout=settings.response_start_timeout_seconds or 0.0,
+            idle_timeout=settings.idle_timeout_seconds or 0.0,
+            cc=settings.container_concurrency,
+            in_path=settings.activator_in_path,
+            queue_depth=settings.queue_depth,
+            max_buffered=settings.max_buffered_bytes,
+            wake=settings.wake_on_request,
         )
         self._retire_unused()
 

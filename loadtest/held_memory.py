@@ -25,12 +25,13 @@ HOST = "held.default.example.com"
 CHILD = """
 import asyncio, json, sys, uvloop
 from gateway import Gateway
+from gateway.settings import RevisionSettings
 
 async def main():
     gw = Gateway(backlog=4096)
     await gw.start()
     gw.set_routes({%(host)r: [("default/held", 100)]})
-    gw.set_revision("default/held", [], timeout_seconds=600)
+    gw.set_revision("default/held", [], RevisionSettings(timeout_seconds=600))
     print(gw.port, flush=True)
     while True:
         line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

@@ -22,9 +22,12 @@ the watches retry and the gateway keeps serving on its last state.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from gateway.settings import GatewayControl, RevisionSettings
 
 from .accessing import PODS, REVISIONS, SERVICES, Kube
 from .deployments import REVISION_LABEL
@@ -41,15 +44,6 @@ from .watching import Watcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class Mirrored(Protocol):
-    """What the mirror calls on a gateway (``gateway.Gateway`` has all of it)."""
-
-    def set_routes(self, routes: dict[str, list[tuple[str, int]]]) -> None: ...
-    def set_revision(self, key: str, endpoints: list[Address], **config: Any) -> None: ...
-    def forget_revision(self, key: str) -> None: ...
-    async def drain_endpoint(self, endpoint: Address, timeout: float = 30.0) -> bool: ...  # noqa: ASYNC109
 
 
 def _key(obj: dict[str, Any]) -> str:
@@ -89,7 +83,7 @@ class ClusterMirror:
     def __init__(
         self,
         kube: Kube,
-        gateway: Mirrored,
+        gateway: GatewayControl,
         *,
         drain_timeout: float = 30.0,
         synced: asyncio.Event | None = None,
@@ -97,7 +91,7 @@ class ClusterMirror:
         self.gateway = gateway
         self.drain_timeout = drain_timeout
         self._routes: dict[str, Routes] = {}  # service key -> its hosts
-        self._settings: dict[str, dict[str, Any]] = {}  # revision key -> settings
+        self._settings: dict[str, RevisionSettings] = {}  # revision key -> settings
         self._pods: dict[str, dict[str, PodEndpoint]] = {}  # revision key -> pod name -> pod
         self._pushed: dict[str, tuple[Any, ...]] = {}  # revision key -> what the gateway has
         self._table: Routes | None = None
@@ -203,11 +197,12 @@ class ClusterMirror:
                 self.gateway.forget_revision(key)
             return
         endpoints, wake = self.endpoints(key)
-        state = (tuple(endpoints), wake, tuple(sorted(settings.items())))
+        settings = dataclasses.replace(settings, wake_on_request=wake)
+        state = (tuple(endpoints), settings)
         if state == old:
             return
         self._pushed[key] = state
-        self.gateway.set_revision(key, endpoints, wake_on_request=wake, **settings)
+        self.gateway.set_revision(key, endpoints, settings)
         for gone in set(old[0] if old else ()) - set(endpoints):
             self._spawn(self.gateway.drain_endpoint(gone, self.drain_timeout))
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.settings import RevisionSettings
+
 from .deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
 from .revisioning import service_of, template_of
 
@@ -67,8 +69,8 @@ def service_routes(obj: dict[str, Any]) -> Routes:
     return table
 
 
-def revision_settings(obj: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of ``Gateway.set_revision`` that come from a Revision's spec."""
+def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
+    """The gateway settings that come from a Revision's spec."""
     meta = obj.get("metadata") or {}
     service = service_of(obj)
     if not service:
@@ -77,12 +79,12 @@ def revision_settings(obj: dict[str, Any]) -> dict[str, Any]:
         template = template_of(obj, service)
     except Exception as exc:  # a ValidationError or a shape it cannot read
         raise Unreadable(f"revision {meta.get('name')!r}: {exc}") from exc
-    return {
-        "timeout_seconds": template.timeout_seconds,
-        "container_concurrency": template.container_concurrency,
-        "response_start_timeout_seconds": template.response_start_timeout_seconds,
-        "idle_timeout_seconds": template.idle_timeout_seconds,
-    }
+    return RevisionSettings(
+        timeout_seconds=template.timeout_seconds,
+        container_concurrency=template.container_concurrency,
+        response_start_timeout_seconds=template.response_start_timeout_seconds,
+        idle_timeout_seconds=template.idle_timeout_seconds,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from gateway import Gateway
+from gateway.settings import RevisionSettings
 from tests.gateway.conftest import raw_request, wait_for
 
 from .conftest import HOST, KEY, Pod, fetch, held
@@ -55,7 +56,7 @@ async def stalling() -> AsyncIterator[Stalling]:
 
 
 async def assert_still_serving(gw: Gateway, session: aiohttp.ClientSession, pod: Pod) -> None:
-    gw.set_revision(KEY, [pod.address], 30)
+    gw.set_revision(KEY, [pod.address], RevisionSettings(30))
     status, _ = await fetch(session, gw)
     assert status == 200
 
@@ -63,14 +64,14 @@ async def assert_still_serving(gw: Gateway, session: aiohttp.ClientSession, pod:
 async def test_queue_full_503_at_once(
     gateway: Gateway, pods: list[Pod], session: aiohttp.ClientSession
 ) -> None:
-    gateway.set_revision(KEY, [], 30, queue_depth=3)
+    gateway.set_revision(KEY, [], RevisionSettings(30, queue_depth=3))
     tasks = [asyncio.create_task(fetch(session, gateway)) for _ in range(3)]
     await wait_for(lambda: held(gateway) == 3)
     started = time.monotonic()
     status, _ = await fetch(session, gateway)
     assert status == 503
     assert time.monotonic() - started < 1.0
-    gateway.set_revision(KEY, [pods[0].address], 30, queue_depth=3)
+    gateway.set_revision(KEY, [pods[0].address], RevisionSettings(30, queue_depth=3))
     assert [s for s, _ in await asyncio.gather(*tasks)] == [200] * 3
     await assert_still_serving(gateway, session, pods[0])
 
@@ -80,7 +81,9 @@ async def test_queue_full_behind_busy_pods(
 ) -> None:
     pod = pods[0]
     pod.gate = asyncio.Event()
-    gateway.set_revision(KEY, [pod.address], 30, container_concurrency=1, queue_depth=1)
+    gateway.set_revision(
+        KEY, [pod.address], RevisionSettings(30, container_concurrency=1, queue_depth=1)
+    )
     first = asyncio.create_task(fetch(session, gateway))
     second = asyncio.create_task(fetch(session, gateway))
     await wait_for(lambda: pod.current == 1 and held(gateway) == 1)
@@ -92,14 +95,14 @@ async def test_queue_full_behind_busy_pods(
 async def test_buffered_body_cap_503(
     gateway: Gateway, pods: list[Pod], session: aiohttp.ClientSession
 ) -> None:
-    gateway.set_revision(KEY, [], 30, max_buffered_bytes=1000)
+    gateway.set_revision(KEY, [], RevisionSettings(30, max_buffered_bytes=1000))
     started = time.monotonic()
     status, _ = await fetch(session, gateway, data=b"x" * 5000)  # alone over the cap
     assert status == 503 and time.monotonic() - started < 1.0
     small = asyncio.create_task(fetch(session, gateway, data=b"y" * 600))
     await wait_for(lambda: held(gateway) == 1)
     assert (await fetch(session, gateway, data=b"z" * 600))[0] == 503  # together over it
-    gateway.set_revision(KEY, [pods[0].address], 30, max_buffered_bytes=1000)
+    gateway.set_revision(KEY, [pods[0].address], RevisionSettings(30, max_buffered_bytes=1000))
     assert (await small)[0] == 200
     await assert_still_serving(gateway, session, pods[0])
 
@@ -109,7 +112,7 @@ async def test_hold_timeout_504_behind_busy_pod(
 ) -> None:
     pod = pods[0]
     pod.gate = asyncio.Event()
-    gateway.set_revision(KEY, [pod.address], 0.3, container_concurrency=1)
+    gateway.set_revision(KEY, [pod.address], RevisionSettings(0.3, container_concurrency=1))
     first = asyncio.create_task(fetch(session, gateway))
     await wait_for(lambda: pod.current == 1)
     started = time.monotonic()
@@ -131,7 +134,7 @@ async def test_timeouts_before_the_response_give_504(
     setting: str,
 ) -> None:
     """responseStartTimeoutSeconds, and idleTimeoutSeconds before any response byte."""
-    gateway.set_revision(KEY, [stalling.address], 30, **{setting: 0.3})
+    gateway.set_revision(KEY, [stalling.address], RevisionSettings(30, **{setting: 0.3}))
     started = time.monotonic()
     reply = await raw_request(gateway.port, GET)
     assert reply.startswith(b"HTTP/1.1 504")
@@ -144,7 +147,9 @@ async def test_idle_timeout_mid_response_closes(
 ) -> None:
     head = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial"
     async with Stalling(head) as upstream:
-        gateway.set_revision(KEY, [upstream.address], 30, idle_timeout_seconds=0.3)
+        gateway.set_revision(
+            KEY, [upstream.address], RevisionSettings(30, idle_timeout_seconds=0.3)
+        )
         started = time.monotonic()
         reply = await raw_request(gateway.port, GET)  # reads until the gateway closes
         assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"partial")
@@ -169,7 +174,9 @@ async def test_idle_timeout_spares_a_steady_stream(
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:
         port = server.sockets[0].getsockname()[1]
-        gateway.set_revision(KEY, [("127.0.0.1", port)], 30, idle_timeout_seconds=0.4)
+        gateway.set_revision(
+            KEY, [("127.0.0.1", port)], RevisionSettings(30, idle_timeout_seconds=0.4)
+        )
         status, body = await fetch(session, gateway)
         assert status == 200 and body == "x" * 8
     finally:
@@ -181,7 +188,7 @@ async def test_keepalive_timeout_closes_idle_connections(pods: list[Pod]) -> Non
     await gw.start()
     try:
         gw.set_routes({HOST: [(KEY, 100)]})
-        gw.set_revision(KEY, [pods[0].address], 30)
+        gw.set_revision(KEY, [pods[0].address], RevisionSettings(30))
         reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
         writer.write(GET)
         head = await reader.readuntil(b"\r\n\r\n")
@@ -210,7 +217,7 @@ async def test_keepalive_timeout_closes_idle_connections(pods: list[Pod]) -> Non
 async def test_forget_revision_answers_queued_503(
     gateway: Gateway, session: aiohttp.ClientSession
 ) -> None:
-    gateway.set_revision(KEY, [], 30)
+    gateway.set_revision(KEY, [], RevisionSettings(30))
     tasks = [asyncio.create_task(fetch(session, gateway)) for _ in range(3)]
     await wait_for(lambda: held(gateway) == 3)
     gateway.forget_revision(KEY)

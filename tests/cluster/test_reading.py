@@ -49,8 +49,8 @@ def test_a_malformed_status_names_its_field(traffic: list[object], field: str) -
 
 def test_revision_settings_come_from_the_spec() -> None:
     settings = revision_settings(revision("coffee-00001", "coffee", container_concurrency=3))
-    assert settings["container_concurrency"] == 3
-    assert settings["timeout_seconds"] == 300
+    assert settings.container_concurrency == 3
+    assert settings.timeout_seconds == 300
 
 
 def test_an_invalid_revision_is_unreadable() -> None:
@@ -103,7 +103,7 @@ def test_a_revision_without_a_service_label_reads_its_owner() -> None:
     rev["metadata"]["ownerReferences"] = [
         {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "coffee", "uid": "u"}
     ]
-    assert revision_settings(rev)["timeout_seconds"] == 300
+    assert revision_settings(rev).timeout_seconds == 300
     del rev["metadata"]["ownerReferences"]
     with pytest.raises(Unreadable, match="names no Service"):
         revision_settings(rev)

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from gateway import Gateway
+from gateway.settings import RevisionSettings
 
 HOST = "coffee.default.example.com"
 KEY = "default/coffee-00001"
@@ -75,7 +76,7 @@ async def gateway() -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def routed(gateway: Gateway, upstream: Upstream) -> Gateway:
-    gateway.set_revision(KEY, endpoints=[upstream.address], timeout_seconds=30)
+    gateway.set_revision(KEY, [upstream.address], RevisionSettings(timeout_seconds=30))
     gateway.set_routes({HOST: [(KEY, 100)]})
     return gateway
 

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from gateway import Gateway
+from gateway.settings import RevisionSettings
 
 from .conftest import HOST, KEY, Upstream, raw_request, wait_for
 
@@ -100,7 +101,7 @@ async def test_chunked_response_streamed() -> None:
     server, address = await start_raw(handler)
     gw = Gateway(port=0)
     await gw.start()
-    gw.set_revision(KEY, [address], timeout_seconds=5)
+    gw.set_revision(KEY, [address], RevisionSettings(timeout_seconds=5))
     gw.set_routes({HOST: [(KEY, 100)]})
     reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
     writer.write(f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
@@ -129,7 +130,7 @@ async def test_502_when_upstream_dies_before_response() -> None:
     server, address = await start_raw(handler)
     gw = Gateway(port=0)
     await gw.start()
-    gw.set_revision(KEY, [address], timeout_seconds=5)
+    gw.set_revision(KEY, [address], RevisionSettings(timeout_seconds=5))
     gw.set_routes({HOST: [(KEY, 100)]})
     reply = await raw_request(gw.port, f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 502 ")
@@ -147,7 +148,7 @@ async def test_close_client_when_upstream_dies_mid_response() -> None:
     server, address = await start_raw(handler)
     gw = Gateway(port=0)
     await gw.start()
-    gw.set_revision(KEY, [address], timeout_seconds=5)
+    gw.set_revision(KEY, [address], RevisionSettings(timeout_seconds=5))
     gw.set_routes({HOST: [(KEY, 100)]})
     reply = await raw_request(gw.port, f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 200 ") and reply.endswith(b"partial")
@@ -177,7 +178,7 @@ async def test_stale_pooled_connection_is_retried() -> None:
     server, address = await start_raw(handler)
     gw = Gateway(port=0)
     await gw.start()
-    gw.set_revision(KEY, [address], timeout_seconds=5)
+    gw.set_revision(KEY, [address], RevisionSettings(timeout_seconds=5))
     gw.set_routes({HOST: [(KEY, 100)]})
     async with aiohttp.ClientSession() as s:
         for i in range(3):
@@ -192,7 +193,7 @@ async def test_stale_pooled_connection_is_retried() -> None:
 async def test_hold_released_by_set_revision(
     gateway: Gateway, upstream: Upstream, session: aiohttp.ClientSession
 ) -> None:
-    gateway.set_revision(KEY, [], timeout_seconds=10)
+    gateway.set_revision(KEY, [], RevisionSettings(timeout_seconds=10))
     gateway.set_routes({HOST: [(KEY, 100)]})
 
     async def get() -> int:
@@ -203,12 +204,12 @@ async def test_hold_released_by_set_revision(
     task = asyncio.create_task(get())
     await wait_for(lambda: gateway.snapshot().get(KEY, {}).get("held", 0) == 1)
     assert not task.done()
-    gateway.set_revision(KEY, [upstream.address], timeout_seconds=10)
+    gateway.set_revision(KEY, [upstream.address], RevisionSettings(timeout_seconds=10))
     assert await asyncio.wait_for(task, 5) == 200
 
 
 async def test_hold_times_out_with_504(gateway: Gateway, session: aiohttp.ClientSession) -> None:
-    gateway.set_revision(KEY, [], timeout_seconds=0.3)
+    gateway.set_revision(KEY, [], RevisionSettings(timeout_seconds=0.3))
     gateway.set_routes({HOST: [(KEY, 100)]})
     async with session.get(url(gateway), headers={"Host": HOST}) as r:
         assert r.status == 504
@@ -220,7 +221,7 @@ async def test_504_when_upstream_too_slow(gateway: Gateway) -> None:
         await reader.read()  # never answers
 
     server, address = await start_raw(handler)
-    gateway.set_revision(KEY, [address], timeout_seconds=0.3)
+    gateway.set_revision(KEY, [address], RevisionSettings(timeout_seconds=0.3))
     gateway.set_routes({HOST: [(KEY, 100)]})
     reply = await raw_request(gateway.port, f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 504 ")
@@ -236,7 +237,7 @@ async def test_unannounced_revision_waits_then_503(upstream: Upstream) -> None:
             assert r.status == 503
         task = asyncio.create_task(s.get(url(gw), headers={"Host": HOST}))
         await wait_for(lambda: gw.snapshot().get(KEY, {}).get("held", 0) == 1)
-        gw.set_revision(KEY, [upstream.address], timeout_seconds=5)
+        gw.set_revision(KEY, [upstream.address], RevisionSettings(timeout_seconds=5))
         async with await asyncio.wait_for(task, 5) as r:
             assert r.status == 200
     await gw.stop(grace=1)
@@ -259,7 +260,7 @@ async def test_websocket_echo(gateway: Gateway, session: aiohttp.ClientSession) 
     up = Upstream()
     up.app.router.add_get("/ws", ws_handler)
     await up.start()
-    gateway.set_revision(KEY, [up.address], timeout_seconds=5)
+    gateway.set_revision(KEY, [up.address], RevisionSettings(timeout_seconds=5))
     gateway.set_routes({HOST: [(KEY, 100)]})
     async with session.ws_connect(url(gateway, "/ws"), headers={"Host": HOST}) as ws:
         for word in ("a", "bb", "c" * 100_000):
@@ -281,7 +282,7 @@ async def test_stop_finishes_in_flight_and_drain(gateway: Gateway) -> None:
     up = Upstream()
     up.app.router.add_get("/{tail:.*}", slow)
     await up.start()
-    gateway.set_revision(KEY, [up.address], timeout_seconds=5)
+    gateway.set_revision(KEY, [up.address], RevisionSettings(timeout_seconds=5))
     gateway.set_routes({HOST: [(KEY, 100)]})
     async with aiohttp.ClientSession() as s:
         idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", gateway.port)
@@ -292,7 +293,8 @@ async def test_stop_finishes_in_flight_and_drain(gateway: Gateway) -> None:
 
         req = asyncio.create_task(get())
         await asyncio.wait_for(arrived.wait(), 5)
-        gateway.set_revision(KEY, [], timeout_seconds=5)  # the endpoint leaves the revision
+        # the endpoint leaves the revision
+        gateway.set_revision(KEY, [], RevisionSettings(timeout_seconds=5))
         drain = asyncio.create_task(gateway.drain_endpoint(up.address, timeout=5))
         stop = asyncio.create_task(gateway.stop(grace=5))
         assert await asyncio.wait_for(idle_reader.read(), 5) == b""  # idle conn closed

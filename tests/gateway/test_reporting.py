@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from gateway import Gateway
+from gateway.settings import RevisionSettings
 
 from .conftest import HOST, KEY, Upstream, wait_for
 
@@ -110,8 +111,8 @@ async def test_hello_stats_under_load_and_poke(
     await gw.start()
     try:
         gw.set_routes({HOST: [(KEY, 100)], "cold.example.com": [("default/cold", 100)]})
-        gw.set_revision(KEY, [up.address], 30)
-        gw.set_revision("default/cold", [], 30)
+        gw.set_revision(KEY, [up.address], RevisionSettings(30))
+        gw.set_revision("default/cold", [], RevisionSettings(30))
         first = await autoscaler.next("hello", 0)
         assert autoscaler.frames[first] == {"type": "hello", "worker": "gw-test"}
 
@@ -170,7 +171,7 @@ async def test_reconnects_after_restart_while_serving(autoscaler: Autoscaler) ->
     await gw.start()
     try:
         gw.set_routes({HOST: [(KEY, 100)]})
-        gw.set_revision(KEY, [up.address], 30)
+        gw.set_revision(KEY, [up.address], RevisionSettings(30))
         await autoscaler.next("hello", 0)
         assert gw.reporter is not None
         await autoscaler.stop()
@@ -211,11 +212,11 @@ async def test_wake_on_request_pokes_while_served_by_a_reserve_pod(
     await gw.start()
     try:
         gw.set_routes({HOST: [(KEY, 100)]})
-        gw.set_revision(KEY, [up.address], 30)
+        gw.set_revision(KEY, [up.address], RevisionSettings(30))
         await autoscaler.next("hello", 0)
         async with aiohttp.ClientSession() as session:
             assert await get(session, gw) == 200  # ordinary endpoints: no poke
-            gw.set_revision(KEY, [up.address], 30, wake_on_request=True)
+            gw.set_revision(KEY, [up.address], RevisionSettings(30, wake_on_request=True))
             mark = len(autoscaler.frames)
             sent = time.monotonic()
             assert await get(session, gw) == 200  # answered at once by the reserve pod
