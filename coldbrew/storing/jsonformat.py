@@ -35,8 +35,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "int": (int,),
     "float": (int, float),
     "bool": (bool,),
-    "dict[str, Any]": (dict,),
-    "dict[str, str]": (dict,),
+    "Mapping[str, Any]": (dict,),
+    "Mapping[str, str]": (dict,),
 }
 _NAMES = {str: "a string", NoneType: "null", int: "an integer", float: "a number"}
 _NAMES |= {bool: "true or false", dict: "an object"}
@@ -45,10 +45,15 @@ _NAMES |= {bool: "true or false", dict: "an object"}
 def encode(services: list[StoredService], revisions: list[StoredRevision]) -> bytes:
     data = {
         "version": FORMAT_VERSION,
-        "services": [dataclasses.asdict(s) for s in services],
-        "revisions": [dataclasses.asdict(r) for r in revisions],
+        "services": [_as_dict(s) for s in services],
+        "revisions": [_as_dict(r) for r in revisions],
     }
     return json.dumps(data, indent=1, sort_keys=True).encode()
+
+
+def _as_dict(record: StoredService | StoredRevision) -> dict[str, Any]:
+    # Shallow: the frozen manifests are dicts and lists to json.dumps already.
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:

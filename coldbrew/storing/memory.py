@@ -1,7 +1,7 @@
 """The repository in memory, with transactions; backends subclass it to persist.
 
-A transaction snapshots both tables on entry (shallow copies: the stored records are
-frozen and never handed out, so sharing them is safe) and restores the snapshot if an
+A transaction snapshots both tables on entry (shallow copies: the records are
+immutable, so sharing them is safe) and restores the snapshot if an
 exception leaves it. When the outermost transaction ends with writes in it,
 :meth:`MemoryRepository._save` persists the whole state once; if that fails the
 memory is rolled back to the outermost snapshot too.
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic
 
-from .records import Record, StoredRevision, StoredService, StoreError, detached
+from .records import Record, StoredRevision, StoredService, StoreError
 
 
 class Table(Generic[Record]):
@@ -32,14 +32,13 @@ class Table(Generic[Record]):
         self._rows: dict[str, Record] = {}
 
     def get(self, key: str) -> Record | None:
-        record = self._rows.get(key)
-        return None if record is None else detached(record)
+        return self._rows.get(key)
 
     def put(self, record: Record) -> None:
         if not isinstance(record, self.kind):
             raise TypeError(f"expected a {self.kind.__name__}, got {type(record).__name__}")
         self._writing(f"put {record.key}", True)
-        self._rows[record.key] = detached(record)
+        self._rows[record.key] = record
 
     def delete(self, key: str) -> bool:
         self._writing(f"delete {key}", key in self._rows)
@@ -48,7 +47,7 @@ class Table(Generic[Record]):
     def list(self, namespace: str | None = None) -> builtins.list[Record]:
         found = [r for r in self._rows.values() if namespace in (None, r.namespace)]
         found.sort(key=self._order)
-        return [detached(r) for r in found]
+        return found
 
 
 def _revision_order(r: StoredRevision) -> tuple[object, ...]:
@@ -77,7 +76,7 @@ class MemoryRepository:
         rows = self._revisions._rows.values()
         found = [r for r in rows if r.namespace == namespace and r.service == service]
         found.sort(key=_revision_order)
-        return [detached(r) for r in found]
+        return found
 
     @property
     def in_transaction(self) -> bool:

@@ -1,18 +1,21 @@
 """What the store keeps: one record per applied Service and per Revision cut from it.
 
-Records are frozen: a caller changes stored state only by building a new record
-(``dataclasses.replace``) and ``put``-ting it inside a transaction. The repository
-also copies the mutable parts (``manifest``, ``labels``) on the way in and out, so
-neither a record handed to ``put`` nor one returned by ``get``/``list`` is a live
-view of the stored state.
+Records are immutable values, all the way down: the dataclasses are frozen and a
+record's ``manifest`` and ``labels`` are made read-only copies (:mod:`.frozen`) when
+the record is built, so changing them raises ``TypeError`` and the caller's own dict
+is not aliased. A caller changes stored state only by building a new record
+(``dataclasses.replace``) and ``put``-ting it inside a transaction. The repository can
+hand out the records it holds without copying them, and no reader can change what
+another reader, or the repository, sees.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from .frozen import freeze
 
 
 class StoreError(RuntimeError):
@@ -25,7 +28,7 @@ class StoredService:
 
     namespace: str
     name: str
-    manifest: dict[str, Any]
+    manifest: Mapping[str, Any]
     generation: int
     uid: str
     created: float
@@ -35,6 +38,9 @@ class StoredService:
     latest_ready: str | None = None
     # Highest configuration generation ever used for a generated name.
     revision_counter: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
 
     @property
     def key(self) -> str:
@@ -51,12 +57,16 @@ class StoredRevision:
     generation: int
     template_hash: str
     # The service manifest that produced this revision (its template is ours).
-    manifest: dict[str, Any]
+    manifest: Mapping[str, Any]
     uid: str
     created: float
     # Sticky: once a revision has served it stays routable (Knative's Ready).
     ever_ready: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
+        object.__setattr__(self, "labels", freeze(self.labels))
 
     @property
     def key(self) -> str:
@@ -64,12 +74,3 @@ class StoredRevision:
 
 
 Record = TypeVar("Record", StoredService, StoredRevision)
-
-
-def detached(record: Record) -> Record:
-    """A copy of ``record`` sharing no mutable part with it."""
-    if isinstance(record, StoredRevision):
-        return dataclasses.replace(
-            record, manifest=copy.deepcopy(record.manifest), labels=dict(record.labels)
-        )
-    return dataclasses.replace(record, manifest=copy.deepcopy(record.manifest))

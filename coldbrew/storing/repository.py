@@ -14,8 +14,8 @@ transaction is a savepoint: its exception undoes only its own writes. Transactio
 synchronous: never ``await`` inside one. A ``put``/``delete`` outside a transaction
 raises :class:`StoreError`.
 
-Records returned are detached copies (see :mod:`coldbrew.storing.records`): changing
-one changes nothing stored until it is ``put`` back.
+Records are immutable values (see :mod:`coldbrew.storing.records`): a change is a new
+record (``dataclasses.replace``) put inside a transaction.
 """
 
 from __future__ import annotations

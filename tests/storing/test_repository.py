@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +19,9 @@ from coldbrew.storing import (
     StoredService,
     StoreError,
 )
+from coldbrew.storing.frozen import thaw
 
-from .conftest import revision, service
+from .conftest import manifest, revision, service
 
 
 def memory(tmp_path: Path) -> MemoryRepository:
@@ -172,29 +174,59 @@ def test_a_nested_transaction_is_a_savepoint(repo: MemoryRepository) -> None:
     assert [s.name for s in repo.services.list()] == ["coffee", "mocha"]
 
 
-@pytest.mark.parametrize(
-    "mutate",
-    [
-        lambda r: r.manifest["metadata"].update(name="hacked"),
-        lambda r: r.manifest["spec"]["template"]["spec"]["containers"].append({"image": "x"}),
-        lambda r: r.labels.update(team="hacked"),
-    ],
-    ids=["manifest", "nested-list", "labels"],
-)
-def test_records_are_not_live_views(
-    repo: MemoryRepository, mutate: Callable[[StoredRevision], None]
+MUTATIONS: list[tuple[str, Callable[[Any], object]]] = [
+    ("set-key", lambda r: r.manifest["metadata"].update(name="hacked")),
+    ("add-key", lambda r: r.manifest.setdefault("status", {})),
+    ("delete-key", lambda r: r.manifest.pop("spec")),
+    ("list-append", lambda r: r.manifest["spec"]["template"]["spec"]["containers"].append(1)),
+    ("list-item", lambda r: r.manifest["spec"]["template"]["spec"]["containers"].__setitem__(0, 1)),
+    ("labels", lambda r: r.labels.update(team="hacked")),
+    ("field", lambda r: setattr(r, "generation", 7)),
+]
+
+
+@pytest.mark.parametrize("mutate", [m[1] for m in MUTATIONS], ids=[m[0] for m in MUTATIONS])
+def test_records_returned_are_read_only(
+    repo: MemoryRepository, mutate: Callable[[StoredRevision], object]
 ) -> None:
-    mine = revision("coffee", 1)
     with repo.transaction():
-        repo.revisions.put(mine)
-    mutate(mine)  # the record handed to put
-    got = repo.revisions.get(mine.key)
-    assert got == revision("coffee", 1)
+        repo.revisions.put(revision("coffee", 1))
+    got = [
+        repo.revisions.get("default/coffee-00001"),
+        repo.revisions.list()[0],
+        repo.revisions_of("default", "coffee")[0],
+    ]
+    for record in got:
+        assert record is not None
+        with pytest.raises((TypeError, dataclasses.FrozenInstanceError)):
+            mutate(record)
+    assert repo.revisions.get("default/coffee-00001") == revision("coffee", 1)
+
+
+def test_a_record_does_not_alias_the_callers_dicts(repo: MemoryRepository) -> None:
+    mine = manifest("coffee")
+    labels = {"team": "cafe"}
+    rec = dataclasses.replace(revision("coffee", 1), manifest=mine, labels=labels)
+    with repo.transaction():
+        repo.revisions.put(rec)
+    mine["metadata"]["name"] = "hacked"
+    mine["spec"]["template"]["spec"]["containers"].append({"image": "x"})
+    labels["team"] = "hacked"
+    got = repo.revisions.get(rec.key)
     assert got is not None
-    mutate(got)  # a record returned by get
-    mutate(repo.revisions.list()[0])  # and by list
-    mutate(repo.revisions_of("default", "coffee")[0])  # and by revisions_of
-    assert repo.revisions.get(mine.key) == revision("coffee", 1)
+    assert got.manifest == manifest("coffee") and got.labels == {"team": "cafe"}
+
+
+def test_a_thawed_manifest_is_a_plain_copy_to_edit() -> None:
+    rec = service("coffee")
+    edited = thaw(rec.manifest)
+    assert type(edited) is dict and edited == manifest("coffee")
+    containers = edited["spec"]["template"]["spec"]["containers"]
+    assert type(containers) is list
+    containers[0]["image"] = "img:2"
+    assert rec.manifest == manifest("coffee")
+    assert dataclasses.replace(rec, manifest=edited).manifest["spec"] != rec.manifest["spec"]
+    assert copy.deepcopy(rec.manifest) is rec.manifest  # immutable: nothing to copy
 
 
 def test_records_are_frozen() -> None:
