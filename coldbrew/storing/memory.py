@@ -78,10 +78,6 @@ class MemoryRepository:
         found.sort(key=_revision_order)
         return found
 
-    @property
-    def in_transaction(self) -> bool:
-        return bool(self._stack)
-
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._stack.append((dict(self._services._rows), dict(self._revisions._rows), self._dirty))
