@@ -8,7 +8,6 @@ Pure logic, no I/O (apart from parsing a given YAML string)::
 
 from .annotations import parse_scaling
 from .documents import load_documents
-from .durations import format_duration, parse_duration, parse_duration_ns
 from .errors import ValidationError
 from .model import (
     Container,
@@ -40,10 +39,7 @@ __all__ = [
     "TrafficTarget",
     "ValidationError",
     "condition",
-    "format_duration",
     "load_documents",
-    "parse_duration",
-    "parse_duration_ns",
     "parse_scaling",
     "parse_service",
     "plan",
