@@ -26,6 +26,7 @@ from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.server import make_app
 from coldbrew.store import Store
 from gateway import Gateway
+from gateway.admin import serve_admin
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -148,9 +149,7 @@ class Platform:
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler)
-        self._admin = web.AppRunner(app, access_log=None)
-        await self._admin.setup()
-        await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+        self._admin = await serve_admin(app, self.opts.host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:
         """Close the control API and its connections (the data plane keeps serving)."""

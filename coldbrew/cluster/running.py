@@ -15,26 +15,26 @@ from autoscaler.config import ConfigError
 from coldbrew.cluster.controller import run_controller
 from coldbrew.cluster.reconciling import Settings
 from coldbrew.config import load_config
+from gateway.admin import admin_app, serve_admin
 
 log = logging.getLogger(__name__)
-
-
-async def healthz(_: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
 
 
 async def run_with_admin(
     app: web.Application, host: str, port: int, work: Coroutine[Any, Any, None], what: str
 ) -> int:
-    """Serve ``app`` on ``host:port`` and run ``work`` until SIGTERM/SIGINT (0) or until
-    ``work`` ends on its own or fails (1); ``work`` is cancelled either way."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    """Serve ``app`` (a ``gateway.admin.admin_app``) on ``host:port`` and run ``work``
+    until SIGTERM/SIGINT (0) or until ``work`` ends on its own or fails (1); ``work`` is
+    cancelled either way."""
+    try:
+        runner = await serve_admin(app, host, port)
+    except BaseException:
+        work.close()
+        raise
     running = asyncio.ensure_future(work)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
-        await web.TCPSite(runner, host, port).start()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stopping.set)
         done = asyncio.create_task(stopping.wait())
@@ -77,8 +77,7 @@ async def serve_controller(
         log.error("refusing to start: %s", exc)
         return 1
     settings = Settings(domain=domain, autoscaler=platform.autoscaler, reserve=platform.reserve)
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
+    app = admin_app()
     work = run_controller(
         settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity
     )

@@ -216,9 +216,7 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> Running:
-        app = web.Application()
-        self.replica.add_routes(app)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(self.replica.admin_app())
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]
