@@ -167,7 +167,7 @@ def _run_cluster_component(args: argparse.Namespace) -> int:
         "identity": args.identity,
     }
     if args.command == "controller":
-        from coldbrew.cluster.running import serve_controller
+        from coldbrew.cluster.controller_command import serve_controller
 
         return uvloop.run(serve_controller(domain=args.domain, **options))
     from coldbrew.cluster.autoscaler_running import serve_autoscaler

@@ -1,4 +1,4 @@
-"""Running a cluster component with its admin endpoints until SIGTERM; ``coldbrew controller``."""
+"""Running a cluster component with its admin endpoints until SIGTERM (controller, autoscaler)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ import asyncio
 import logging
 import signal
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from autoscaler.config import ConfigError
-from coldbrew.cluster.controller import run_controller
-from coldbrew.cluster.reconciling import Settings
-from coldbrew.config import load_config
-from gateway.admin import admin_app, serve_admin
+from gateway.admin import serve_admin
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +54,3 @@ async def run_with_admin(
         log.error("the %s stopped on its own", what)
         return 1
     return 0
-
-
-async def serve_controller(
-    *,
-    host: str,
-    admin_port: int,
-    domain: str,
-    config: Path | None,
-    kubeconfig: str | None,
-    lease_namespace: str | None = None,
-    identity: str = "",
-) -> int:
-    try:
-        platform = load_config(config)
-    except ConfigError as exc:
-        log.error("refusing to start: %s", exc)
-        return 1
-    settings = Settings(domain=domain, autoscaler=platform.autoscaler, reserve=platform.reserve)
-    app = admin_app()
-    work = run_controller(
-        settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity
-    )
-    return await run_with_admin(app, host, admin_port, work, "controller")
