@@ -72,7 +72,7 @@ def test_contracts_cover_the_seams() -> None:
         ("gateway/admin.py", "import coldbrew.store", "The data plane"),
         ("activator/__init__.py", "from autoscaler import config", "The data plane"),
         ("autoscaler/durations.py", "import coldbrew.api", "The autoscaler never"),
-        ("coldbrew/cluster/leasing.py", "import coldbrew.runtime", "Cluster mode"),
+        ("coldbrew/cluster/kube/leasing.py", "import coldbrew.runtime", "Cluster mode"),
     ],
 )
 def test_a_violation_fails(tmp_path: Path, module: str, line: str, broken: str) -> None:

@@ -19,8 +19,8 @@ from .model import (
     TrafficTarget,
 )
 from .objects import revision_object, rfc3339, service_object
+from .resolving import ResolvedTarget, RevisionState, RouteResult, resolve_traffic
 from .revisions import RevisionPlan, RevisionRecord, plan, plan_revision
-from .routing import ResolvedTarget, RevisionState, RouteResult, resolve_traffic
 from .status import condition, revision_status, service_status
 from .validation import parse_service
 

@@ -118,7 +118,7 @@ FAST_LEASE = {"lease_duration": 1.0, "renew_deadline": 0.5, "retry_period": 0.1}
 
 def fast_config() -> Any:
     """Short windows; the tests tick the KPA themselves, on their own clock."""
-    from coldbrew.config import parse_config
+    from coldbrew.platform_config import parse_config
 
     return parse_config(
         {

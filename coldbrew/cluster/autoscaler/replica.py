@@ -31,13 +31,13 @@ from kubernetes_asyncio import client
 
 from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH, add_routes
-from coldbrew.config import PlatformConfig, load_config
+from coldbrew.platform_config import PlatformConfig, load_config
 from gateway.admin import admin_app
 
-from .accessing import Kube, connect
-from .autoscaling import ClusterAutoscaler
-from .leasing import LeaderElector
-from .running import run_with_admin
+from ..kube.accessing import Kube, connect
+from ..kube.leasing import LeaderElector
+from ..kube.running import run_with_admin
+from .kpa import ClusterAutoscaler
 
 log = logging.getLogger(__name__)
 

@@ -35,12 +35,12 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from autoscaler.autoscaling import Autoscaler, KPAStatus
-from coldbrew.config import PlatformConfig
+from coldbrew.platform_config import PlatformConfig
 
-from .accessing import Kube
-from .deployments import deployment_name
+from ..deployments import deployment_name
+from ..kube.accessing import Kube
 from .handing import hand_over
-from .scaling import Name, ScaleWriter
+from .scale_writing import Name, ScaleWriter
 from .viewing import ClusterView, replicas_of
 
 log = logging.getLogger(__name__)

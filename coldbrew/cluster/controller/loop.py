@@ -16,10 +16,10 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from .accessing import DEPLOYMENTS, SERVICES, Kube, connect
-from .deployments import SERVICE_LABEL
+from ..deployments import SERVICE_LABEL
+from ..kube.accessing import DEPLOYMENTS, SERVICES, Kube, connect
+from ..kube.watching import Watcher
 from .reconciling import Settings, reconcile
-from .watching import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
 
-from .accessing import PODS, REVISIONS, SERVICES, Kube
-from .deployments import REVISION_LABEL
+from ..deployments import REVISION_LABEL
+from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
+from ..kube.watching import Watcher
 from .reading import (
     Address,
     PodEndpoint,
@@ -40,7 +41,6 @@ from .reading import (
     revision_settings,
     service_routes,
 )
-from .watching import Watcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

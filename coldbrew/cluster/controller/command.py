@@ -10,12 +10,12 @@ import logging
 from pathlib import Path
 
 from autoscaler.config import ConfigError
-from coldbrew.config import load_config
+from coldbrew.platform_config import load_config
 from gateway.admin import admin_app
 
-from .controller import run_controller
+from ..kube.running import run_with_admin
+from .loop import run_controller
 from .reconciling import Settings
-from .running import run_with_admin
 
 log = logging.getLogger(__name__)
 

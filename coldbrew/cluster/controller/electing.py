@@ -16,9 +16,9 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from .accessing import Kube
-from .controller import ClusterController
-from .leasing import LeaderElector
+from ..kube.accessing import Kube
+from ..kube.leasing import LeaderElector
+from .loop import ClusterController
 from .reconciling import Settings
 
 log = logging.getLogger(__name__)
