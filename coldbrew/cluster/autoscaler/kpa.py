@@ -7,7 +7,7 @@ revision's standard Deployment (the reserve's do not count, as in local mode).
 
 The engine's decisions (``scale(key, n)``: ``n`` standard pods) go through the reserve
 hand-over (:func:`.handing.hand_over`), re-evaluated on every decision and every Deployment
-event, to :class:`.scaling.ScaleWriter`, which patches ``{rev}-deployment`` and
+event, to :class:`.scale_writing.ScaleWriter`, which patches ``{rev}-deployment`` and
 ``{rev}-deployment-reserve``'s ``/scale``.
 
 Only the leader scales. A follower keeps its view warm but autoscales nothing (it gets no

@@ -1,6 +1,6 @@
 """The autoscaler's view of the cluster: Revisions, Services and Deployments, watched.
 
-Three resumable watches (:mod:`.watching`) keep copies of the Deployments the controller
+Three resumable watches (:mod:`..kube.watching`) keep copies of the Deployments the controller
 made (``serving.knative.dev/service`` label), the Services (their ``status`` routes) and
 a record per Revision: its Service, the KPA spec its template and the platform config give
 (:func:`coldbrew.scaling.decider_spec`), its reserve's replica count and whether it was

@@ -1,7 +1,7 @@
 """``coldbrew controller``: the cluster controller, leader-elected, with its admin app.
 
 A bad ``--config`` returns 1 at once, naming the key; otherwise it runs until SIGTERM
-(see :func:`.running.run_with_admin`).
+(see :func:`..kube.running.run_with_admin`).
 """
 
 from __future__ import annotations

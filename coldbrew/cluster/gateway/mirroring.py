@@ -1,7 +1,7 @@
 """Mirror the cluster into one gateway: routes, revision settings and ready pod IPs.
 
 A cluster gateway watches three things on the API server (resumable watches, see
-:mod:`.watching`) and drives its :class:`~gateway.Gateway` through the same public calls
+:mod:`..kube.watching`) and drives its :class:`~gateway.Gateway` through the same public calls
 the local control plane uses:
 
 * Services: ``status.url``/``status.traffic`` become the host table (``set_routes``);
