@@ -33,8 +33,8 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
-from coldbrew.config import ReserveDefaults
 from coldbrew.costing import Costing
+from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec

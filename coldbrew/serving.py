@@ -18,14 +18,15 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.config import load_config
+from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
+from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
-from coldbrew.server import make_app
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
+from gateway.admin import serve_admin
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -148,9 +149,7 @@ class Platform:
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler)
-        self._admin = web.AppRunner(app, access_log=None)
-        await self._admin.setup()
-        await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+        self._admin = await serve_admin(app, self.opts.host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:
         """Close the control API and its connections (the data plane keeps serving)."""

@@ -15,7 +15,7 @@ from typing import Any
 from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import InstanceType, resolve_specs
 from coldbrew.api import RevisionTemplate
-from coldbrew.config import ReserveDefaults
+from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserving import (
     CPU_ANNOTATION,
     MEM_ANNOTATION,
@@ -23,7 +23,7 @@ from coldbrew.reserving import (
     USE_SPECS_ANNOTATION,
 )
 
-from .accessing import DEPLOYMENTS, REVISIONS
+from .kube.accessing import DEPLOYMENTS, REVISIONS
 
 SERVICE_LABEL = "serving.knative.dev/service"
 CONFIGURATION_LABEL = "serving.knative.dev/configuration"

@@ -26,8 +26,8 @@ from coldbrew.api.objects import (
     SERVICE_UID_LABEL,
 )
 
-from .accessing import REVISIONS, SERVICES
 from .deployments import SERVICE_LABEL
+from .kube.accessing import REVISIONS, SERVICES
 
 HASH_ANNOTATION = "serving.coldbrew.dev/template-hash"
 

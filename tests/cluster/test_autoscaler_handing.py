@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from coldbrew.cluster.handing import Replicas, hand_over
-from coldbrew.cluster.retiring import routed, wanted
+from coldbrew.cluster.autoscaler.handing import Replicas, hand_over
+from coldbrew.cluster.autoscaler.retiring import routed, wanted
 
 
 def test_without_a_reserve_the_kpa_decides_alone() -> None:
@@ -97,7 +97,7 @@ def test_level_triggered_the_rules_reach_a_fixed_point() -> None:
     assert (standard, reserve) == (1, 0)
 
 
-# --- which revisions the KPA owns (coldbrew.cluster.retiring) ------------------------------
+# --- which revisions the KPA owns (coldbrew.cluster.autoscaler.retiring) ---------------
 
 
 def status(*routed: str, latest: str = "coffee-00003") -> dict[str, object]:

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from coldbrew.cluster.autoscaler.replica import AutoscalerReplica
 from coldbrew.cluster.revisioning import service_of
 from tests.cluster.autoscaler_helpers import (
     APPS,

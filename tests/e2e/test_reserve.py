@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -38,24 +39,47 @@ def kinds(server: Server) -> list[tuple[str, bool]]:
 
 
 class Trickle:
-    """Requests every 100 ms in the background; counts failures."""
+    """Requests every 100 ms in the background; counts successes (with their latency)
+    and failures. :meth:`wait_ok` waits for the n-th success."""
 
     def __init__(self, server: Server) -> None:
-        self.server, self.ok, self.failed = server, 0, []
+        self.server = server
+        self.failed: list[object] = []
+        self.latencies: list[float] = []
         self.stop = threading.Event()
+        self.changed = threading.Condition()
         self.thread = threading.Thread(target=self.run)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
 
     def run(self) -> None:
         with httpx.Client(base_url=self.server.url, headers={"Host": COFFEE}) as http:
-            while not self.stop.wait(0.1):
+            while True:
+                start = time.perf_counter()
                 try:
                     r = http.get("/", timeout=30)
                     if r.status_code == 200:
-                        self.ok += 1
+                        self._record(self.latencies, time.perf_counter() - start)
                     else:
-                        self.failed.append(r.status_code)
+                        self._record(self.failed, r.status_code)
                 except httpx.HTTPError as exc:
-                    self.failed.append(repr(exc))
+                    self._record(self.failed, repr(exc))
+                if self.stop.wait(0.1):
+                    return
+
+    def _record(self, into: list[Any], item: Any) -> None:
+        with self.changed:
+            into.append(item)
+            self.changed.notify_all()
+
+    def wait_ok(self, n: int, timeout: float = 30) -> None:
+        """Until ``n`` requests succeeded; fails at once if one failed."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.ok >= n or self.failed, timeout):
+                raise AssertionError(f"{self.ok} of {n} trickle requests answered in {timeout}s")
+        assert self.failed == []
 
     def __enter__(self) -> Trickle:
         self.thread.start()
@@ -77,15 +101,17 @@ def test_seed_sequence_hands_over_both_ways(server: Server) -> None:
     wait_for(lambda: kinds(server) == [("reserve", True)], timeout=60, interval=0.3, what="reserve")
     reserve = server.pods()[0]["metadata"]["name"]
     assert "-deployment-reserve-" in reserve
-    # One request wakes it: answered at once by the reserve pod.
+    # The trickle's first request wakes it: answered at once by the reserve pod. The
+    # trickle runs through the hand-over and until the standard pod has answered.
     with Trickle(server) as trickle:
-        start = time.perf_counter()
+        trickle.wait_ok(1)
+        warm = trickle.latencies[0]
         r = server.request(COFFEE)
-        warm = time.perf_counter() - start
         assert r.status_code == 200 and r.text == "Hello coffee!\n"
         wait_for(lambda: ("standard", True) in kinds(server), timeout=20, what="standard pod ready")
         wait_for(lambda: ("reserve", True) not in kinds(server), timeout=40, what="reserve gone")
-    assert trickle.failed == [] and trickle.ok > 0
+        trickle.wait_ok(trickle.ok + 1)  # answered once the reserve is gone
+    assert trickle.failed == [] and trickle.ok >= 2
     assert warm < 1.0  # a warm answer, not a cold start (generous: a shared 2-core machine)
 
 

@@ -1,7 +1,7 @@
 """The cluster controller's run loop: watches in, one reconcile per dirty Service out.
 
 Services and the Deployments the controller made are watched in all namespaces
-(resumable, see :mod:`.watching`). Any event marks its Service dirty (a
+(resumable, see :mod:`..kube.watching`). Any event marks its Service dirty (a
 Deployment by its ``serving.knative.dev/service`` label); a single worker takes
 dirty keys one at a time and runs :func:`.reconciling.reconcile`, which recomputes
 the Service's whole world. A key marked again while being reconciled is
@@ -16,10 +16,10 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from .accessing import DEPLOYMENTS, SERVICES, Kube, connect
-from .deployments import SERVICE_LABEL
+from ..deployments import SERVICE_LABEL
+from ..kube.accessing import DEPLOYMENTS, SERVICES, Kube, connect
+from ..kube.watching import Watcher
 from .reconciling import Settings, reconcile
-from .watching import Watcher
 
 log = logging.getLogger(__name__)
 

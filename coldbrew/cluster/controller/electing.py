@@ -2,8 +2,8 @@
 
 The chart may run more than one controller replica (rolling updates, node failures);
 two controllers writing the same objects would fight over status and create work
-twice. Each replica stands for the Lease (:class:`.leasing.LeaderElector`); the one that
-holds it runs a :class:`.controller.ClusterController` (which lists everything afresh,
+twice. Each replica stands for the Lease (:class:`..kube.leasing.LeaderElector`); the one that
+holds it runs a :class:`.loop.ClusterController` (which lists everything afresh,
 so a new leader converges from the cluster's state, not from memory), and stops it the
 moment it steps down. A follower only renews its view of the Lease.
 """
@@ -16,9 +16,9 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from .accessing import Kube
-from .controller import ClusterController
-from .leasing import LeaderElector
+from ..kube.accessing import Kube
+from ..kube.leasing import LeaderElector
+from .loop import ClusterController
 from .reconciling import Settings
 
 log = logging.getLogger(__name__)

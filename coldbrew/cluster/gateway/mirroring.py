@@ -1,7 +1,7 @@
 """Mirror the cluster into one gateway: routes, revision settings and ready pod IPs.
 
 A cluster gateway watches three things on the API server (resumable watches, see
-:mod:`.watching`) and drives its :class:`~gateway.Gateway` through the same public calls
+:mod:`..kube.watching`) and drives its :class:`~gateway.Gateway` through the same public calls
 the local control plane uses:
 
 * Services: ``status.url``/``status.traffic`` become the host table (``set_routes``);
@@ -29,8 +29,9 @@ from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
 
-from .accessing import PODS, REVISIONS, SERVICES, Kube
-from .deployments import REVISION_LABEL
+from ..deployments import REVISION_LABEL
+from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
+from ..kube.watching import Watcher
 from .reading import (
     Address,
     PodEndpoint,
@@ -40,7 +41,6 @@ from .reading import (
     revision_settings,
     service_routes,
 )
-from .watching import Watcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

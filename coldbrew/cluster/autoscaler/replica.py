@@ -2,11 +2,12 @@
 
 Every replica watches Revisions and Deployments; the one holding the Lease
 ``coldbrew-autoscaler`` (in ``--lease-namespace``) autoscales and writes ``/scale``.
-The admin port serves:
+The admin port serves (``gateway.admin.admin_app``):
 
 * ``/healthz``: 200 while the event loop runs (liveness);
 * ``/readyz``: 200 only while this replica leads, else 503, so the autoscaler Service
-  sends the gateways' metrics streams to the leader alone;
+  sends the gateways' metrics streams to the leader alone (the body names the Lease
+  holder: ``{"ready": false, "leader": "autoscaler-1"}``);
 * ``/autoscaler/stream``: the gateways' metrics websocket (docs/seams.md), on the
   leader only: a follower answers 503, and a replica that stops leading closes the streams
   it has, so the gateways reconnect (through the Service) to the new leader.
@@ -30,12 +31,13 @@ from kubernetes_asyncio import client
 
 from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH, add_routes
-from coldbrew.config import PlatformConfig, load_config
+from coldbrew.platform_config import PlatformConfig, load_config
+from gateway.admin import admin_app
 
-from .accessing import Kube, connect
-from .autoscaling import ClusterAutoscaler
-from .leasing import LeaderElector
-from .running import run_with_admin
+from ..kube.accessing import Kube, connect
+from ..kube.leasing import LeaderElector
+from ..kube.running import run_with_admin
+from .kpa import ClusterAutoscaler
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +101,15 @@ class AutoscalerReplica:
         finally:
             self._streams.discard(task)
 
-    def add_routes(self, app: web.Application) -> None:
-        async def healthz(_: web.Request) -> web.Response:
-            return web.Response(text="ok\n")
-
-        async def readyz(_: web.Request) -> web.Response:
-            if self.elector.is_leader:
-                return web.Response(text="leader\n")
-            holder = self.elector.holder or "nobody"
-            return web.Response(status=503, text=f"not the leader (the lease is {holder}'s)\n")
-
+    def admin_app(self) -> web.Application:
+        """The admin app: ready only while leading; the metrics stream on the leader only."""
+        app = admin_app(self._is_leader, self._lease_details)
         app.middlewares.append(self._leader_streams)
-        app.router.add_get("/healthz", healthz)
-        app.router.add_get("/readyz", readyz)
         add_routes(app, self.scaler.autoscaler)
+        return app
+
+    def _lease_details(self) -> dict[str, object]:
+        return {"leader": self.elector.holder or None}
 
     async def run(self) -> None:
         """Until cancelled: watch; once both views listed, stand for leader too.
@@ -161,10 +158,10 @@ async def serve_autoscaler(
         log.error("refusing to start: no Kubernetes configuration: %s", exc)
         return 1
     replica = AutoscalerReplica(api, platform, lease_namespace=lease_namespace, identity=identity)
-    app = web.Application()
-    replica.add_routes(app)
     try:
-        return await run_with_admin(app, host, admin_port, replica.run(), "autoscaler")
+        return await run_with_admin(
+            replica.admin_app(), host, admin_port, replica.run(), "autoscaler"
+        )
     finally:
         if owned:
             await api.close()

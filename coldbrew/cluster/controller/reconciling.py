@@ -30,12 +30,12 @@ from coldbrew.api import (
     service_status,
 )
 from coldbrew.api.status import stamp
-from coldbrew.config import ReserveDefaults
+from coldbrew.platform_config import ReserveDefaults
 
-from .accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
-from .deployments import SERVICE_LABEL, build_deployment, initial_replicas, reserve_instance
-from .revisioning import build_revision, record_of, revision_state, template_of
-from .writing import ensure, write_status
+from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas, reserve_instance
+from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
+from ..kube.writing import ensure, write_status
+from ..revisioning import build_revision, record_of, revision_state, template_of
 
 INVALID_SPEC = "InvalidSpec"
 KEEP = ("replicas", "selector")  # the autoscaler owns replicas; selectors are immutable

@@ -1,6 +1,6 @@
 """The autoscaler's view of the cluster: Revisions, Services and Deployments, watched.
 
-Three resumable watches (:mod:`.watching`) keep copies of the Deployments the controller
+Three resumable watches (:mod:`..kube.watching`) keep copies of the Deployments the controller
 made (``serving.knative.dev/service`` label), the Services (their ``status`` routes) and
 a record per Revision: its Service, the KPA spec its template and the platform config give
 (:func:`coldbrew.scaling.decider_spec`), its reserve's replica count and whether it was
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from autoscaler.spec import DeciderSpec
-from coldbrew.config import PlatformConfig
+from coldbrew.platform_config import PlatformConfig
 from coldbrew.scaling import decider_spec
 
-from .accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
-from .deployments import REVISION_LABEL, SERVICE_LABEL, deployment_name, reserve_instance
+from ..deployments import REVISION_LABEL, SERVICE_LABEL, deployment_name, reserve_instance
+from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
+from ..kube.watching import Watcher
+from ..revisioning import service_of, template_of, was_ready
 from .retiring import routed, wanted
-from .revisioning import service_of, template_of, was_ready
-from .watching import Watcher
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ revision's standard Deployment (the reserve's do not count, as in local mode).
 
 The engine's decisions (``scale(key, n)``: ``n`` standard pods) go through the reserve
 hand-over (:func:`.handing.hand_over`), re-evaluated on every decision and every Deployment
-event, to :class:`.scaling.ScaleWriter`, which patches ``{rev}-deployment`` and
+event, to :class:`.scale_writing.ScaleWriter`, which patches ``{rev}-deployment`` and
 ``{rev}-deployment-reserve``'s ``/scale``.
 
 Only the leader scales. A follower keeps its view warm but autoscales nothing (it gets no
@@ -35,12 +35,12 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from autoscaler.autoscaling import Autoscaler, KPAStatus
-from coldbrew.config import PlatformConfig
+from coldbrew.platform_config import PlatformConfig
 
-from .accessing import Kube
-from .deployments import deployment_name
+from ..deployments import deployment_name
+from ..kube.accessing import Kube
 from .handing import hand_over
-from .scaling import Name, ScaleWriter
+from .scale_writing import Name, ScaleWriter
 from .viewing import ClusterView, replicas_of
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ habits, carry over:
 - ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
   (GET; the KPA's decisions and observed concurrency)
 - ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
-- ``/healthz``
+- ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from coldbrew.api import ValidationError
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
 from coldbrew.storing import StoreError
+from gateway.admin import admin_app
 
 SERVING = "/apis/serving.knative.dev/v1"
 CORE = "/api/v1"
@@ -55,10 +56,6 @@ def _one(obj: dict[str, Any] | None, kind: str, name: str) -> web.Response:
     if obj is None:
         return status_error(404, "NotFound", f'{kind} "{name}" not found', name=name, kind=kind)
     return web.json_response(obj)
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
 
 
 async def put_service(request: web.Request) -> web.Response:
@@ -145,11 +142,11 @@ def _add_read_only(
 
 
 def make_app(controller: Controller, presenter: Presenter) -> web.Application:
-    app = web.Application(client_max_size=8 * 1024 * 1024)
+    """The control API on a ``gateway.admin.admin_app`` (``/healthz``, ``/readyz``)."""
+    app = admin_app(client_max_size=8 * 1024 * 1024)
     app[CONTROLLER_KEY] = controller
     app[PRESENTER_KEY] = presenter
     ns = "/namespaces/{ns}"
-    app.router.add_get("/healthz", healthz)
     for entry in READ_ONLY:
         _add_read_only(app, *entry)
     app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)

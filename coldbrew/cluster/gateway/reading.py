@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from gateway.settings import RevisionSettings
 
-from .deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
-from .revisioning import service_of, template_of
+from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
+from ..revisioning import service_of, template_of
 
 Routes = dict[str, list[tuple[str, int]]]
 Address = tuple[str, int]

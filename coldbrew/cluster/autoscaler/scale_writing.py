@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from .accessing import DEPLOYMENTS, Kube, status_of
+from ..kube.accessing import DEPLOYMENTS, Kube, status_of
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import pytest
 from autoscaler.config import AutoscalerConfig, ConfigError
 from autoscaler.pricing import PriceTable
 from coldbrew.api.model import ReserveSpecs
-from coldbrew.config import PlatformConfig, ReserveDefaults, load_config, parse_config
+from coldbrew.platform_config import PlatformConfig, ReserveDefaults, load_config, parse_config
 
 
 def test_defaults() -> None:
