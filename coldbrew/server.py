@@ -22,6 +22,7 @@ from aiohttp import web
 from coldbrew.api import ValidationError
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
+from coldbrew.storing import StoreError
 
 SERVING = "/apis/serving.knative.dev/v1"
 CORE = "/api/v1"
@@ -80,13 +81,19 @@ async def put_service(request: web.Request) -> web.Response:
         result, _ = request.app[CONTROLLER_KEY].apply(obj)
     except ValidationError as exc:
         return status_error(422, "Invalid", str(exc), field=exc.field)
+    except StoreError as exc:  # not saved, and not applied either
+        return status_error(500, "InternalError", str(exc))
     body = {"result": result, "object": request.app[PRESENTER_KEY].service(ns, name)}
     return web.json_response(body, status=201 if result == "created" else 200)
 
 
 async def delete_service(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
-    if not request.app[CONTROLLER_KEY].delete(ns, name):
+    try:
+        deleted = request.app[CONTROLLER_KEY].delete(ns, name)
+    except StoreError as exc:  # not saved, and not deleted either
+        return status_error(500, "InternalError", str(exc))
+    if not deleted:
         return status_error(404, "NotFound", f'services "{name}" not found', name=name)
     return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
 

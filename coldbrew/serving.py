@@ -24,7 +24,7 @@ from coldbrew.fanning import FEED_PATH, FanOut
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.server import make_app
-from coldbrew.store import Store
+from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 
 log = logging.getLogger("coldbrew")
@@ -54,7 +54,8 @@ class Platform:
 
     def __init__(self, opts: ServeOptions) -> None:
         self.opts = opts
-        self.store = Store(opts.state_dir)
+        self.store = JsonFileRepository(opts.state_dir)
+        self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
         # One worker: the gateway runs in this process. More: worker processes
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
@@ -106,7 +107,6 @@ class Platform:
         self.controller.on_pods_changed(key)
 
     async def start(self) -> None:
-        self.store.load()
         await self.start_admin()
         if self.gateway is not None:
             await self.gateway.start()
@@ -174,7 +174,7 @@ class Platform:
 async def run(opts: ServeOptions) -> int:
     try:
         platform = Platform(opts)
-    except (ConfigError, ImageMapError) as exc:
+    except (ConfigError, ImageMapError, StoreError) as exc:
         log.error("refusing to start: %s", exc)
         return 1
     await platform.start()

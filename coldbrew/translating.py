@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from coldbrew.api.model import Probe, RevisionTemplate
 from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
-from coldbrew.store import RevisionRecord
+from coldbrew.storing import StoredRevision
 
 SERVICE_LABEL = "serving.knative.dev/service"
 REVISION_LABEL = "serving.knative.dev/revision"
@@ -26,7 +26,7 @@ def probe_spec(probe: Probe | None) -> ProbeSpec | None:
     )
 
 
-def pod_template(rev: RevisionRecord, template: RevisionTemplate) -> PodTemplate:
+def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate:
     """The pod template of one revision: its container plus Knative's labels."""
     c = template.container
     labels = dict(template.labels)

@@ -20,18 +20,18 @@ from .model import (
     TrafficTarget,
 )
 from .objects import revision_object, rfc3339, service_object
-from .revisions import RevisionPlan, RevisionRecord, plan, plan_revision
+from .revisions import ExistingRevision, RevisionPlan, plan, plan_revision
 from .routing import ResolvedTarget, RevisionState, RouteResult, resolve_traffic
 from .status import condition, revision_status, service_status
 from .validation import parse_service
 
 __all__ = [
     "Container",
+    "ExistingRevision",
     "Probe",
     "ReserveSpecs",
     "ResolvedTarget",
     "RevisionPlan",
-    "RevisionRecord",
     "RevisionState",
     "RevisionTemplate",
     "RouteResult",
