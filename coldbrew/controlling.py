@@ -22,7 +22,7 @@ from typing import Any
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
-from autoscaler.pricing import KNOWN_TYPES, PriceTable, resolve_specs
+from autoscaler.pricing import KNOWN_TYPES, PriceTable
 from coldbrew.api import (
     ExistingRevision,
     RevisionState,
@@ -35,12 +35,16 @@ from coldbrew.api import (
 )
 from coldbrew.costing import Costing
 from coldbrew.platform_config import ReserveDefaults
+from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
 from coldbrew.storing import Repository, StoredRevision, StoredService
 from coldbrew.translating import pod_template
-from gateway.settings import GatewayControl, RevisionSettings
+from gateway.settings import GatewayControl
+from rulebook.reserving import reserve_serves
+from rulebook.retiring import autoscaled
+from rulebook.settings import revision_settings
 
 log = logging.getLogger(__name__)
 
@@ -211,11 +215,8 @@ class Controller:
         self.data_plane.set_revision(
             key,
             self.reserver.endpoints(key),
-            RevisionSettings(
-                timeout_seconds=tmpl.timeout_seconds,
-                container_concurrency=tmpl.container_concurrency,
-                response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
-                idle_timeout_seconds=tmpl.idle_timeout_seconds,
+            revision_settings(
+                tmpl,
                 activator_in_path=self._in_path.get(key, True),
                 wake_on_request=self.reserver.on_reserve(key),
             ),
@@ -234,31 +235,24 @@ class Controller:
             self._push_endpoints(key)
 
     def _reserve_plan(self, rev: StoredRevision) -> ReservePlan | None:
-        """The revision's reserve, if it has one: routed, not disabled, min-scale 0."""
-        scaling = self.template_of(rev).scaling
-        enabled = scaling.reserve_instance
-        if enabled is None:
-            enabled = self.reserve.enabled
-        if not enabled or (scaling.min_scale or self.config.min_scale) >= 1:
-            return None  # disabled, or "reserve at least one standard instance"
+        """The revision's reserve, while it serves (:mod:`rulebook.reserving`)."""
+        reserve = revision_reserve(self.template_of(rev).scaling, self.reserve, self.config)
         view = self.views.get(f"{rev.namespace}/{rev.service}")
-        if view is None or rev.key not in view.routed():
-            return None  # reserve is for idle *routed* revisions
-        specs = scaling.reserve_instance_eci_use_specs or self.reserve.eci_use_specs
-        instance = resolve_specs(specs.instance_types, specs.cpu, specs.memory)
-        use_specs = ",".join(specs.instance_types) or instance.name
+        routed = view is not None and rev.key in view.routed()
+        if reserve is None or not reserve_serves(configured=True, routed=routed):
+            return None
+        instance = reserve.instance
         template = reserve_template(
             self._pod_template(rev),
             instance_type=instance.name,
             cpu=instance.cpu,
             memory_gib=instance.memory_gib,
-            use_specs=use_specs,
+            use_specs=reserve.use_specs,
             resources=PodResources(
                 cpu=instance.cpu, memory=instance.memory_gib * 2**30, instance_type=instance.name
             ),
         )
-        replicas = scaling.reserve_instance_replicas or self.reserve.replicas
-        return ReservePlan(template, replicas)
+        return ReservePlan(template, reserve.replicas)
 
     def _pod_template(self, rev: StoredRevision) -> Any:
         pod_tmpl = self._pod_templates.get(rev.key)
@@ -348,11 +342,10 @@ class Controller:
             previous=view.status,
         )
 
-        wanted = view.routed()
-        if latest is not None and not latest.ever_ready:
-            wanted.add(latest.key)
+        routed = view.routed()
         for rev in revisions:
-            if rev.key in wanted:
+            is_latest = latest is not None and rev.key == latest.key
+            if autoscaled(routed=rev.key in routed, latest=is_latest, ever_ready=rev.ever_ready):
                 # The KPA owns the replica count of every revision that can get traffic.
                 self.autoscaler.watch(rev.key, decider_spec(self.config, self.template_of(rev)))
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,6 +142,39 @@ def test_min_scale_1_keeps_a_standard_pod_and_disable_scales_to_zero(server: Ser
     server.wait_ready("tea")
     wait_for(lambda: not server.pods("tea-00001"), timeout=60, interval=0.3, what="tea at zero")
     assert [k for k in kinds(server)] == [("standard", True)]
+
+
+def test_an_explicit_min_scale_zero_beats_a_global_min_scale_of_one(tmp_path: Path) -> None:
+    """Knative's ScaleBounds: a revision's min-scale "0" wins over config min-scale 1.
+
+    coffee (min-scale "0") idles onto its reserve, which min-scale 1 would disable; latte
+    (min-scale "0", reserve disabled) idles to no pod at all; tea, without the annotation,
+    keeps its standard pod under the global min-scale and has no reserve.
+    """
+    config = tmp_path / "config.yaml"
+    config.write_text("autoscaler:\n  min-scale: 1\n  scale-to-zero-grace-period: 6s\n")
+    server = Server(tmp_path / "state", "--config", str(config))
+    server.start()
+    try:
+        zero = {"autoscaling.knative.dev/min-scale": "0"}
+        latte = manifest(**zero, **{"knative.aliyun.com/reserve-instance": "disable"})
+        latte["metadata"]["name"] = "latte"
+        for doc in (manifest(**zero), latte, manifest("tea.yaml")):
+            server.client().apply(doc)
+        for name in ("coffee", "latte", "tea"):
+            server.wait_ready(name)
+
+        def idle() -> bool:
+            return not server.pods("latte-00001") and [
+                pod["metadata"]["labels"].get(RESERVE_LABEL) for pod in server.pods("coffee-00001")
+            ] == ["true"]
+
+        wait_for(idle, timeout=90, interval=0.3, what="coffee on its reserve, latte at zero")
+        wait_for(lambda: ("reserve", True) in kinds(server), timeout=30, what="reserve ready")
+        tea = server.pods("tea-00001")
+        assert [p["metadata"]["labels"].get(RESERVE_LABEL) for p in tea] == [None]
+    finally:
+        assert server.stop() == 0, server.log()[-4000:]
 
 
 def test_a_revision_that_loses_its_traffic_gets_no_reserve(server: Server) -> None:

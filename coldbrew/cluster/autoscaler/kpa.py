@@ -6,8 +6,9 @@ with the engine :class:`autoscaler.autoscaling.Autoscaler`, under the key
 revision's standard Deployment (the reserve's do not count, as in local mode).
 
 The engine's decisions (``scale(key, n)``: ``n`` standard pods) go through the reserve
-hand-over (:func:`.handing.hand_over`), re-evaluated on every decision and every Deployment
-event, to :class:`.scale_writing.ScaleWriter`, which patches ``{rev}-deployment`` and
+hand-over (:func:`rulebook.reserving.hand_over`, carried out by :mod:`.handing`),
+re-evaluated on every decision and every Deployment event, to
+:class:`.scale_writing.ScaleWriter`, which patches ``{rev}-deployment`` and
 ``{rev}-deployment-reserve``'s ``/scale``.
 
 Only the leader scales. A follower keeps its view warm but autoscales nothing (it gets no
@@ -20,7 +21,8 @@ On losing the lead, every revision is dropped from the engine and nothing more i
 
 As in local mode, the KPA owns only the revisions traffic can reach, a reserve is for
 routed revisions, and the others are retired: no autoscaling, standard and reserve both
-at zero (the rules: :mod:`.retiring`, from the watched Services' status).
+at zero (the rules: :mod:`rulebook.retiring`, read by :mod:`.retiring` from the watched
+Services' status).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from coldbrew.platform_config import PlatformConfig
 
 from ..deployments import deployment_name
 from ..kube.accessing import Kube
-from .handing import hand_over
+from .handing import deployment_replicas
 from .scale_writing import Name, ScaleWriter
 from .viewing import ClusterView, replicas_of
 
@@ -162,14 +164,12 @@ class ClusterAutoscaler:
             out_standard, out_reserve = 0, 0
         else:
             record = self.view.revisions.get(key)
-            out = hand_over(
+            out = deployment_replicas(
                 replicas,
-                standard_ready=replicas_of(standard, "readyReplicas"),
-                reserve_ready=replicas_of(reserve, "readyReplicas"),
-                has_reserve=reserve is not None and self.view.routed(key),
+                standard,
+                reserve,
+                routed=self.view.routed(key),
                 reserve_count=record.reserve_count if record else 1,
-                standard_spec=replicas_of(standard),
-                reserve_spec=replicas_of(reserve),
             )
             out_standard, out_reserve = out.standard, out.reserve
         self.writer.want(namespace, standard_name, out_standard)

@@ -1,18 +1,18 @@
-"""Which revisions the KPA owns in a cluster, and which are retired (local mode's rule).
+"""Which revisions the KPA owns in a cluster: :func:`rulebook.retiring.autoscaled`, read
+from the Service's status.
 
-Local mode autoscales the revisions its programmed route can send traffic to, and the
-latest created revision while it comes up; every other revision is retired: no
-autoscaling, no pods, no reserve. In a cluster the route is the Service's
-``status.traffic`` (every entry names its ``revisionName``, tagged 0 % entries too) and the
-latest revision is ``status.latestCreatedRevisionName``. Two cluster-specific guards keep a
-revision from being retired on stale information: a revision that has never been ready is
-kept (the Service's status may not name it yet), and so is any revision whose Service is
-not in view.
+The route is the Service's ``status.traffic`` (every entry names its ``revisionName``,
+tagged 0 % entries too) and the latest revision is ``status.latestCreatedRevisionName``.
+What the status cannot tell is passed on as unknown, so a revision is not retired on stale
+information: with no Service in view its route is unknown; a revision that has never been
+ready may be newer than the status's latest (the status may not name it yet).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from rulebook.retiring import autoscaled
 
 
 def routed(service_status: dict[str, Any] | None, revision: str) -> bool:
@@ -22,9 +22,18 @@ def routed(service_status: dict[str, Any] | None, revision: str) -> bool:
     return any(t.get("revisionName") == revision for t in service_status.get("traffic") or [])
 
 
+def _latest(service_status: dict[str, Any], revision: str, ready_once: bool) -> bool | None:
+    if service_status.get("latestCreatedRevisionName") == revision:
+        return True
+    return False if ready_once else None
+
+
 def wanted(service_status: dict[str, Any] | None, revision: str, ready_once: bool) -> bool:
     """The KPA owns ``revision``'s replicas; False: it is retired (both Deployments at 0)."""
-    if service_status is None or not ready_once:
-        return True
-    latest = service_status.get("latestCreatedRevisionName") == revision
-    return latest or routed(service_status, revision)
+    if service_status is None:
+        return autoscaled(routed=None, latest=None, ever_ready=ready_once)
+    return autoscaled(
+        routed=routed(service_status, revision),
+        latest=_latest(service_status, revision, ready_once),
+        ever_ready=ready_once,
+    )

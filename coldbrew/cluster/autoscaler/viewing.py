@@ -156,7 +156,7 @@ class ClusterView:
         new = RevisionRecord(
             service=service,
             spec=decider_spec(platform.autoscaler, template),
-            reserve_count=reserve[2] if reserve else platform.reserve.replicas,
+            reserve_count=reserve.replicas if reserve else platform.reserve.replicas,
             ready_once=was_ready(obj) or (old is not None and old.ready_once),
         )
         self.revisions[key] = new

@@ -28,6 +28,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
+from rulebook.reserving import traffic_endpoints
 
 from ..deployments import REVISION_LABEL
 from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
@@ -183,10 +184,8 @@ class ClusterMirror:
         """The endpoints the revision is served by, and whether they are reserve pods."""
         pods = self._pods.get(key, {}).values()
         standard = sorted(p.address for p in pods if p.address and not p.reserve)
-        if standard:
-            return standard, False
         reserve = sorted(p.address for p in pods if p.address and p.reserve)
-        return reserve, bool(reserve)
+        return traffic_endpoints(standard, reserve)
 
     def _push(self, key: str) -> None:
         settings = self._settings.get(key)

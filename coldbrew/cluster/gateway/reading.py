@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.settings import RevisionSettings
+from rulebook.settings import revision_settings as settings_of
 
 from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
 from ..revisioning import service_of, template_of
@@ -70,7 +71,7 @@ def service_routes(obj: dict[str, Any]) -> Routes:
 
 
 def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
-    """The gateway settings that come from a Revision's spec."""
+    """The gateway settings of a Revision (:func:`rulebook.settings.revision_settings`)."""
     meta = obj.get("metadata") or {}
     service = service_of(obj)
     if not service:
@@ -79,12 +80,7 @@ def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
         template = template_of(obj, service)
     except Exception as exc:  # a ValidationError or a shape it cannot read
         raise Unreadable(f"revision {meta.get('name')!r}: {exc}") from exc
-    return RevisionSettings(
-        timeout_seconds=template.timeout_seconds,
-        container_concurrency=template.container_concurrency,
-        response_start_timeout_seconds=template.response_start_timeout_seconds,
-        idle_timeout_seconds=template.idle_timeout_seconds,
-    )
+    return settings_of(template)  # wake_on_request: set by the mirror from the pods
 
 
 @dataclass(frozen=True, slots=True)
