@@ -42,9 +42,9 @@ from coldbrew.scaling import decider_spec
 from coldbrew.storing import Repository, StoredRevision, StoredService
 from coldbrew.translating import pod_template
 from gateway.settings import GatewayControl
-from rulebook.reserving import reserve_serves
-from rulebook.retiring import autoscaled
-from rulebook.settings import revision_settings
+from rulebook.reserve import reserve_serves
+from rulebook.retirement import autoscaled
+from rulebook.revision_settings import revision_settings
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class Controller:
             self._push_endpoints(key)
 
     def _reserve_plan(self, rev: StoredRevision) -> ReservePlan | None:
-        """The revision's reserve, while it serves (:mod:`rulebook.reserving`)."""
+        """The revision's reserve, while it serves (:mod:`rulebook.reserve`)."""
         reserve = revision_reserve(self.template_of(rev).scaling, self.reserve, self.config)
         view = self.views.get(f"{rev.namespace}/{rev.service}")
         routed = view is not None and rev.key in view.routed()

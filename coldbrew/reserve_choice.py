@@ -1,7 +1,7 @@
 """A revision's reserve from its annotations and the platform's ``reserve:`` defaults.
 
 Both modes call :func:`revision_reserve`: it carries out
-:func:`rulebook.reserving.choose_reserve` with the instance catalogue of
+:func:`rulebook.reserve.choose_reserve` with the instance catalogue of
 :mod:`autoscaler.pricing` and the min-scale of :mod:`rulebook.scale_bounds`. Light on
 purpose (no pod runtime, no Kubernetes client), so cluster mode imports it freely.
 """
@@ -12,7 +12,7 @@ from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import InstanceType, resolve_specs
 from coldbrew.api.model import ReserveSpecs, Scaling
 from coldbrew.platform_config import ReserveDefaults
-from rulebook.reserving import Reserve, choose_reserve
+from rulebook.reserve import Reserve, choose_reserve
 from rulebook.scale_bounds import min_scale
 
 

@@ -1,7 +1,7 @@
 """Reserved instances in local mode: an idle revision hands over to cheap pods, and back.
 
 The KPA decides how many *standard* pods a revision needs; the :class:`Reserver` carries
-out the hand-over rule of :func:`rulebook.reserving.hand_over` on the pod runtime: where
+out the hand-over rule of :func:`rulebook.reserve.hand_over` on the pod runtime: where
 the KPA would take a revision with a reserve to zero, the reserve pods start first and the
 standard pods go once the reserve's are ready; when the KPA asks for standard pods again,
 the reserve keeps answering until a standard pod is ready, and only then leaves. Every pod
@@ -21,7 +21,7 @@ from typing import Any
 
 from coldbrew.runtime import PodTemplate
 from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
-from rulebook.reserving import hand_over, traffic_endpoints
+from rulebook.reserve import hand_over, traffic_endpoints
 
 RESERVE_SUFFIX = "/reserve"
 

@@ -7,8 +7,8 @@ docstring names its Knative or ASK source.
   reserve pod is annotated (the one light module both modes import for those names).
 - :mod:`rulebook.scale_bounds`: min-, max- and initial-scale (Knative ``ScaleBounds``,
   ``GetInitialScale``, the KPA scaler's floor).
-- :mod:`rulebook.reserving`: which revisions have a reserve, its size, the hand-over
+- :mod:`rulebook.reserve`: which revisions have a reserve, its size, the hand-over
   between standard and reserve pods, and which pods take the traffic.
-- :mod:`rulebook.retiring`: which revisions the KPA owns and which are retired.
-- :mod:`rulebook.settings`: a revision template -> the gateway's ``RevisionSettings``.
+- :mod:`rulebook.retirement`: which revisions the KPA owns and which are retired.
+- :mod:`rulebook.revision_settings`: a revision template -> the gateway's ``RevisionSettings``.
 """

@@ -170,7 +170,7 @@ def _run_cluster_component(args: argparse.Namespace) -> int:
         from coldbrew.cluster.controller.command import serve_controller
 
         return uvloop.run(serve_controller(domain=args.domain, **options))
-    from coldbrew.cluster.autoscaler.replica import serve_autoscaler
+    from coldbrew.cluster.scaler.replica import serve_autoscaler
 
     return uvloop.run(serve_autoscaler(**options))
 

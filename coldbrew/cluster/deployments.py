@@ -19,7 +19,7 @@ from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from rulebook import scale_bounds
 from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
-from rulebook.reserving import Reserve
+from rulebook.reserve import Reserve
 
 from .kube.accessing import DEPLOYMENTS, REVISIONS
 

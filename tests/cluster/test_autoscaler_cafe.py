@@ -24,9 +24,9 @@ import yaml
 from kubernetes_asyncio import client
 
 from coldbrew.cluster import ClusterController
-from coldbrew.cluster.autoscaler.replica import AutoscalerReplica
-from coldbrew.cluster.gateway.mirroring import ClusterMirror
 from coldbrew.cluster.kube.accessing import Kube
+from coldbrew.cluster.mirror.mirroring import ClusterMirror
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from gateway.server import Gateway
 from tests.cluster.autoscaler_helpers import (
     FAST_LEASE,

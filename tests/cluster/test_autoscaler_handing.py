@@ -6,8 +6,8 @@ them what its Deployments and Services say.
 
 from __future__ import annotations
 
-from coldbrew.cluster.autoscaler.handing import Replicas, deployment_replicas
-from coldbrew.cluster.autoscaler.retiring import routed, wanted
+from coldbrew.cluster.scaler.handing import Replicas, deployment_replicas
+from coldbrew.cluster.scaler.retiring import routed, wanted
 from tests.cluster.autoscaler_helpers import deployment
 
 
@@ -31,7 +31,7 @@ def test_no_reserve_deployment_or_no_route_means_no_reserve() -> None:
     )
 
 
-# --- which revisions the KPA owns (coldbrew.cluster.autoscaler.retiring) ---------------
+# --- which revisions the KPA owns (coldbrew.cluster.scaler.retiring) ---------------
 
 
 def status(*routed: str, latest: str = "coffee-00003") -> dict[str, object]:

@@ -18,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from coldbrew.cluster.autoscaler.replica import AutoscalerReplica
 from coldbrew.cluster.revisioning import service_of
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from tests.cluster.autoscaler_helpers import (
     APPS,
     FAST_LEASE,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from coldbrew.cluster.autoscaler.scale_writing import ScaleWriter
+from coldbrew.cluster.scaler.scale_writing import ScaleWriter
 from tests.cluster.autoscaler_helpers import eventually
 
 pytestmark = pytest.mark.timeout(10)

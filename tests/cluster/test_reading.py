@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from coldbrew.cluster.gateway.reading import (
+from coldbrew.cluster.mirror.reading import (
     Unreadable,
     pod_endpoint,
     revision_settings,

@@ -39,7 +39,7 @@ def test_reserve_pod_annotations(
 
 
 @pytest.mark.parametrize(
-    "module", ["rulebook.ask", "coldbrew.cluster.deployments", "coldbrew.cluster.autoscaler.kpa"]
+    "module", ["rulebook.ask", "coldbrew.cluster.deployments", "coldbrew.cluster.scaler.kpa"]
 )
 def test_cluster_mode_does_not_import_the_local_pod_runtime(module: str) -> None:
     code = (

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.settings import RevisionSettings
-from rulebook.settings import revision_settings as settings_of
+from rulebook.revision_settings import revision_settings as settings_of
 
 from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
 from ..revisioning import service_of, template_of
@@ -71,7 +71,7 @@ def service_routes(obj: dict[str, Any]) -> Routes:
 
 
 def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
-    """The gateway settings of a Revision (:func:`rulebook.settings.revision_settings`)."""
+    """The gateway settings of a Revision (:func:`rulebook.revision_settings.revision_settings`)."""
     meta = obj.get("metadata") or {}
     service = service_of(obj)
     if not service:

@@ -1,4 +1,4 @@
-"""Which revisions the KPA owns in a cluster: :func:`rulebook.retiring.autoscaled`, read
+"""Which revisions the KPA owns in a cluster: :func:`rulebook.retirement.autoscaled`, read
 from the Service's status.
 
 The route is the Service's ``status.traffic`` (every entry names its ``revisionName``,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rulebook.retiring import autoscaled
+from rulebook.retirement import autoscaled
 
 
 def routed(service_status: dict[str, Any] | None, revision: str) -> bool:

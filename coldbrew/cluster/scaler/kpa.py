@@ -6,7 +6,7 @@ with the engine :class:`autoscaler.autoscaling.Autoscaler`, under the key
 revision's standard Deployment (the reserve's do not count, as in local mode).
 
 The engine's decisions (``scale(key, n)``: ``n`` standard pods) go through the reserve
-hand-over (:func:`rulebook.reserving.hand_over`, carried out by :mod:`.handing`),
+hand-over (:func:`rulebook.reserve.hand_over`, carried out by :mod:`.handing`),
 re-evaluated on every decision and every Deployment event, to
 :class:`.scale_writing.ScaleWriter`, which patches ``{rev}-deployment`` and
 ``{rev}-deployment-reserve``'s ``/scale``.
@@ -21,7 +21,7 @@ On losing the lead, every revision is dropped from the engine and nothing more i
 
 As in local mode, the KPA owns only the revisions traffic can reach, a reserve is for
 routed revisions, and the others are retired: no autoscaling, standard and reserve both
-at zero (the rules: :mod:`rulebook.retiring`, read by :mod:`.retiring` from the watched
+at zero (the rules: :mod:`rulebook.retirement`, read by :mod:`.retiring` from the watched
 Services' status).
 """
 

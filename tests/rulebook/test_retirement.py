@@ -1,10 +1,10 @@
-"""Which revisions the KPA owns (rulebook.retiring): one table."""
+"""Which revisions the KPA owns (rulebook.retirement): one table."""
 
 from __future__ import annotations
 
 import pytest
 
-from rulebook.retiring import autoscaled
+from rulebook.retirement import autoscaled
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A revision template -> RevisionSettings (rulebook.settings): one table."""
+"""A revision template -> RevisionSettings (rulebook.revision_settings): one table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from gateway.settings import RevisionSettings
-from rulebook.settings import revision_settings
+from rulebook.revision_settings import revision_settings
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The reserve hand-over in a cluster: the rule of :func:`rulebook.reserving.hand_over`,
+"""The reserve hand-over in a cluster: the rule of :func:`rulebook.reserve.hand_over`,
 carried out on the revision's two Deployments.
 
 The autoscaler re-evaluates it on every Deployment event and every KPA decision
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rulebook.reserving import Replicas, hand_over, reserve_serves
+from rulebook.reserve import Replicas, hand_over, reserve_serves
 
 from .viewing import replicas_of
 

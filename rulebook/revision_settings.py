@@ -4,7 +4,7 @@ Source: Knative's revision spec (``timeoutSeconds``, ``containerConcurrency``,
 ``responseStartTimeoutSeconds``, ``idleTimeoutSeconds``; ``pkg/apis/serving/v1``) as the
 activator and queue-proxy enforce them. The activator stays in the path unless the KPA
 takes it out (``target-burst-capacity``); ``wake_on_request`` is set while reserve pods
-serve (:func:`rulebook.reserving.traffic_endpoints`). Both modes build a revision's
+serve (:func:`rulebook.reserve.traffic_endpoints`). Both modes build a revision's
 :class:`~gateway.settings.RevisionSettings` here and nowhere else.
 """
 

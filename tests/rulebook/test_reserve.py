@@ -1,4 +1,4 @@
-"""ASK reserved instances (rulebook.reserving): eligibility, choice, hand-over, traffic."""
+"""ASK reserved instances (rulebook.reserve): eligibility, choice, hand-over, traffic."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rulebook.reserving import (
+from rulebook.reserve import (
     Replicas,
     Reserve,
     choose_reserve,

@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
-from rulebook.reserving import traffic_endpoints
+from rulebook.reserve import traffic_endpoints
 
 from ..deployments import REVISION_LABEL
 from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
