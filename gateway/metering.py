@@ -1,7 +1,8 @@
 """Concurrency metering: time-weighted average concurrency per revision and per pod.
 
-O(1) per request: every change of a count first adds ``count * (now - since)`` to the
-area under the curve, then moves ``since`` to now. Once a second :meth:`Meter.close`
+O(1) per request: every change of a count goes through :meth:`Gauge.add`, the one place
+that first adds ``count * (now - since)`` to the area under the curve, then moves
+``since`` to now. Once a second :meth:`Meter.close`
 turns each area into the average over the bucket and starts the next bucket. A revision's
 figure counts requests in flight *or* held by the activator (from arrival to the end of
 the response, once); a pod's counts requests in flight on it.
@@ -17,54 +18,50 @@ Clock = Callable[[], float]
 POKE_INTERVAL = 0.1  # at most one poke per revision per this many seconds
 
 
-class PodLoad:
-    """In-flight requests on one pod (endpoint), with their area for the current bucket."""
+class Gauge:
+    """A count with its time-weighted area for the current bucket."""
 
-    __slots__ = ("area", "in_flight", "label", "owner", "since")
+    __slots__ = ("area", "in_flight", "since")
 
-    def __init__(self, label: str = "") -> None:
-        self.label = label
+    def __init__(self, now: float = 0.0) -> None:
         self.in_flight = 0
         self.area = 0.0
-        self.since = 0.0
+        self.since = now
+
+    def add(self, delta: int, now: float) -> None:
+        """Change the count by ``delta`` at ``now`` (the only place the area grows)."""
+        n = self.in_flight
+        self.area += n * (now - self.since)
+        self.since = now
+        self.in_flight = n + delta
+
+
+class PodLoad(Gauge):
+    """In-flight requests on one pod (endpoint), with their area for the current bucket."""
+
+    __slots__ = ("label", "owner")
+
+    def __init__(self, label: str = "") -> None:
+        super().__init__()
+        self.label = label
         self.owner: RevisionLoad | None = None  # the revision whose endpoint list has it
 
-    def acquire(self, now: float) -> None:
-        self.area += self.in_flight * (now - self.since)
-        self.since = now
-        self.in_flight += 1
 
-    def release(self, now: float) -> None:
-        self.area += self.in_flight * (now - self.since)
-        self.since = now
-        self.in_flight -= 1
+class RevisionLoad(Gauge):
+    """Requests of one revision from arrival to the end of the response, held ones included.
 
+    ``in_flight`` counts them all (in flight to a pod or held by the activator).
+    """
 
-class RevisionLoad:
-    """Requests of one revision from arrival to the end of the response (held or not)."""
-
-    __slots__ = ("active", "area", "arrivals", "detached", "key", "last_poke", "pods", "since")
+    __slots__ = ("arrivals", "detached", "key", "last_poke", "pods")
 
     def __init__(self, key: str, now: float = 0.0) -> None:
+        super().__init__(now)
         self.key = key
-        self.active = 0  # in flight + held
-        self.area = 0.0
-        self.since = now
         self.arrivals = 0
         self.last_poke = -1e18
         self.detached = False  # the revision was forgotten: drop once idle
         self.pods: dict[PodLoad, None] = {}
-
-    def arrive(self, now: float) -> None:
-        self.area += self.active * (now - self.since)
-        self.since = now
-        self.active += 1
-        self.arrivals += 1
-
-    def leave(self, now: float) -> None:
-        self.area += self.active * (now - self.since)
-        self.since = now
-        self.active -= 1
 
 
 class Meter:
@@ -113,9 +110,9 @@ class Meter:
             span = 1e-9
         out: list[dict[str, Any]] = []
         for load in list(self.loads):
-            area = load.area + load.active * (now - load.since)
+            area = load.area + load.in_flight * (now - load.since)
             arrivals = load.arrivals
-            if area > 0 or arrivals or load.active:
+            if area > 0 or arrivals or load.in_flight:
                 pods: dict[str, float] = {}
                 for pod in list(load.pods):
                     pod_area = pod.area + pod.in_flight * (now - pod.since)
@@ -136,7 +133,7 @@ class Meter:
             load.area = 0.0
             load.since = now
             load.arrivals = 0
-            if load.detached and not load.active:
+            if load.detached and not load.in_flight:
                 del self.loads[load]
         return merge(out)
 

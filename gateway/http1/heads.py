@@ -1,4 +1,8 @@
-"""Header handling: hop-by-hop removal and head building, done once per message."""
+"""HTTP/1 heads on the wire: hop-by-hop removal and head building, once per message.
+
+:func:`request_head` is the head a request is forwarded upstream with; :func:`response_head`
+the head the client gets. Both are pure functions of what the parsers gathered.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ RESPONSE_SPECIAL = frozenset(
     }
 )
 
+# After the client address in x-forwarded-for, before the Host value.
+FORWARDED_REST = b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: "
+
 # Connection tokens that do not name another header.
 _PLAIN_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
 
@@ -56,6 +63,44 @@ def drop_named(lines: list[bytes], names: frozenset[bytes]) -> list[bytes]:
     return [line for line in lines if line.split(b":", 1)[0].lower() not in names]
 
 
+def request_head(
+    method: bytes,
+    url: bytes,
+    host: bytes,
+    lines: list[bytes],
+    conn: bytes | None,
+    forwarded: bytes,
+    upgrade: bytes | None,
+    chunked: bool,
+    length: bytes | None,
+) -> bytes:
+    """The upstream request head (positional arguments: the per-request path).
+
+    ``lines`` are the client's ``name: value\r\n`` lines that are not in
+    ``REQUEST_SPECIAL``; ``conn`` what Connection said (the headers it names are
+    dropped); ``forwarded`` the x-forwarded-for line up to and including
+    ``FORWARDED_REST``. With ``upgrade`` (the Upgrade value) it asks for that upgrade.
+    """
+    parts = [method, b" ", url, b" HTTP/1.1\r\nHost: ", host, b"\r\n"]
+    if conn is not None:
+        named = connection_tokens(conn)
+        if named:
+            lines = drop_named(lines, named)
+    parts += lines
+    parts += (forwarded, host)
+    if upgrade is not None:
+        parts += (b"\r\nconnection: upgrade\r\nupgrade: ", upgrade, b"\r\n")
+    else:
+        parts.append(b"\r\n")
+    if chunked:
+        parts.append(b"transfer-encoding: chunked\r\n\r\n")
+    elif length is not None:
+        parts.append(b"content-length: %s\r\n\r\n" % length.strip())
+    else:
+        parts.append(b"\r\n")
+    return b"".join(parts)
+
+
 def chunk(data: bytes) -> list[bytes]:
     """One chunk of chunked transfer coding, as parts for ``writelines``."""
     return [b"%x\r\n" % len(data), data, b"\r\n"]
@@ -77,7 +122,7 @@ def response_head(
 ) -> tuple[bytes, int, bool, bool]:
     """Build the response head for the client (positional arguments: the per-request path).
 
-    ``lines`` is what :class:`gateway.upstream.UpstreamConnection` gathered: a slot for the
+    ``lines`` is what :class:`gateway.http1.upstream.UpstreamConnection` gathered: a slot for the
     status line, then ``name, b": ", value, b"\r\n"`` for every header that is not
     hop-by-hop; ``has_length``/``chunked``/``conn`` say whether Content-Length and
     Transfer-Encoding came and what Connection said. Consumes ``lines``.

@@ -20,9 +20,9 @@ WAITING = 4  # the request is held or connecting
 UPGRADE = 8  # an upgrade request awaits the upstream's answer
 
 
-def set_limits(transport: asyncio.BaseTransport) -> None:
+def set_limits(transport: asyncio.WriteTransport) -> None:
     """Apply the gateway's write buffer watermarks to a transport."""
-    transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)  # type: ignore[attr-defined]
+    transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
 
 
 class ReadGate:

@@ -1,7 +1,8 @@
 """Per-revision request queue with containerConcurrency as a hard limit (Knative's throttler).
 
 A request for a revision first asks :meth:`Throttler.pick` for a pod with a free slot.
-When there is none (no endpoints yet, or every pod has ``cc`` requests in flight) it waits
+When there is none (no endpoints yet, or every pod has ``container_concurrency`` requests
+in flight) it waits
 in the revision's FIFO queue: a deque of waiter objects, no task, future or timer per
 request. The moment a slot frees (a request ends, endpoints or capacity arrive)
 :meth:`Throttler.dispatch` hands it to the oldest live waiter, synchronously, so nothing
@@ -18,21 +19,24 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-from activator.policies import Policy, Tracker, policy_for
+from activator.balancing import Policy, Tracker, policy_for
 
 DEFAULT_QUEUE_DEPTH = 10_000
 DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024
 _COMPACT_SLACK = 64
 
 T = TypeVar("T", bound=Tracker)
+T_contra = TypeVar("T_contra", bound=Tracker, contravariant=True)
 
 
-class Waiter(Protocol):
+class Waiter(Protocol[T_contra]):
+    """A queued request: ``granted(tracker)`` reserves the slot before returning."""
+
     queued: bool
 
-    def granted(self, tracker: Any) -> None: ...
+    def granted(self, tracker: T_contra, /) -> None: ...
 
 
 class Throttler(Generic[T]):
@@ -40,11 +44,11 @@ class Throttler(Generic[T]):
 
     __slots__ = (
         "_queue",
+        "activator_in_path",
         "buffered",
-        "cc",
+        "container_concurrency",
         "endpoints",
-        "in_path",
-        "max_buffered",
+        "max_buffered_bytes",
         "policy",
         "queue_depth",
         "waiting",
@@ -54,39 +58,39 @@ class Throttler(Generic[T]):
         self,
         endpoints: Sequence[T] = (),
         *,
-        cc: int = 0,
-        in_path: bool = True,
+        container_concurrency: int = 0,
+        activator_in_path: bool = True,
         queue_depth: int = DEFAULT_QUEUE_DEPTH,
-        max_buffered: int = DEFAULT_MAX_BUFFERED,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED,
     ) -> None:
         self.endpoints: list[T] = list(endpoints)
-        self.cc = max(int(cc), 0)
-        self.in_path = in_path
+        self.container_concurrency = max(int(container_concurrency), 0)
+        self.activator_in_path = activator_in_path
         self.queue_depth = queue_depth
-        self.max_buffered = max_buffered
+        self.max_buffered_bytes = max_buffered_bytes
         self.buffered = 0  # request body bytes held by waiting requests (kept by the caller)
         self.waiting = 0  # live waiters in the queue
-        self._queue: deque[Waiter] = deque()
-        self.policy: Policy = policy_for(self.cc, in_path=in_path)
+        self._queue: deque[Waiter[T]] = deque()
+        self.policy: Policy[T] = policy_for(self.container_concurrency, activator_in_path)
 
     def configure(
         self,
         endpoints: Sequence[T],
         *,
-        cc: int = 0,
-        in_path: bool = True,
+        container_concurrency: int = 0,
+        activator_in_path: bool = True,
         queue_depth: int = DEFAULT_QUEUE_DEPTH,
-        max_buffered: int = DEFAULT_MAX_BUFFERED,
+        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED,
     ) -> int:
         """Update endpoints and limits in place, then grant whoever can go now."""
-        cc = max(int(cc), 0)
-        if cc != self.cc or in_path != self.in_path:
-            self.cc = cc
-            self.in_path = in_path
-            self.policy = policy_for(cc, in_path=in_path)
+        cc = max(int(container_concurrency), 0)
+        if cc != self.container_concurrency or activator_in_path != self.activator_in_path:
+            self.container_concurrency = cc
+            self.activator_in_path = activator_in_path
+            self.policy = policy_for(cc, activator_in_path)
         self.endpoints = list(endpoints)
         self.queue_depth = queue_depth
-        self.max_buffered = max_buffered
+        self.max_buffered_bytes = max_buffered_bytes
         return self.dispatch()
 
     # -- hot path ----------------------------------------------------------------
@@ -94,9 +98,9 @@ class Throttler(Generic[T]):
         """A pod with a free slot for a new request, or None: it must wait (FIFO)."""
         if self.waiting:
             return None
-        return self.policy(self.endpoints, self.cc)  # type: ignore[no-any-return]
+        return self.policy(self.endpoints, self.container_concurrency)
 
-    def enqueue(self, waiter: Waiter) -> bool:
+    def enqueue(self, waiter: Waiter[T]) -> bool:
         """Queue a waiter; False (and not queued) when the queue is full."""
         if self.waiting >= self.queue_depth:
             return False
@@ -105,7 +109,7 @@ class Throttler(Generic[T]):
         self.waiting += 1
         return True
 
-    def cancel(self, waiter: Waiter) -> bool:
+    def cancel(self, waiter: Waiter[T]) -> bool:
         """Take a waiter out of the queue (lazily); False when it was not queued."""
         if not waiter.queued:
             return False
@@ -123,7 +127,7 @@ class Throttler(Generic[T]):
         granted = 0
         policy = self.policy
         while self.waiting:
-            tracker = policy(self.endpoints, self.cc)
+            tracker = policy(self.endpoints, self.container_concurrency)
             if tracker is None:
                 break
             queue = self._queue
@@ -138,7 +142,7 @@ class Throttler(Generic[T]):
             self._queue.clear()
         return granted
 
-    def drain(self) -> list[Waiter]:
+    def drain(self) -> list[Waiter[T]]:
         """Remove and return every live waiter, oldest first (the revision is going away)."""
         live = [w for w in self._queue if w.queued]
         for waiter in live:

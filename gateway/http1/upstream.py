@@ -1,19 +1,24 @@
-"""Upstream side: per-endpoint keep-alive pools and the response-parsing protocol."""
+"""HTTP/1 to the pods: per-endpoint keep-alive pools and the response-parsing protocol.
+
+An :class:`UpstreamConnection` is bound to one request at a time (its
+:class:`ResponseSink`, the exchange in gateway/handling.py) and reports the response to it:
+head, body, end, or loss. Idle connections wait in their :class:`Endpoint`'s pool (LIFO).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from gateway.flow_control import set_limits
-from gateway.headers import RESPONSE_SPECIAL, interim_head
+from gateway.http1.flow_control import set_limits
+from gateway.http1.heads import RESPONSE_SPECIAL, interim_head
 from gateway.metering import PodLoad
 
 if TYPE_CHECKING:
-    from activator.holding import Throttler
+    from activator.throttler import Throttler
 
 Address = tuple[str, int]
 
@@ -88,9 +93,7 @@ class Endpoint(PodLoad):
 
     def done(self, now: float) -> None:
         """A request on this endpoint finished: its slot goes to a queued request, if any."""
-        self.area += self.in_flight * (now - self.since)
-        self.since = now
-        self.in_flight -= 1
+        self.add(-1, now)
         if self.in_flight == 0 and self._drain_waiters:
             waiters, self._drain_waiters = self._drain_waiters, []
             for fut in waiters:
@@ -202,8 +205,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        set_limits(transport)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        set_limits(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True

@@ -1,4 +1,6 @@
-"""Pod choice within a revision, as Knative's activator does it (pkg/activator/net/lb_policy.go).
+"""Load balancing: pod choice within a revision, as Knative's activator does it.
+
+Knative's pkg/activator/net/lb_policy.go.
 
 Every policy takes the revision's trackers and its containerConcurrency ``cc`` (0 means
 unlimited) and returns a tracker with a free slot, or None when every pod is full (or
@@ -8,7 +10,7 @@ there is none). Policies only read ``in_flight``; the caller reserves the slot.
 - cc 1..3: the first pod with a free slot (``first_available``), packing small pods
 - cc > 3: round robin over pods with a free slot (``RoundRobin``)
 
-With the activator out of the path (``in_path=False``) every cc uses ``random_choice_2``,
+With the activator out of the path (``activator_in_path=False``) every cc uses ``random_choice_2``,
 which still never returns a full pod when cc > 0.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from random import random
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 
 class Tracker(Protocol):
@@ -26,7 +28,7 @@ class Tracker(Protocol):
 
 
 T = TypeVar("T", bound=Tracker)
-Policy = Callable[[Sequence[Any], int], Any]
+Policy = Callable[[Sequence[T], int], T | None]
 
 
 def first_available(trackers: Sequence[T], cc: int) -> T | None:
@@ -89,10 +91,10 @@ class RoundRobin:
         return None
 
 
-def policy_for(cc: int, *, in_path: bool = True) -> Policy:
+def policy_for(container_concurrency: int, activator_in_path: bool = True) -> Policy[T]:
     """Knative's policy for a containerConcurrency; P2C when the activator is not in path."""
-    if not in_path or cc <= 0:
+    if not activator_in_path or container_concurrency <= 0:
         return random_choice_2
-    if cc <= 3:
+    if container_concurrency <= 3:
         return first_available
     return RoundRobin()

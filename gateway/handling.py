@@ -1,0 +1,540 @@
+"""Request handling, whatever the client's protocol: route, admit, hold, pick, meter, time.
+
+A client protocol (gateway/http1/downstream.py) parses a request head, asks
+:meth:`Handler.route` for the revision and opens an :class:`Exchange` on it with the
+upstream head; from then on it drives the exchange through the :class:`Ticket` methods
+and is called back through :class:`Downstream`. An HTTP/2 protocol would sit beside HTTP/1
+on the same two interfaces (one exchange per stream).
+
+:meth:`Exchange.start` counts the request in its revision's load (metering), registers its
+deadline, asks the revision's throttler for a pod (activator/throttler.py) and forwards on
+a pooled or new connection (gateway/http1/upstream.py), or waits in the queue until
+:meth:`Exchange.granted`. The upstream connection reports the response to the exchange
+(it is the connection's ``ResponseSink``), which passes it on to its downstream. Deadlines:
+the revision's timeout (arrival -> response start), response-start timeout (forwarded ->
+response head) and idle timeout (no bytes either way once forwarded); one coarse sweeper
+checks them all (gateway/deadlines.py), ``deadline`` is only when to look next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
+from gateway import errors
+from gateway.http1.heads import LAST_CHUNK, chunk
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gateway.context import GatewayContext, Revision
+    from gateway.http1.upstream import Endpoint, UpstreamConnection
+
+REPLAY_LIMIT = 64 * 1024  # request body bytes kept to retry on a fresh connection
+
+
+class Refused(Exception):
+    """A request is answered with ``response`` (a canned error) and the client closed."""
+
+    def __init__(self, response: bytes) -> None:
+        super().__init__()
+        self.response = response
+
+
+class Downstream(Protocol):
+    """The client side of one exchange, as handling calls it back (HTTP/1: the connection)."""
+
+    write_paused: bool  # the client's write buffer is full
+
+    def hold(self) -> None:
+        """The request waits for a pod slot or a connection: stop reading from the client."""
+
+    def unhold(self) -> None: ...
+
+    def peer_busy(self) -> None:
+        """The upstream's write buffer is full: stop reading from the client."""
+
+    def peer_ready(self) -> None: ...
+
+    def response_interim(self, head: bytes) -> None: ...
+
+    def response_head(
+        self,
+        status: int,
+        reason: bytes,
+        lines: list[bytes],
+        has_length: bool,
+        chunked: bool,
+        conn: bytes | None,
+        upgrade: bytes | None,
+    ) -> bool:
+        """Start the response (or the 101); True when the upstream ends the body by closing."""
+
+    def response_body(self, data: bytes) -> None: ...
+
+    def flush(self) -> None:
+        """Write what one upstream read produced, in one call."""
+
+    def response_end(self) -> None:
+        """The body is complete (write its end, flush)."""
+
+    def exchange_done(self, ex: Exchange, request_done: bool) -> None:
+        """``ex`` is over; the connection may serve the next request."""
+
+    def exchange_failed(self, ex: Exchange, response: bytes | None) -> None:
+        """``ex`` failed: send ``response`` (if any) and close."""
+
+    def start_tunnel(
+        self, upstream: asyncio.Transport, rest: bytes, on_close: Callable[[], None]
+    ) -> None:
+        """The upstream answered 101: splice the two transports; ``on_close`` at the end."""
+
+
+class Ticket(Protocol):
+    """An open request, as the client protocol drives it (implemented by Exchange)."""
+
+    request_done: bool
+
+    def start(self) -> None: ...
+    def request_body(self, data: bytes) -> None: ...
+    def request_end(self) -> None: ...
+    def fail(self, response: bytes) -> None: ...
+    def abort(self) -> None: ...
+    def pause_upstream(self) -> None: ...
+    def resume_upstream(self) -> None: ...
+
+
+class Handling(Protocol):
+    """What a client protocol calls for each request head it parsed."""
+
+    def route(self, host: bytes) -> str: ...
+
+    def open(
+        self, down: Downstream, key: str, head: bytes, chunked: bool, upgrade: bool
+    ) -> Ticket: ...
+
+
+class Handler:
+    """:class:`Handling` for one gateway's context."""
+
+    __slots__ = ("ctx",)
+
+    def __init__(self, ctx: GatewayContext) -> None:
+        self.ctx = ctx
+
+    def route(self, host: bytes) -> str:
+        """The revision key for a raw Host value; :class:`Refused` with 404 or 503."""
+        route = self.ctx.routes.lookup(host)
+        if route is None:
+            raise Refused(errors.not_found(host))
+        key = route.pick()
+        if key is None:
+            raise Refused(errors.UNAVAILABLE)
+        return key
+
+    def open(
+        self, down: Downstream, key: str, head: bytes, chunked: bool, upgrade: bool
+    ) -> Exchange:
+        """An exchange for a routed request; it does nothing until ``start``."""
+        return Exchange(self.ctx, down, key, head, chunked, upgrade)
+
+
+class Exchange:
+    """One request from admission to the end of its response.
+
+    Also the activator's waiter (``queued``, ``granted``), the deadlines' item
+    (``deadline``, ``expired``) and its upstream connection's ``ResponseSink``.
+    """
+
+    __slots__ = (
+        "arrived",
+        "chunked",
+        "conn",
+        "ctx",
+        "deadline",
+        "down",
+        "endpoint",
+        "eof_ends",
+        "finished",
+        "head",
+        "head_request",
+        "idle",
+        "key",
+        "last_io",
+        "pending",
+        "pending_size",
+        "queued",
+        "replay",
+        "replay_size",
+        "request_done",
+        "retried",
+        "rev",
+        "sent_at",
+        "started",
+        "task",
+        "timing",
+        "upgrade",
+    )
+
+    def __init__(
+        self,
+        ctx: GatewayContext,
+        down: Downstream,
+        key: str,
+        head: bytes,
+        chunked: bool,
+        upgrade: bool,
+    ) -> None:
+        self.ctx = ctx
+        self.down = down
+        self.key = key
+        self.head = head
+        self.chunked = chunked
+        self.upgrade = upgrade
+        self.head_request = head.startswith(b"HEAD ")  # the upstream parser must know
+        self.pending: list[bytes] = []  # body parts not yet written upstream
+        self.pending_size = 0
+        self.replay: list[bytes] | None = []  # every body part so far, while small
+        self.replay_size = 0
+        self.request_done = False
+        self.rev: Revision | None = None  # set (and counted in its load) on first start
+        self.queued = False  # waiting in the revision's throttler queue
+        self.conn: UpstreamConnection | None = None
+        self.endpoint: Endpoint | None = None  # holds a slot on it while set
+        self.started = False  # response head sent to the client
+        self.finished = False
+        self.eof_ends = False
+        self.retried = False
+        self.arrived = 0.0
+        self.deadline = 0.0
+        self.sent_at = 0.0  # set when forwarded, if the revision has start/idle timeouts
+        self.last_io = 0.0  # last byte either way, if the revision has an idle timeout
+        self.idle = 0.0
+        self.timing = False  # registered with the context's deadlines
+        self.task: asyncio.Task[None] | None = None
+
+    # -- admission: a pod slot now or a place in the queue ---------------------
+    def start(self) -> None:
+        """Take a pod slot and send (pooled connection) or connect; else wait in queue."""
+        ctx = self.ctx
+        now = ctx.clock()
+        rev = self.rev
+        if rev is None:
+            rev = ctx.revisions.get(self.key) or ctx.revision(self.key)
+            if rev is None:
+                self.fail(errors.UNAVAILABLE)
+                return
+            self.rev = rev
+            self.arrived = now
+            load = rev.load
+            load.add(1, now)
+            load.arrivals += 1
+            poke = ctx.poke
+            if rev.settings.wake_on_request and poke and ctx.meter.should_poke(load, now):
+                poke(rev.key, load.in_flight)
+            self.deadline = now + rev.settings.timeout_seconds
+            self.timing = True
+            ctx.deadlines.add(self)
+        elif rev.forgotten:
+            self.fail(errors.UNAVAILABLE)
+            return
+        endpoint = rev.throttler.pick()
+        if endpoint is None:
+            self._wait(rev, now)
+            return
+        endpoint.add(1, now)
+        self.endpoint = endpoint
+        conn = None if self.retried else endpoint.take_idle()
+        if conn is not None:
+            self._send(conn)
+        else:
+            self.down.hold()
+            self.task = asyncio.get_running_loop().create_task(self._connect(endpoint))
+
+    def _wait(self, rev: Revision, now: float) -> None:
+        ctx = self.ctx
+        throttler = rev.throttler
+        poke = ctx.poke
+        if poke is not None and not throttler.endpoints and ctx.meter.should_poke(rev.load, now):
+            poke(rev.key, rev.load.in_flight)
+        if not throttler.enqueue(self):
+            self.fail(errors.UNAVAILABLE)  # queue full
+            return
+        self.down.hold()
+        size = self.pending_size
+        if size:
+            throttler.buffered += size
+            if throttler.buffered > throttler.max_buffered_bytes:
+                self.fail(errors.UNAVAILABLE)
+
+    def granted(self, endpoint: Endpoint, /) -> None:
+        """The throttler gives this queued request a slot on ``endpoint`` (reserve now)."""
+        rev = self.rev
+        if self.pending_size and rev is not None:
+            rev.throttler.buffered -= self.pending_size
+        endpoint.add(1, self.ctx.clock())
+        self.endpoint = endpoint
+        asyncio.get_running_loop().call_soon(self._proceed, endpoint)
+
+    def _proceed(self, endpoint: Endpoint) -> None:
+        if self.finished or self.endpoint is not endpoint:
+            return
+        conn = None if self.retried else endpoint.take_idle()
+        if conn is not None:
+            self.down.unhold()
+            self._send(conn)
+        else:
+            self.task = asyncio.get_running_loop().create_task(self._connect(endpoint))
+
+    async def _connect(self, endpoint: Endpoint) -> None:
+        try:
+            conn = await endpoint.connect()  # bounded by the deadline sweep (fail cancels)
+        except OSError:
+            self.task = None
+            self.fail(errors.BAD_GATEWAY)
+            return
+        self.task = None
+        if self.finished:
+            endpoint.put_idle(conn)
+            return
+        self.down.unhold()
+        self._send(conn)
+
+    def _send(self, conn: UpstreamConnection) -> None:
+        self.conn = conn
+        conn.bind(self)
+        transport = conn.transport
+        assert transport is not None
+        if self.pending:
+            transport.writelines([self.head, *self.pending])
+            self.pending = []
+            self.pending_size = 0
+        else:
+            transport.write(self.head)
+        if self.down.write_paused:
+            transport.pause_reading()
+        rev = self.rev
+        assert rev is not None
+        settings = rev.settings
+        start_timeout = settings.response_start_timeout_seconds
+        idle = settings.idle_timeout_seconds
+        if start_timeout or idle:
+            now = self.ctx.clock()
+            self.sent_at = self.last_io = now
+            self.idle = idle or 0.0
+            first = now + (start_timeout or self.idle)
+            if idle and now + idle < first:
+                first = now + idle
+            if first < self.deadline:
+                self.deadline = first
+
+    def expired(self) -> None:
+        """The sweeper's deadline passed: time out, or look again at the next limit."""
+        self.timing = False
+        rev = self.rev
+        if self.finished or rev is None:
+            return
+        settings = rev.settings
+        now = self.ctx.clock()
+        limit = float("inf")
+        if not self.started:
+            limit = self.arrived + settings.timeout_seconds
+            start_timeout = settings.response_start_timeout_seconds
+            if self.sent_at and start_timeout:
+                limit = min(limit, self.sent_at + start_timeout)
+        if self.idle and self.sent_at:
+            limit = min(limit, self.last_io + self.idle)
+        if now < limit:
+            self.deadline = limit
+            self.timing = True
+            self.ctx.deadlines.add(self)
+            return
+        self.fail(errors.GATEWAY_TIMEOUT if rev.announced else errors.UNAVAILABLE)
+
+    # -- request body (driven by the client protocol) --------------------------
+    def request_body(self, data: bytes) -> None:
+        if self.finished:
+            return
+        parts = chunk(data) if self.chunked else [data]
+        self._forward(parts, len(data))
+
+    def request_end(self) -> None:
+        if self.finished:
+            return
+        self.request_done = True
+        if self.chunked:
+            self._forward([LAST_CHUNK], 0)
+
+    def _forward(self, parts: list[bytes], size: int) -> None:
+        replay = self.replay
+        if replay is not None:
+            self.replay_size += size
+            if self.replay_size > REPLAY_LIMIT:
+                self.replay = None
+            else:
+                replay.extend(parts)
+        conn = self.conn
+        if conn is not None and conn.transport is not None:
+            conn.transport.writelines(parts)
+            if self.idle:
+                self.last_io = self.ctx.clock()
+            return
+        self.pending.extend(parts)
+        self.pending_size += size
+        if self.queued and self.rev is not None:
+            throttler = self.rev.throttler
+            throttler.buffered += size
+            if throttler.buffered > throttler.max_buffered_bytes:
+                self.fail(errors.UNAVAILABLE)
+
+    def pause_upstream(self) -> None:
+        """The client cannot take more: stop reading the response."""
+        conn = self.conn
+        if conn is not None and conn.transport is not None:
+            conn.transport.pause_reading()
+
+    def resume_upstream(self) -> None:
+        conn = self.conn
+        if conn is not None and conn.transport is not None:
+            conn.transport.resume_reading()
+
+    # -- the response (ResponseSink: what the upstream connection reports) ------
+    def response_interim(self, head: bytes) -> None:
+        self.down.response_interim(head)
+
+    def response_head(
+        self,
+        status: int,
+        reason: bytes,
+        lines: list[bytes],
+        has_length: bool,
+        chunked: bool,
+        conn: bytes | None,
+        upgrade: bytes | None,
+    ) -> None:
+        if self.timing and not self.idle:  # with an idle timeout the sweeper keeps watching
+            self.timing = False
+            self.ctx.deadlines.discard(self)
+        if status == 101 and not self.upgrade:
+            self.fail(errors.BAD_GATEWAY)
+            return
+        self.started = True
+        self.eof_ends = self.down.response_head(
+            status, reason, lines, has_length, chunked, conn, upgrade
+        )
+
+    def response_body(self, data: bytes) -> None:
+        self.down.response_body(data)
+
+    def flush(self) -> None:
+        if self.idle:
+            self.last_io = self.ctx.clock()
+        self.down.flush()
+
+    def response_end(self, reusable: bool) -> None:
+        if self.finished:
+            return
+        self.down.response_end()
+        request_done = self.request_done
+        self._release(reusable and request_done, self._end())
+        self.down.exchange_done(self, request_done)
+
+    def upstream_lost(self, got_bytes: bool) -> None:
+        conn, self.conn = self.conn, None
+        if self.finished:
+            return
+        self.down.flush()
+        if self.started:
+            if self.eof_ends:
+                self.response_end(False)
+            else:
+                self.fail(errors.BAD_GATEWAY)
+            return
+        if (
+            not got_bytes
+            and conn is not None
+            and conn.reused
+            and not self.retried
+            and self.replay is not None
+        ):
+            self.retried = True
+            self._release(False, self.ctx.clock())
+            self.pending = list(self.replay)
+            self.pending_size = self.replay_size
+            self.start()
+            return
+        self.fail(errors.BAD_GATEWAY)
+
+    def upstream_upgraded(self, rest: bytes) -> None:
+        conn, self.conn = self.conn, None
+        if self.finished or conn is None or conn.transport is None:
+            return
+        self.finished = True
+        if self.timing:
+            self.timing = False
+            self.ctx.deadlines.discard(self)
+        endpoint, self.endpoint = self.endpoint, None
+        ctx, rev = self.ctx, self.rev
+
+        def closed() -> None:  # the tunnel keeps the pod slot and the load until it closes
+            now = ctx.clock()
+            if endpoint is not None:
+                endpoint.done(now)
+            if rev is not None:
+                rev.load.add(-1, now)
+
+        self.down.start_tunnel(conn.transport, rest, closed)
+
+    def upstream_paused(self) -> None:
+        self.down.peer_busy()
+
+    def upstream_resumed(self) -> None:
+        self.down.peer_ready()
+
+    # -- ending ----------------------------------------------------------------
+    def _end(self) -> float:
+        """Mark finished, stop waiting or timing, leave the revision's load; returns now."""
+        self.finished = True
+        ctx = self.ctx
+        if self.timing:
+            self.timing = False
+            ctx.deadlines.discard(self)
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+        now = ctx.clock()
+        rev = self.rev
+        if rev is not None:
+            if self.queued:
+                throttler = rev.throttler
+                throttler.cancel(self)
+                throttler.buffered -= self.pending_size
+            rev.load.add(-1, now)
+        return now
+
+    def _release(self, reusable: bool, now: float, *, hard: bool = False) -> None:
+        """Let go of the upstream connection (``hard``: abort it) and the endpoint slot."""
+        conn = self.conn
+        if conn is not None:
+            self.conn = None
+            if hard:
+                conn.abort()
+            else:
+                conn.release(reusable)
+        endpoint = self.endpoint
+        if endpoint is not None:
+            self.endpoint = None
+            endpoint.done(now)
+
+    def fail(self, response: bytes) -> None:
+        """Give up: send ``response`` if the client got nothing yet, close the client."""
+        if self.finished:
+            return
+        self._release(False, self._end(), hard=True)
+        self.down.exchange_failed(self, None if self.started else response)
+
+    def abort(self) -> None:
+        """The client went away."""
+        if self.finished:
+            return
+        self._release(False, self._end(), hard=True)
