@@ -10,7 +10,8 @@ on the same two interfaces (one exchange per stream).
 deadline, asks the revision's throttler for a pod (activator/throttler.py) and forwards on
 a pooled or new connection (gateway/http1/upstream.py), or waits in the queue until
 :meth:`Exchange.granted`. The upstream connection reports the response to the exchange
-(it is the connection's ``ResponseSink``), which passes it on to its downstream. Deadlines:
+(it is the connection's ``ResponseSink``), which passes it on to its downstream; body
+bytes go from the connection to the downstream directly. Deadlines:
 the revision's timeout (arrival -> response start), response-start timeout (forwarded ->
 response head) and idle timeout (no bytes either way once forwarded); one coarse sweeper
 checks them all (gateway/deadlines.py), ``deadline`` is only when to look next.
@@ -75,11 +76,8 @@ class Downstream(Protocol):
     def flush(self) -> None:
         """Write what one upstream read produced, in one call."""
 
-    def response_end(self) -> None:
-        """The body is complete (write its end, flush)."""
-
     def exchange_done(self, ex: Exchange, request_done: bool) -> None:
-        """``ex`` is over; the connection may serve the next request."""
+        """The response is complete (write its end): the next request may go."""
 
     def exchange_failed(self, ex: Exchange, response: bytes | None) -> None:
         """``ex`` failed: send ``response`` (if any) and close."""
@@ -93,6 +91,8 @@ class Downstream(Protocol):
 class Ticket(Protocol):
     """An open request, as the client protocol drives it (implemented by Exchange)."""
 
+    head: bytes  # the request head as forwarded upstream (set before ``start``)
+    head_request: bool  # a HEAD: the response has no body whatever its head says
     request_done: bool
 
     def start(self) -> None: ...
@@ -107,11 +107,8 @@ class Ticket(Protocol):
 class Handling(Protocol):
     """What a client protocol calls for each request head it parsed."""
 
-    def route(self, host: bytes) -> str: ...
-
-    def open(
-        self, down: Downstream, key: str, head: bytes, chunked: bool, upgrade: bool
-    ) -> Ticket: ...
+    def open(self, down: Downstream, host: bytes, chunked: bool, upgrade: bool) -> Ticket:
+        """Route by the raw Host value; :class:`Refused` when there is no way there."""
 
 
 class Handler:
@@ -122,21 +119,19 @@ class Handler:
     def __init__(self, ctx: GatewayContext) -> None:
         self.ctx = ctx
 
-    def route(self, host: bytes) -> str:
-        """The revision key for a raw Host value; :class:`Refused` with 404 or 503."""
+    def open(self, down: Downstream, host: bytes, chunked: bool, upgrade: bool) -> Exchange:
+        """Route a request head by its raw Host value to an exchange (``head`` still to set).
+
+        Raises :class:`Refused` with 404 (no route) or 503 (every weight 0). The exchange
+        does nothing until ``start``.
+        """
         route = self.ctx.routes.lookup(host)
         if route is None:
             raise Refused(errors.not_found(host))
         key = route.pick()
         if key is None:
             raise Refused(errors.UNAVAILABLE)
-        return key
-
-    def open(
-        self, down: Downstream, key: str, head: bytes, chunked: bool, upgrade: bool
-    ) -> Exchange:
-        """An exchange for a routed request; it does nothing until ``start``."""
-        return Exchange(self.ctx, down, key, head, chunked, upgrade)
+        return Exchange(self.ctx, down, key, chunked, upgrade)
 
 
 class Exchange:
@@ -181,17 +176,16 @@ class Exchange:
         ctx: GatewayContext,
         down: Downstream,
         key: str,
-        head: bytes,
         chunked: bool,
         upgrade: bool,
     ) -> None:
         self.ctx = ctx
         self.down = down
         self.key = key
-        self.head = head
+        self.head = b""
         self.chunked = chunked
         self.upgrade = upgrade
-        self.head_request = head.startswith(b"HEAD ")  # the upstream parser must know
+        self.head_request = False  # the upstream parser must know: a HEAD has no body
         self.pending: list[bytes] = []  # body parts not yet written upstream
         self.pending_size = 0
         self.replay: list[bytes] | None = []  # every body part so far, while small
@@ -423,9 +417,6 @@ class Exchange:
             status, reason, lines, has_length, chunked, conn, upgrade
         )
 
-    def response_body(self, data: bytes) -> None:
-        self.down.response_body(data)
-
     def flush(self) -> None:
         if self.idle:
             self.last_io = self.ctx.clock()
@@ -434,7 +425,6 @@ class Exchange:
     def response_end(self, reusable: bool) -> None:
         if self.finished:
             return
-        self.down.response_end()
         request_done = self.request_done
         self._release(reusable and request_done, self._end())
         self.down.exchange_done(self, request_done)

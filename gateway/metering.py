@@ -11,7 +11,7 @@ the response, once); a pod's counts requests in flight on it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Clock = Callable[[], float]
@@ -77,7 +77,7 @@ class Meter:
         self.loads[load] = None
         return load
 
-    def adopt(self, load: RevisionLoad, pods: list[PodLoad]) -> None:
+    def adopt(self, load: RevisionLoad, pods: Sequence[PodLoad]) -> None:
         """``pods`` are now ``load``'s endpoints; pods that left it stay until idle."""
         now = self.clock()
         current = set(pods)

@@ -241,29 +241,34 @@ class ClientProtocol(asyncio.Protocol):
         te = self._te
         if te is not None and (version != "1.1" or te.strip().lower() != b"chunked"):
             raise Refused(errors.BAD_REQUEST)
-        key = self.handling.route(host)
+        chunked = te is not None
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
+        ex = self.handling.open(self, host, chunked, upgrade is not None)  # routed, or Refused
         xff = self._xff
         forwarded = (
             b"x-forwarded-for: " + xff + b", " + self.client_ip + FORWARDED_REST
             if xff
             else self.forwarded
         )
-        chunked = te is not None
         url, lines, length = self._url, self._lines, self._length
-        head = request_head(
+        ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length
         )
-        ex = self.handling.open(self, key, head, chunked, upgrade is not None)
         self._parsing = ex
+        head_request = ex.head_request = method == b"HEAD"
         keep_alive = parser.should_keep_alive() and upgrade is None
         if upgrade is not None:
             self._upgrading = True
             self.gate.pause(UPGRADE)
-        if self.active is None:
-            self._activate(ex, method == b"HEAD", version == "1.0", keep_alive)
+        if self.active is None:  # _activate, inlined: the usual case
+            self.active = ex
+            self._head_request = head_request
+            self._http10 = version == "1.0"
+            self._keep_alive = keep_alive
+            self._framing = 0
+            ex.start()
         else:
-            self._queue.append((ex, method == b"HEAD", version == "1.0", keep_alive))
+            self._queue.append((ex, head_request, version == "1.0", keep_alive))
             self.gate.pause(PIPELINE)
 
     def on_body(self, body: bytes) -> None:
@@ -344,13 +349,11 @@ class ClientProtocol(asyncio.Protocol):
             else:
                 self.transport.writelines(out)
 
-    def response_end(self) -> None:
+    def exchange_done(self, ex: Ticket, request_done: bool) -> None:
         if self._framing == FRAME_CHUNKED:
             self._out.append(LAST_CHUNK)
         self.flush()
         self.gate.resume(PEER_BUSY)
-
-    def exchange_done(self, ex: Ticket, request_done: bool) -> None:
         self.active = None
         if self.closed:
             return

@@ -25,10 +25,20 @@ Address = tuple[str, int]
 MAX_IDLE = 64  # idle pooled connections kept per endpoint
 
 
+class BodySink(Protocol):
+    """Where response body bytes go (the client side, gateway.handling.Downstream)."""
+
+    def response_body(self, data: bytes) -> None: ...
+
+
 class ResponseSink(Protocol):
     """What an upstream connection reports to while bound to a request."""
 
     head_request: bool
+
+    @property
+    def down(self) -> BodySink:
+        """Gets the body bytes directly."""
 
     def response_head(
         self,
@@ -42,8 +52,6 @@ class ResponseSink(Protocol):
     ) -> None: ...
 
     def response_interim(self, head: bytes) -> None: ...
-
-    def response_body(self, data: bytes) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -295,7 +303,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self._head_done or self.sink is None:
             self._dirty = True
             return
-        self.sink.response_body(body)
+        self.sink.down.response_body(body)
 
     def on_message_complete(self) -> None:
         if self._interim:
