@@ -1,9 +1,9 @@
 """Request handling, whatever the client's protocol: route, admit, hold, pick, meter, time.
 
-A client protocol (gateway/http1/downstream.py) parses a request head, asks
-:meth:`Handler.route` for the revision and opens an :class:`Exchange` on it with the
-upstream head; from then on it drives the exchange through the :class:`Ticket` methods
-and is called back through :class:`Downstream`. An HTTP/2 protocol would sit beside HTTP/1
+A client protocol (gateway/http1/downstream.py) parses a request head and opens it with
+:meth:`Handler.open`, which routes it to a revision and returns an :class:`Exchange`; from
+then on the protocol drives the exchange through the ``Ticket`` methods and is called back
+through ``Downstream`` (both in gateway/interfaces.py). An HTTP/2 protocol would sit beside HTTP/1
 on the same two interfaces (one exchange per stream).
 
 :meth:`Exchange.start` counts the request in its revision's load (metering), registers its
@@ -20,95 +20,17 @@ checks them all (gateway/deadlines.py), ``deadline`` is only when to look next.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from gateway import errors
 from gateway.http1.heads import LAST_CHUNK, chunk
+from gateway.interfaces import Downstream, Refused
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from gateway.context import GatewayContext, Revision
     from gateway.http1.upstream import Endpoint, UpstreamConnection
 
 REPLAY_LIMIT = 64 * 1024  # request body bytes kept to retry on a fresh connection
-
-
-class Refused(Exception):
-    """A request is answered with ``response`` (a canned error) and the client closed."""
-
-    def __init__(self, response: bytes) -> None:
-        super().__init__()
-        self.response = response
-
-
-class Downstream(Protocol):
-    """The client side of one exchange, as handling calls it back (HTTP/1: the connection)."""
-
-    write_paused: bool  # the client's write buffer is full
-
-    def hold(self) -> None:
-        """The request waits for a pod slot or a connection: stop reading from the client."""
-
-    def unhold(self) -> None: ...
-
-    def peer_busy(self) -> None:
-        """The upstream's write buffer is full: stop reading from the client."""
-
-    def peer_ready(self) -> None: ...
-
-    def response_interim(self, head: bytes) -> None: ...
-
-    def response_head(
-        self,
-        status: int,
-        reason: bytes,
-        lines: list[bytes],
-        has_length: bool,
-        chunked: bool,
-        conn: bytes | None,
-        upgrade: bytes | None,
-    ) -> bool:
-        """Start the response (or the 101); True when the upstream ends the body by closing."""
-
-    def response_body(self, data: bytes) -> None: ...
-
-    def flush(self) -> None:
-        """Write what one upstream read produced, in one call."""
-
-    def exchange_done(self, ex: Exchange, request_done: bool) -> None:
-        """The response is complete (write its end): the next request may go."""
-
-    def exchange_failed(self, ex: Exchange, response: bytes | None) -> None:
-        """``ex`` failed: send ``response`` (if any) and close."""
-
-    def start_tunnel(
-        self, upstream: asyncio.Transport, rest: bytes, on_close: Callable[[], None]
-    ) -> None:
-        """The upstream answered 101: splice the two transports; ``on_close`` at the end."""
-
-
-class Ticket(Protocol):
-    """An open request, as the client protocol drives it (implemented by Exchange)."""
-
-    head: bytes  # the request head as forwarded upstream (set before ``start``)
-    head_request: bool  # a HEAD: the response has no body whatever its head says
-    request_done: bool
-
-    def start(self) -> None: ...
-    def request_body(self, data: bytes) -> None: ...
-    def request_end(self) -> None: ...
-    def fail(self, response: bytes) -> None: ...
-    def abort(self) -> None: ...
-    def pause_upstream(self) -> None: ...
-    def resume_upstream(self) -> None: ...
-
-
-class Handling(Protocol):
-    """What a client protocol calls for each request head it parsed."""
-
-    def open(self, down: Downstream, host: bytes, chunked: bool, upgrade: bool) -> Ticket:
-        """Route by the raw Host value; :class:`Refused` when there is no way there."""
 
 
 class Handler:

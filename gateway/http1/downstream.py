@@ -25,7 +25,6 @@ from httptools import (
 )
 
 from gateway import errors
-from gateway.handling import Handling, Refused, Ticket
 from gateway.http1.flow_control import PEER_BUSY, PIPELINE, UPGRADE, WAITING, ReadGate, set_limits
 from gateway.http1.heads import (
     FORWARDED_REST,
@@ -38,6 +37,7 @@ from gateway.http1.heads import (
     response_head,
 )
 from gateway.http1.tunnel import splice
+from gateway.interfaces import Handling, Refused, Ticket
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext
