@@ -1,34 +1,121 @@
-"""Per-revision request queue with containerConcurrency as a hard limit (Knative's throttler).
+"""The activator's throttler: a revision's FIFO queue and its pod choice (Knative's).
 
 A request for a revision first asks :meth:`Throttler.pick` for a pod with a free slot.
 When there is none (no endpoints yet, or every pod has ``container_concurrency`` requests
-in flight) it waits
-in the revision's FIFO queue: a deque of waiter objects, no task, future or timer per
-request. The moment a slot frees (a request ends, endpoints or capacity arrive)
-:meth:`Throttler.dispatch` hands it to the oldest live waiter, synchronously, so nothing
-else can take it first.
+in flight) it waits in the revision's FIFO queue: a deque of waiter objects, no task,
+future or timer per request. The moment a slot frees (a request ends, endpoints or
+capacity arrive) :meth:`Throttler.dispatch` hands it to the oldest live waiter,
+synchronously, so nothing else can take it first.
 
 Waiters are the caller's own objects (the gateway's exchanges): ``queued`` is True while
 they wait, and ``granted(tracker)`` must reserve the slot (``tracker.in_flight += 1``)
 before returning and defer any further work. Cancelling a waiter (timeout, client gone)
 is O(1): it is unmarked and skipped later; the deque is compacted when dead entries
 outnumber live ones, so every operation is amortised O(1).
+
+Pod choice, as Knative's activator does it (pkg/activator/net/lb_policy.go): every policy
+takes the revision's trackers and its container concurrency ``cc`` (0 means unlimited)
+and returns a tracker with a free slot, or None when every pod is full (or there is
+none). Policies only read ``in_flight``; the caller reserves the slot.
+
+- cc == 0: power of two choices by in-flight count (``random_choice_2``)
+- cc 1..3: the first pod with a free slot (``first_available``), packing small pods
+- cc > 3: round robin over pods with a free slot (``RoundRobin``)
+
+With the activator out of the path (``activator_in_path=False``) every cc uses
+``random_choice_2``, which still never returns a full pod when cc > 0.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from random import random
 from typing import Generic, Protocol, TypeVar
-
-from activator.balancing import Policy, Tracker, policy_for
 
 DEFAULT_QUEUE_DEPTH = 10_000
 DEFAULT_MAX_BUFFERED = 64 * 1024 * 1024
 _COMPACT_SLACK = 64
 
+
+class Tracker(Protocol):
+    """A pod as the policies see it: how many requests it has in flight from us."""
+
+    in_flight: int
+
+
 T = TypeVar("T", bound=Tracker)
 T_contra = TypeVar("T_contra", bound=Tracker, contravariant=True)
+Policy = Callable[[Sequence[T], int], T | None]
+
+
+def first_available(trackers: Sequence[T], cc: int) -> T | None:
+    """The first tracker (in list order) with a free slot."""
+    if cc <= 0:
+        return trackers[0] if trackers else None
+    for tracker in trackers:
+        if tracker.in_flight < cc:
+            return tracker
+    return None
+
+
+def random_choice_2(trackers: Sequence[T], cc: int) -> T | None:
+    """Two trackers at random; the one with fewer in flight (among those with room)."""
+    n = len(trackers)
+    if n <= 1:
+        if n == 0:
+            return None
+        a = trackers[0]
+        return a if cc <= 0 or a.in_flight < cc else None
+    i = int(random() * n)
+    j = int(random() * (n - 1))
+    if j >= i:
+        j += 1
+    a = trackers[i]
+    b = trackers[j]
+    if cc <= 0:
+        return a if a.in_flight <= b.in_flight else b
+    a_free = a.in_flight < cc
+    if a_free and b.in_flight < cc:
+        return a if a.in_flight <= b.in_flight else b
+    if a_free:
+        return a
+    if b.in_flight < cc:
+        return b
+    return first_available(trackers, cc)  # both sampled pods are full: look at the rest
+
+
+class RoundRobin:
+    """Round robin over trackers with a free slot; remembers where it left off."""
+
+    __slots__ = ("index",)
+
+    def __init__(self) -> None:
+        self.index = 0
+
+    def __call__(self, trackers: Sequence[T], cc: int) -> T | None:
+        n = len(trackers)
+        if n == 0:
+            return None
+        start = self.index % n
+        for step in range(n):
+            k = start + step
+            if k >= n:
+                k -= n
+            tracker = trackers[k]
+            if cc <= 0 or tracker.in_flight < cc:
+                self.index = k + 1
+                return tracker
+        return None
+
+
+def policy_for(container_concurrency: int, activator_in_path: bool = True) -> Policy[T]:
+    """Knative's policy for a containerConcurrency; P2C when the activator is not in path."""
+    if not activator_in_path or container_concurrency <= 0:
+        return random_choice_2
+    if container_concurrency <= 3:
+        return first_available
+    return RoundRobin()
 
 
 class Waiter(Protocol[T_contra]):

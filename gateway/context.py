@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from activator.throttler import Throttler
-from gateway.deadlines import Deadlines
+from gateway.handling import RouteTable
 from gateway.http1.upstream import Endpoint
-from gateway.metering import Meter, RevisionLoad
-from gateway.routing import RouteTable
 from gateway.settings import RevisionSettings
+from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
 if TYPE_CHECKING:
     from gateway.http1.downstream import ClientProtocol

@@ -1,29 +1,35 @@
 """Request handling, whatever the client's protocol: route, admit, hold, pick, meter, time.
 
 A client protocol (gateway/http1/downstream.py) parses a request head and opens it with
-:meth:`Handler.open`, which routes it to a revision and returns an :class:`Exchange`; from
-then on the protocol drives the exchange through the ``Ticket`` methods and is called back
-through ``Downstream`` (both in gateway/interfaces.py). An HTTP/2 protocol would sit beside HTTP/1
-on the same two interfaces (one exchange per stream).
+:meth:`Handler.open`, which routes it by Host to a revision (:class:`RouteTable`, replaced
+as a whole by ``Gateway.set_routes``; weighted :class:`Route`) and returns an
+:class:`Exchange`; from then on the protocol drives the exchange through the ``Ticket``
+methods and is called back through ``Downstream`` (both in gateway/interfaces.py). An
+HTTP/2 protocol would sit beside HTTP/1 on the same two interfaces (one exchange per
+stream).
 
-:meth:`Exchange.start` counts the request in its revision's load (metering), registers its
-deadline, asks the revision's throttler for a pod (activator/throttler.py) and forwards on
-a pooled or new connection (gateway/http1/upstream.py), or waits in the queue until
-:meth:`Exchange.granted`. The upstream connection reports the response to the exchange
-(it is the connection's ``ResponseSink``), which passes it on to its downstream; body
-bytes go from the connection to the downstream directly. Deadlines:
-the revision's timeout (arrival -> response start), response-start timeout (forwarded ->
-response head) and idle timeout (no bytes either way once forwarded); one coarse sweeper
-checks them all (gateway/deadlines.py), ``deadline`` is only when to look next.
+:meth:`Exchange.start` counts the request in its revision's load, registers its
+deadline (both gateway/timekeeping.py), asks the revision's throttler for a pod
+(activator/throttler.py) and forwards on a pooled or new connection
+(gateway/http1/upstream.py), or waits in the queue until :meth:`Exchange.granted`. The
+exchange never builds wire bytes: the request head comes built from the client protocol,
+body parts go to :meth:`UpstreamConnection.send_body`, which frames them. The upstream
+connection reports the response to the exchange (it is the connection's
+``ResponseSink``), which passes it on to its downstream; body bytes go from the
+connection to the downstream directly. Deadlines: the revision's timeout (arrival ->
+response start), response-start timeout (forwarded -> response head) and idle timeout
+(no bytes either way once forwarded); one coarse sweeper checks them all,
+``deadline`` is only when to look next.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
+from random import random
 from typing import TYPE_CHECKING
 
 from gateway import errors
-from gateway.http1.heads import LAST_CHUNK, chunk
 from gateway.interfaces import Downstream, Refused
 
 if TYPE_CHECKING:
@@ -31,6 +37,84 @@ if TYPE_CHECKING:
     from gateway.http1.upstream import Endpoint, UpstreamConnection
 
 REPLAY_LIMIT = 64 * 1024  # request body bytes kept to retry on a fresh connection
+
+
+def normalize_host(raw: bytes) -> bytes:
+    """Lower-case a Host header value and strip any ``:port`` and trailing dot."""
+    host = raw.strip().lower()
+    if host.startswith(b"["):  # IPv6 literal: [::1]:8080
+        end = host.find(b"]")
+        return host[: end + 1] if end >= 0 else host
+    colon = host.rfind(b":")
+    if colon >= 0:
+        host = host[:colon]
+    if host.endswith(b"."):
+        host = host[:-1]
+    return host
+
+
+def _encode_host(host: str) -> bytes:
+    try:
+        return host.encode("idna")
+    except UnicodeError:
+        return host.encode("utf-8")
+
+
+class Route:
+    """The revisions serving one host, with a precomputed cumulative weight table."""
+
+    __slots__ = ("_cumulative", "_keys", "_single")
+
+    def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
+        live = [(key, float(weight)) for key, weight in targets if weight > 0]
+        total = sum(weight for _, weight in live)
+        self._keys = tuple(key for key, _ in live)
+        running = 0.0
+        cumulative = []
+        for _, weight in live:
+            running += weight / total
+            cumulative.append(running)
+        if cumulative:
+            cumulative[-1] = 1.0  # guard against float drift
+        self._cumulative = tuple(cumulative)
+        self._single = self._keys[0] if len(self._keys) == 1 else None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self._keys
+
+    def pick(self) -> str | None:
+        """Pick a revision key by weight; None when every weight is 0."""
+        if self._single is not None:
+            return self._single
+        if not self._keys:
+            return None
+        r = random()
+        for key, bound in zip(self._keys, self._cumulative, strict=True):
+            if r < bound:
+                return key
+        return self._keys[-1]
+
+
+class RouteTable:
+    """Immutable host -> Route map; replaced as a whole by ``Gateway.set_routes``."""
+
+    __slots__ = ("_routes",)
+
+    def __init__(self, routes: Mapping[str, Sequence[tuple[str, int]]] | None = None) -> None:
+        self._routes: dict[bytes, Route] = {}
+        for host, targets in (routes or {}).items():
+            self._routes[normalize_host(_encode_host(host))] = Route(targets)
+
+    def lookup(self, raw_host: bytes) -> Route | None:
+        """The route for a raw Host header value (case and port insensitive)."""
+        route = self._routes.get(raw_host)  # already normalized: the usual case, no copies
+        if route is None:
+            route = self._routes.get(normalize_host(raw_host))
+        return route
+
+    def hosts(self) -> list[bytes]:
+        return list(self._routes)
 
 
 class Handler:
@@ -108,9 +192,9 @@ class Exchange:
         self.chunked = chunked
         self.upgrade = upgrade
         self.head_request = False  # the upstream parser must know: a HEAD has no body
-        self.pending: list[bytes] = []  # body parts not yet written upstream
+        self.pending: list[bytes] = []  # body data not yet sent upstream
         self.pending_size = 0
-        self.replay: list[bytes] | None = []  # every body part so far, while small
+        self.replay: list[bytes] | None = []  # all body data so far, while small
         self.replay_size = 0
         self.request_done = False
         self.rev: Revision | None = None  # set (and counted in its load) on first start
@@ -219,16 +303,13 @@ class Exchange:
     def _send(self, conn: UpstreamConnection) -> None:
         self.conn = conn
         conn.bind(self)
-        transport = conn.transport
-        assert transport is not None
-        if self.pending:
-            transport.writelines([self.head, *self.pending])
+        pending = self.pending
+        if pending:
             self.pending = []
             self.pending_size = 0
-        else:
-            transport.write(self.head)
+        conn.send(self.head, pending, self.chunked, self.request_done)
         if self.down.write_paused:
-            transport.pause_reading()
+            conn.pause_reading()
         rev = self.rev
         assert rev is not None
         settings = rev.settings
@@ -271,31 +352,21 @@ class Exchange:
     def request_body(self, data: bytes) -> None:
         if self.finished:
             return
-        parts = chunk(data) if self.chunked else [data]
-        self._forward(parts, len(data))
-
-    def request_end(self) -> None:
-        if self.finished:
-            return
-        self.request_done = True
-        if self.chunked:
-            self._forward([LAST_CHUNK], 0)
-
-    def _forward(self, parts: list[bytes], size: int) -> None:
+        size = len(data)
         replay = self.replay
         if replay is not None:
             self.replay_size += size
             if self.replay_size > REPLAY_LIMIT:
                 self.replay = None
             else:
-                replay.extend(parts)
+                replay.append(data)
         conn = self.conn
-        if conn is not None and conn.transport is not None:
-            conn.transport.writelines(parts)
+        if conn is not None:
+            conn.send_body(data)
             if self.idle:
                 self.last_io = self.ctx.clock()
             return
-        self.pending.extend(parts)
+        self.pending.append(data)
         self.pending_size += size
         if self.queued and self.rev is not None:
             throttler = self.rev.throttler
@@ -303,16 +374,24 @@ class Exchange:
             if throttler.buffered > throttler.max_buffered_bytes:
                 self.fail(errors.UNAVAILABLE)
 
+    def request_end(self) -> None:
+        if self.finished:
+            return
+        self.request_done = True
+        conn = self.conn
+        if conn is not None:
+            conn.send_end()
+            if self.idle:
+                self.last_io = self.ctx.clock()
+
     def pause_upstream(self) -> None:
         """The client cannot take more: stop reading the response."""
-        conn = self.conn
-        if conn is not None and conn.transport is not None:
-            conn.transport.pause_reading()
+        if self.conn is not None:
+            self.conn.pause_reading()
 
     def resume_upstream(self) -> None:
-        conn = self.conn
-        if conn is not None and conn.transport is not None:
-            conn.transport.resume_reading()
+        if self.conn is not None:
+            self.conn.resume_reading()
 
     # -- the response (ResponseSink: what the upstream connection reports) ------
     def response_interim(self, head: bytes) -> None:

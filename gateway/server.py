@@ -12,11 +12,10 @@ from typing import Any, cast
 
 from gateway import errors
 from gateway.context import GatewayContext
-from gateway.handling import Exchange, Handler
+from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
 from gateway.reporting import Reporter
-from gateway.routing import RouteTable
 from gateway.settings import RevisionSettings
 
 DEFAULT_SETTINGS = RevisionSettings()

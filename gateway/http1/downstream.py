@@ -1,12 +1,14 @@
-"""The client side of HTTP/1.1: one connection, its parser and its responses.
+"""The client side of HTTP/1.1: one connection, its parser, its read gate, its responses.
 
 :class:`ClientProtocol` is the asyncio protocol of an accepted connection and the
 httptools callback object of its request parser. A request head is validated and routed
-in ``on_headers_complete``, rewritten for the upstream (gateway/http1/heads.py) and
-opened as an exchange on the protocol-independent :class:`~gateway.handling.Handling`;
-the exchange calls back the :class:`~gateway.handling.Downstream` methods here with the
-response. One request is proxied at a time; pipelined ones wait their turn, with reading
-paused. After a response the connection serves the next request (keep-alive) or closes.
+in ``on_headers_complete``, rewritten for the upstream
+(:func:`gateway.http1.upstream.request_head`) and opened as an exchange on the
+protocol-independent :class:`~gateway.interfaces.Handling`; the exchange calls back the
+:class:`~gateway.interfaces.Downstream` methods here with the response, whose head for
+the client :func:`response_head` builds. One request is proxied at a time; pipelined ones
+wait their turn, with reading paused (:class:`ReadGate`). After a response the
+connection serves the next request (keep-alive) or closes.
 """
 
 from __future__ import annotations
@@ -25,18 +27,9 @@ from httptools import (
 )
 
 from gateway import errors
-from gateway.http1.flow_control import PEER_BUSY, PIPELINE, UPGRADE, WAITING, ReadGate, set_limits
-from gateway.http1.heads import (
-    FORWARDED_REST,
-    FRAME_CHUNKED,
-    LAST_CHUNK,
-    REQUEST_SPECIAL,
-    chunk,
-    interim_head,
-    request_head,
-    response_head,
-)
+from gateway.http1.flow_control import set_limits
 from gateway.http1.tunnel import splice
+from gateway.http1.upstream import LAST_CHUNK, connection_tokens, interim_head, request_head
 from gateway.interfaces import Handling, Refused, Ticket
 
 if TYPE_CHECKING:
@@ -48,6 +41,135 @@ MAX_HEADER_BYTES = 64 * 1024  # request line + header block
 MAX_HEADERS = 100
 # A request waiting behind the one in flight: its ticket, head_request, http10, keep_alive.
 Queued = tuple[Ticket, bool, bool, bool]
+
+# Request headers the client protocol handles itself instead of copying through.
+REQUEST_SPECIAL = frozenset(
+    {
+        b"host",
+        b"content-length",
+        b"transfer-encoding",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+    }
+)
+
+# After the client address in x-forwarded-for, before the Host value.
+FORWARDED_REST = b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: "
+
+# Response framing towards the client.
+FRAME_NONE = 0  # no body (HEAD, 1xx, 204, 304)
+FRAME_LENGTH = 1  # upstream's Content-Length passed through
+FRAME_CHUNKED = 2  # body re-encoded as chunked
+FRAME_CLOSE = 3  # body delimited by closing the client connection
+
+# Reasons to pause reading (bit flags, see ReadGate).
+PEER_BUSY = 1  # the transport we forward to has a full write buffer
+PIPELINE = 2  # a request is waiting behind the one in flight
+WAITING = 4  # the request is held or connecting
+UPGRADE = 8  # an upgrade request awaits the upstream's answer
+
+
+def response_head(
+    status: int,
+    reason: bytes,
+    lines: list[bytes],
+    has_length: bool,
+    chunked: bool,
+    conn: bytes | None,
+    head_request: bool,
+    http10: bool,
+    keep_alive: bool,
+) -> tuple[bytes, int, bool, bool]:
+    """Build the response head for the client (positional arguments: the per-request path).
+
+    ``lines`` is what :class:`gateway.http1.upstream.UpstreamConnection` gathered: a slot for the
+    status line, then ``name, b": ", value, b"\r\n"`` for every header that is not
+    hop-by-hop; ``has_length``/``chunked``/``conn`` say whether Content-Length and
+    Transfer-Encoding came and what Connection said. Consumes ``lines``.
+
+    Returns ``(head, framing, keep_alive, eof_ends)``: the bytes to write, a FRAME_*
+    constant for the body, whether the client connection may stay open afterwards, and
+    whether the upstream delimits the body by closing its connection.
+    """
+    lines[0] = b"HTTP/1.1 %d %s\r\n" % (status, reason)
+    if conn is not None:
+        named = connection_tokens(conn)
+        if named:
+            lines = drop_named_parts(lines, named)
+    eof_ends = False
+    if head_request or status < 200 or status == 204 or status == 304:
+        framing = FRAME_NONE
+    elif chunked:
+        framing = FRAME_CLOSE if http10 else FRAME_CHUNKED
+    elif has_length:
+        framing = FRAME_LENGTH
+    else:
+        eof_ends = True
+        framing = FRAME_CLOSE if http10 else FRAME_CHUNKED
+    if framing == FRAME_CHUNKED:
+        lines.append(b"transfer-encoding: chunked\r\n")
+    elif framing == FRAME_CLOSE:
+        keep_alive = False
+    if not keep_alive:
+        lines.append(b"connection: close\r\n\r\n")
+    elif http10:
+        lines.append(b"connection: keep-alive\r\n\r\n")
+    else:
+        lines.append(b"\r\n")
+    return b"".join(lines), framing, keep_alive, eof_ends
+
+
+def drop_named_parts(lines: list[bytes], names: frozenset[bytes]) -> list[bytes]:
+    """``lines`` (status slot + 4 parts per header) without the headers named in ``names``."""
+    out = [lines[0]]
+    for i in range(1, len(lines), 4):
+        if lines[i].lower() not in names:
+            out += lines[i : i + 4]
+    return out
+
+
+class ReadGate:
+    """Pause/resume reading on a transport, tracking independent reasons as bits.
+
+    A client connection's reading can be paused for several reasons at once (the
+    upstream's write buffer is full, a pipelined request is waiting, the request is held
+    or connecting, an upgrade awaits its answer); it resumes only when the last is cleared.
+    """
+
+    __slots__ = ("_reasons", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._reasons = 0  # bits of the reasons reading is paused for; 0: reading
+
+    @property
+    def paused(self) -> bool:
+        return self._reasons != 0
+
+    def pause(self, reason: int) -> None:
+        if not self._reasons and not self._transport.is_closing():
+            self._transport.pause_reading()
+        self._reasons |= reason
+
+    def resume(self, reason: int) -> None:
+        if self._reasons & reason:
+            self._reasons &= ~reason
+            if not self._reasons and not self._transport.is_closing():
+                self._transport.resume_reading()
+
+    def release_all(self) -> None:
+        """Forget every reason and resume reading (used when handing over the transport)."""
+        if self._reasons:
+            self._reasons = 0
+            if not self._transport.is_closing():
+                self._transport.resume_reading()
 
 
 class Stop(Exception):
@@ -336,7 +458,7 @@ class ClientProtocol(asyncio.Protocol):
 
     def response_body(self, data: bytes) -> None:
         if self._framing == FRAME_CHUNKED:
-            self._out += chunk(data)
+            self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
             self._out.append(data)
 

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from gateway.context import GatewayContext
-from gateway.handling import Handler
+from gateway.handling import Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Endpoint, UpstreamConnection
-from gateway.routing import RouteTable
 from gateway.settings import RevisionSettings
 
 HOST = b"coffee.example.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.metering import Meter, PodLoad, RevisionLoad
+from gateway.timekeeping import Meter, PodLoad, RevisionLoad
 
 
 def arrive(load: RevisionLoad, now: float) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gateway.routing import Route, RouteTable, normalize_host
+from gateway.handling import Route, RouteTable, normalize_host
 
 
 def test_normalize_host() -> None:
