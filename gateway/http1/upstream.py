@@ -1,29 +1,130 @@
-"""Upstream side: per-endpoint keep-alive pools and the response-parsing protocol."""
+"""HTTP/1 to the pods: request heads and body framing, keep-alive pools, response parsing.
+
+:func:`request_head` builds the head a request is forwarded with (hop-by-hop headers
+dropped, x-forwarded-*, framing), once per request. An :class:`UpstreamConnection` is
+bound to one request at a time (its :class:`ResponseSink`, the exchange in
+gateway/handling.py), sends it (:meth:`~UpstreamConnection.send`, ``send_body``,
+``send_end``: re-chunked when the client sent it chunked) and reports the response to it:
+head, body, end, or loss. Idle connections wait in their :class:`Endpoint`'s pool (LIFO).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from gateway.flow_control import set_limits
-from gateway.headers import RESPONSE_SPECIAL, interim_head
-from gateway.metering import PodLoad
+from gateway.http1.flow_control import set_limits
+from gateway.timekeeping import PodLoad
 
 if TYPE_CHECKING:
-    from activator.holding import Throttler
+    from activator.throttler import Throttler
 
 Address = tuple[str, int]
 
 MAX_IDLE = 64  # idle pooled connections kept per endpoint
+
+# Response headers never copied to the client as-is.
+RESPONSE_SPECIAL = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+
+# Connection tokens that do not name another header.
+_PLAIN_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def connection_tokens(value: bytes | None) -> frozenset[bytes]:
+    """Header names listed in a Connection header (beyond close/keep-alive/upgrade)."""
+    if not value:
+        return frozenset()
+    tokens = frozenset(t.strip().lower() for t in value.split(b","))
+    return tokens - _PLAIN_TOKENS
+
+
+def drop_named(lines: list[bytes], names: frozenset[bytes]) -> list[bytes]:
+    """Remove ``name: value\\r\\n`` lines whose (lower-cased) name is in ``names``."""
+    return [line for line in lines if line.split(b":", 1)[0].lower() not in names]
+
+
+def request_head(
+    method: bytes,
+    url: bytes,
+    host: bytes,
+    lines: list[bytes],
+    conn: bytes | None,
+    forwarded: bytes,
+    upgrade: bytes | None,
+    chunked: bool,
+    length: bytes | None,
+) -> bytes:
+    """The upstream request head (positional arguments: the per-request path).
+
+    ``lines`` are the client's ``name: value\r\n`` lines that the client protocol did not
+    keep aside (gateway.http1.downstream.REQUEST_SPECIAL); ``conn`` what Connection said
+    (the headers it names are dropped); ``forwarded`` the x-forwarded-for line up to and
+    including ``FORWARDED_REST``. With ``upgrade`` (the Upgrade value) it asks for that
+    upgrade.
+    """
+    parts = [method, b" ", url, b" HTTP/1.1\r\nHost: ", host, b"\r\n"]
+    if conn is not None:
+        named = connection_tokens(conn)
+        if named:
+            lines = drop_named(lines, named)
+    parts += lines
+    parts += (forwarded, host)
+    if upgrade is not None:
+        parts += (b"\r\nconnection: upgrade\r\nupgrade: ", upgrade, b"\r\n")
+    else:
+        parts.append(b"\r\n")
+    if chunked:
+        parts.append(b"transfer-encoding: chunked\r\n\r\n")
+    elif length is not None:
+        parts.append(b"content-length: %s\r\n\r\n" % length.strip())
+    else:
+        parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def chunk(data: bytes) -> list[bytes]:
+    """One chunk of chunked transfer coding, as parts for ``writelines``."""
+    return [b"%x\r\n" % len(data), data, b"\r\n"]
+
+
+def interim_head(status: int, reason: bytes, lines: list[bytes], upgrade: bytes | None) -> bytes:
+    """A 1xx (or 101) head from gathered ``lines`` (see :class:`UpstreamConnection`)."""
+    lines[0] = b"HTTP/1.1 %d %s\r\n" % (status, reason)
+    if status == 101 and upgrade is not None:
+        lines.append(b"connection: upgrade\r\nupgrade: %s\r\n" % upgrade)
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+class BodySink(Protocol):
+    """Where response body bytes go (the client side, gateway.handling.Downstream)."""
+
+    def response_body(self, data: bytes) -> None: ...
 
 
 class ResponseSink(Protocol):
     """What an upstream connection reports to while bound to a request."""
 
     head_request: bool
+
+    @property
+    def down(self) -> BodySink:
+        """Gets the body bytes directly."""
 
     def response_head(
         self,
@@ -37,8 +138,6 @@ class ResponseSink(Protocol):
     ) -> None: ...
 
     def response_interim(self, head: bytes) -> None: ...
-
-    def response_body(self, data: bytes) -> None: ...
 
     def flush(self) -> None: ...
 
@@ -88,9 +187,7 @@ class Endpoint(PodLoad):
 
     def done(self, now: float) -> None:
         """A request on this endpoint finished: its slot goes to a queued request, if any."""
-        self.area += self.in_flight * (now - self.since)
-        self.since = now
-        self.in_flight -= 1
+        self.add(-1, now)
         if self.in_flight == 0 and self._drain_waiters:
             waiters, self._drain_waiters = self._drain_waiters, []
             for fut in waiters:
@@ -138,6 +235,7 @@ class UpstreamConnection(asyncio.Protocol):
         "_interim",
         "_lines",
         "_reason",
+        "_send_chunked",
         "_upgrade",
         "closed",
         "endpoint",
@@ -157,6 +255,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.got_bytes = False
         self.closed = False
         self._reason = b""
+        self._send_chunked = False  # the bound request's body is re-chunked
         self._reset_head()
         self._interim = False
         self._head_done = False
@@ -177,6 +276,48 @@ class UpstreamConnection(asyncio.Protocol):
         self.got_bytes = False
         if len(self._lines) > 1:
             self._reset_head()
+
+    def send(self, head: bytes, body: list[bytes], chunked: bool, end: bool) -> None:
+        """Write the bound request's head, the body data so far and, with ``end``, its end.
+
+        ``chunked``: the body goes as chunked transfer coding (as the client sent it).
+        """
+        self._send_chunked = chunked
+        transport = self.transport
+        assert transport is not None
+        if chunked:
+            parts = [head]
+            for data in body:
+                parts += chunk(data)
+            if end:
+                parts.append(LAST_CHUNK)
+            transport.writelines(parts)
+        elif body:
+            transport.writelines([head, *body])
+        else:
+            transport.write(head)
+
+    def send_body(self, data: bytes) -> None:
+        """More request body data (after :meth:`send`)."""
+        transport = self.transport
+        if transport is not None:
+            if self._send_chunked:
+                transport.writelines(chunk(data))
+            else:
+                transport.write(data)
+
+    def send_end(self) -> None:
+        """The request body ended (after :meth:`send`)."""
+        if self._send_chunked and self.transport is not None:
+            self.transport.write(LAST_CHUNK)
+
+    def pause_reading(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None:
+            self.transport.resume_reading()
 
     def release(self, reusable: bool) -> None:
         """Unbind from the request; pool the connection or close it."""
@@ -202,8 +343,8 @@ class UpstreamConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        set_limits(transport)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        set_limits(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -292,7 +433,7 @@ class UpstreamConnection(asyncio.Protocol):
         if self._head_done or self.sink is None:
             self._dirty = True
             return
-        self.sink.response_body(body)
+        self.sink.down.response_body(body)
 
     def on_message_complete(self) -> None:
         if self._interim:

@@ -35,7 +35,7 @@ def test_policy_choice_by_cc() -> None:
     assert policy_for(1) is first_available
     assert policy_for(3) is first_available
     assert isinstance(policy_for(4), RoundRobin)
-    assert policy_for(10, in_path=False) is random_choice_2
+    assert policy_for(10, activator_in_path=False) is random_choice_2
 
 
 def test_first_available_packs_in_order() -> None:
@@ -80,7 +80,7 @@ def test_random_choice_2_prefers_less_loaded_and_respects_capacity() -> None:
 def test_throttler_hard_limit_and_fifo() -> None:
     log: list[tuple[str, str]] = []
     pod = Pod("p")
-    th: Throttler[Pod] = Throttler([pod], cc=2)
+    th: Throttler[Pod] = Throttler([pod], container_concurrency=2)
     for _ in range(2):
         got = th.pick()
         assert got is pod
@@ -104,12 +104,13 @@ def test_throttler_hard_limit_and_fifo() -> None:
 
 def test_throttler_depth_endpoints_arrive_and_drain() -> None:
     log: list[tuple[str, str]] = []
-    th: Throttler[Pod] = Throttler(cc=1, queue_depth=3)
+    th: Throttler[Pod] = Throttler(container_concurrency=1, queue_depth=3)
     waiters = [Waiter(f"w{i}", log) for i in range(4)]
     assert [th.enqueue(w) for w in waiters] == [True, True, True, False]
     assert not waiters[3].queued
     pods = [Pod("a"), Pod("b")]
-    assert th.configure(pods, cc=1, queue_depth=3) == 2  # released at once, oldest first
+    # released at once, oldest first
+    assert th.configure(pods, container_concurrency=1, queue_depth=3) == 2
     assert log == [("w0", "a"), ("w1", "b")]
     assert th.drain() == [waiters[2]]
     assert th.waiting == 0 and not waiters[2].queued
@@ -133,7 +134,7 @@ def test_throttler_unlimited_releases_everyone_and_compacts() -> None:
 def test_policies_never_exceed_cc(cc: int) -> None:
     pods = [Pod(str(i)) for i in range(3)]
     for in_path in (True, False):
-        policy = policy_for(cc, in_path=in_path)
+        policy = policy_for(cc, activator_in_path=in_path)
         for pod in pods:
             pod.in_flight = 0
         taken = 0

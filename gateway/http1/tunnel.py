@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from gateway.flow_control import set_limits
+from gateway.http1.flow_control import set_limits
 
 
 class TunnelEnd(asyncio.Protocol):

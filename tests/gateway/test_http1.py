@@ -1,4 +1,4 @@
-"""Feed raw bytes to the client protocol (fake transports): hostile requests never leak."""
+"""Feed raw bytes to the HTTP/1 client protocol (fake transports): hostile requests never leak."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from gateway.context import GatewayContext
-from gateway.proxying import ProxyProtocol
-from gateway.routing import RouteTable
-from gateway.upstream import Endpoint, UpstreamConnection
+from gateway.handling import Handler, RouteTable
+from gateway.http1.downstream import ClientProtocol
+from gateway.http1.upstream import Endpoint, UpstreamConnection
+from gateway.settings import RevisionSettings
 
 HOST = b"coffee.example.com"
 
@@ -55,7 +56,6 @@ class Harness:
     """A client protocol whose only upstream is a pooled connection on a fake transport."""
 
     def __init__(self) -> None:
-        loop = asyncio.get_running_loop()
         self.ctx = GatewayContext()
         self.ctx.routes = RouteTable({HOST.decode(): [("default/r", 100)]})
         self.endpoint = Endpoint(("127.0.0.1", 9))
@@ -64,9 +64,9 @@ class Harness:
         conn.connection_made(self.upstream_transport)
         self.conn = conn
         self.endpoint.idle.append(conn)
-        self.ctx.configure_revision("default/r", [self.endpoint], 30.0)
+        self.ctx.configure_revision("default/r", [self.endpoint], RevisionSettings(30.0))
         self.client = FakeTransport()
-        self.proto = ProxyProtocol(self.ctx, loop)
+        self.proto = ClientProtocol(self.ctx, Handler(self.ctx))
         self.proto.connection_made(self.client)
 
     def feed(self, data: bytes) -> None:
