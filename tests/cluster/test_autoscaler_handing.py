@@ -34,11 +34,16 @@ def test_no_reserve_deployment_or_no_route_means_no_reserve() -> None:
 # --- which revisions the KPA owns (coldbrew.cluster.scaler.retiring) ---------------
 
 
-def status(*routed: str, latest: str = "coffee-00003") -> dict[str, object]:
-    return {
+def status(
+    *routed: str, latest: str = "coffee-00003", latest_ready: str | None = None
+) -> dict[str, object]:
+    out: dict[str, object] = {
         "latestCreatedRevisionName": latest,
         "traffic": [{"revisionName": r, "percent": 100 // len(routed)} for r in routed],
     }
+    if latest_ready is not None:
+        out["latestReadyRevisionName"] = latest_ready
+    return out
 
 
 def test_routed_revisions_are_autoscaled_others_retired() -> None:
@@ -54,7 +59,20 @@ def test_the_latest_is_autoscaled_while_it_comes_up_then_retired_if_unrouted() -
     s = status("coffee-00002")
     assert wanted(s, "coffee-00003", ready_once=False)  # latest, coming up
     assert not routed(s, "coffee-00003")  # ... no reserve for it
+    s = status("coffee-00002", latest_ready="coffee-00003")
     assert not wanted(s, "coffee-00003", ready_once=True)  # ready, traffic pinned elsewhere
+
+
+def test_a_ready_latest_is_not_retired_before_the_service_status_catches_up() -> None:
+    """The controller writes the Revision's Ready first, the Service's latest ready and
+    traffic after: in between, the first revision is ready and routed nowhere. Retiring it
+    then took its only pod away just as the route sent it traffic (Knative: ``pending``
+    until the route is resolved)."""
+    first = {"latestCreatedRevisionName": "coffee-00001"}  # no traffic, no latest ready yet
+    assert wanted(first, "coffee-00001", ready_once=True)
+    pinned = status("coffee-00002", latest_ready="coffee-00002")  # 00003 ready, status behind
+    assert wanted(pinned, "coffee-00003", ready_once=True)
+    assert not wanted(pinned, "coffee-00001", ready_once=True)  # not the latest: retired
 
 
 def test_a_tagged_zero_percent_target_is_routed() -> None:

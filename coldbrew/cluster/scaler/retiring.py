@@ -6,6 +6,14 @@ tagged 0 % entries too) and the latest revision is ``status.latestCreatedRevisio
 What the status cannot tell is passed on as unknown, so a revision is not retired on stale
 information: with no Service in view its route is unknown; a revision that has never been
 ready may be newer than the status's latest (the status may not name it yet).
+
+A revision's readiness counts only once the Service's status has caught up with it: the
+controller writes the Revision's Ready status first and the Service's
+``latestReadyRevisionName`` and ``traffic`` after, so for a moment the autoscaler sees a
+ready latest revision that no traffic names yet. Knative's revision is ``pending`` until
+its route is resolved; here too: while the status names it the latest created but not
+yet the latest ready, it is still coming up (not retired, which would take its first pod
+away just as the route is about to send it traffic).
 """
 
 from __future__ import annotations
@@ -28,10 +36,19 @@ def _latest(service_status: dict[str, Any], revision: str, ready_once: bool) -> 
     return False if ready_once else None
 
 
+def _route_saw_ready(service_status: dict[str, Any], revision: str) -> bool:
+    """The route was resolved knowing ``revision`` is ready (unless it is the latest created,
+    the status's ``latestReadyRevisionName`` is written at the same time as its traffic)."""
+    if service_status.get("latestCreatedRevisionName") != revision:
+        return True
+    return service_status.get("latestReadyRevisionName") == revision
+
+
 def wanted(service_status: dict[str, Any] | None, revision: str, ready_once: bool) -> bool:
     """The KPA owns ``revision``'s replicas; False: it is retired (both Deployments at 0)."""
     if service_status is None:
         return autoscaled(routed=None, latest=None, ever_ready=ready_once)
+    ready_once = ready_once and _route_saw_ready(service_status, revision)
     return autoscaled(
         routed=routed(service_status, revision),
         latest=_latest(service_status, revision, ready_once),
