@@ -186,6 +186,7 @@ async def test_a_revision_traffic_left_is_retired_and_the_routed_one_keeps_a_res
     old, new = "coffee-00001", "coffee-00002"
     svc = service("coffee", [target(new, 100)])
     svc["status"]["latestCreatedRevisionName"] = new
+    svc["status"]["latestReadyRevisionName"] = new  # both ready: as the controller writes it
     await env.emu.put(KSVC, "services", svc)
     for name in (old, new):
         await env.emu.put(KSVC, "revisions", ready_revision(name))
