@@ -187,6 +187,13 @@ class Throttler(Generic[T]):
             return None
         return self.policy(self.endpoints, self.container_concurrency)
 
+    def pick_other(self, avoid: T) -> T | None:
+        """As :meth:`pick`, but not ``avoid`` (a pod that refused) while another pod exists."""
+        if self.waiting:
+            return None
+        endpoints = [e for e in self.endpoints if e is not avoid] or self.endpoints
+        return self.policy(endpoints, self.container_concurrency)
+
     def enqueue(self, waiter: Waiter[T]) -> bool:
         """Queue a waiter; False (and not queued) when the queue is full."""
         if self.waiting >= self.queue_depth:

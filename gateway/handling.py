@@ -165,6 +165,7 @@ class Exchange:
         "pending",
         "pending_size",
         "queued",
+        "refused",
         "replay",
         "replay_size",
         "request_done",
@@ -205,6 +206,7 @@ class Exchange:
         self.finished = False
         self.eof_ends = False
         self.retried = False
+        self.refused: Endpoint | None = None  # the pod that refused this request's connection
         self.arrived = 0.0
         self.deadline = 0.0
         self.sent_at = 0.0  # set when forwarded, if the revision has start/idle timeouts
@@ -238,7 +240,8 @@ class Exchange:
         elif rev.forgotten:
             self.fail(errors.UNAVAILABLE)
             return
-        endpoint = rev.throttler.pick()
+        refused = self.refused
+        endpoint = rev.throttler.pick() if refused is None else rev.throttler.pick_other(refused)
         if endpoint is None:
             self._wait(rev, now)
             return
@@ -291,7 +294,16 @@ class Exchange:
             conn = await endpoint.connect()  # bounded by the deadline sweep (fail cancels)
         except OSError:
             self.task = None
-            self.fail(errors.BAD_GATEWAY)
+            if self.retried or self.finished:
+                self.fail(errors.BAD_GATEWAY)
+                return
+            # Nothing reached the pod (refused: it stopped listening before the gateway saw
+            # it terminating), so the request may go once more, to another pod if there is
+            # one, as Knative's activator retries a failed dial. Its body is still pending.
+            self.retried = True
+            self.refused = endpoint
+            self._release(False, self.ctx.clock())
+            self.start()
             return
         self.task = None
         if self.finished:

@@ -190,6 +190,46 @@ async def test_stale_pooled_connection_is_retried() -> None:
     server.close()
 
 
+def refusing_address() -> tuple[str, int]:
+    """A port nothing listens on: connecting is refused (a pod that stopped listening)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return ("127.0.0.1", int(s.getsockname()[1]))
+
+
+async def test_a_refused_connection_is_retried_on_another_pod(
+    upstream: Upstream, session: aiohttp.ClientSession
+) -> None:
+    """A pod that stopped listening before the cluster said it is terminating: nothing
+    reached it, so the request goes to another pod (Knative's activator retries a failed
+    dial) instead of a 502. The body is sent whole to the pod that answers."""
+    gw = Gateway(port=0)
+    await gw.start()
+    gw.set_revision(
+        KEY, [refusing_address(), upstream.address], RevisionSettings(timeout_seconds=5)
+    )
+    gw.set_routes({HOST: [(KEY, 100)]})
+    for i in range(20):
+        async with session.post(url(gw), data=b"x" * 100, headers={"Host": HOST}) as r:
+            assert r.status == 200, i
+            assert (await r.json())["body_len"] == 100
+    assert gw.snapshot()[KEY]["in_flight"] == 0
+    await gw.stop(grace=1)
+
+
+async def test_a_refused_connection_with_no_other_pod_is_a_502() -> None:
+    gw = Gateway(port=0)
+    await gw.start()
+    gw.set_revision(KEY, [refusing_address()], RevisionSettings(timeout_seconds=5))
+    gw.set_routes({HOST: [(KEY, 100)]})
+    reply = await raw_request(gw.port, f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 502 ")
+    assert gw.snapshot()[KEY]["in_flight"] == 0
+    await gw.stop(grace=1)
+
+
 async def test_hold_released_by_set_revision(
     gateway: Gateway, upstream: Upstream, session: aiohttp.ClientSession
 ) -> None:
