@@ -10,6 +10,7 @@ so a 6 s stable window and a 1 s scale-to-zero grace take no wall time.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -73,7 +74,7 @@ class Env:
     async def leader(self, identity: str = "a", config: Any = CONFIG) -> Running:
         r = await self.replica(identity, config)
         await eventually(lambda: r.replica.elector.is_leader)
-        await r.replica.scaler.synced.wait()
+        await asyncio.wait_for(r.replica.scaler.synced.wait(), 10)
         return r
 
     async def stream(self, r: Running) -> aiohttp.ClientWebSocketResponse:
@@ -194,7 +195,7 @@ async def test_only_the_leader_writes_and_a_new_leader_takes_over(env: Env) -> N
     await add_revision(env, replicas=1, ready=1)
     a = await env.leader("a")
     b = await env.replica("b")
-    await b.replica.scaler.synced.wait()
+    await asyncio.wait_for(b.replica.scaler.synced.wait(), 10)
     await eventually(lambda: b.replica.elector.holder == "a")
     with pytest.raises(aiohttp.WSServerHandshakeError):  # a follower takes no metrics
         await env.stream(b)
