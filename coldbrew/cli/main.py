@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="gateway processes sharing the port (SO_REUSEPORT)"
     )
+    serve.add_argument(
+        "--runtime",
+        choices=["auto", "process", "docker"],
+        default="auto",
+        help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
+        "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
+    )
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     gateway.add_argument("--host", default="127.0.0.1")
@@ -191,6 +198,7 @@ def run(argv: list[str] | None = None) -> int:
             config=args.config,
             apply=args.apply,
             workers=args.workers,
+            runtime=args.runtime,
         )
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)

@@ -153,6 +153,8 @@ class Pod:
             if self.argv is None:  # nothing to run: ImagePullBackOff until deleted
                 await self._stop.wait()
                 return
+            if not await self._prepare():
+                return
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
@@ -182,6 +184,10 @@ class Pod:
             self.ports.release(self.port)
             if self._enforcement is not None:
                 await self._enforcement.release()
+
+    async def _prepare(self) -> bool:
+        """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
+        return True
 
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)

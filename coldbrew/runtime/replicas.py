@@ -47,8 +47,8 @@ class ReplicaSet:
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:
-            if p.status == "ImagePullBackOff":
-                return ("ImagePullBackOff", p.message)
+            if p.status in ("ErrImagePull", "ImagePullBackOff"):
+                return (p.status, p.message)
         if ready >= self.desired:
             return None
         for p in live:

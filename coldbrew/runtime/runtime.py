@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import resolve_argv
@@ -64,7 +65,12 @@ class PodRuntime:
         self._closed = False
         self.enforcer = enforcer or ResourceEnforcer()  # discovers cgroups on first use
 
+    kind = "process"  # what runs pods; see coldbrew.runtime.containers for "docker"
+
     # -- commands
+    async def start(self) -> None:
+        """Before the first ``scale``: nothing to do for processes."""
+
     def scale(self, template: PodTemplate, replicas: int) -> None:
         """Set the desired pod count of ``template.key``; pods start/stop in the background."""
         if replicas < 0:
@@ -128,12 +134,17 @@ class PodRuntime:
 
     # -- internals
     def _make_pod(self, rs: ReplicaSet) -> Pod:
+        argv, missing = resolve_argv(rs.template, self.images, self.python)
+        return Pod(argv=argv, waiting_message=missing or "", cwd=self.images.base_dir,
+                   enforcer=self.enforcer, **self._pod_basics(rs))  # fmt: skip
+
+    def _pod_basics(self, rs: ReplicaSet) -> dict[str, Any]:
+        """What every pod gets whatever runs it: name, labels, log, back-off, ports, notify."""
         t = rs.template
         taken = set(self._logs)
         reserve = t.role == "reserve"
         seed = f"{t.template_hash}/reserve" if reserve and t.template_hash else t.template_hash
         name = pod_name(t.revision, template_hash_part(seed, t.key), taken, reserve=reserve)
-        argv, missing = resolve_argv(t, self.images, self.python)
         labels = {k: v for k, v in t.labels.items() if k != RESERVE_LABEL}
         if reserve:
             labels[RESERVE_LABEL] = "true"
@@ -146,26 +157,21 @@ class PodRuntime:
             "app": t.revision,
         }
         lf = self._logs[name] = LogFile(self.log_dir / f"{name}.log", self.log_cap)
-        pod: Pod | None = None
 
         def changed() -> None:
+            pod = next((p for p in rs.pods if p.name == name), None)
             if pod is not None:
                 rs.pod_changed(pod)
 
-        pod = Pod(
-            name=name,
-            template=t,
-            argv=argv,
-            waiting_message=missing or "",
-            labels=labels,
-            log_file=lf,
-            notify=changed,
-            cwd=self.images.base_dir,
-            backoff=Backoff(*self._backoff),
-            ports=self._ports,
-            enforcer=self.enforcer,
-        )
-        return pod
+        return {
+            "name": name,
+            "template": t,
+            "labels": labels,
+            "log_file": lf,
+            "notify": changed,
+            "backoff": Backoff(*self._backoff),
+            "ports": self._ports,
+        }
 
     def _removed(self, pod: Pod) -> None:
         name = pod.name

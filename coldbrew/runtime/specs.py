@@ -10,7 +10,13 @@ from typing import Any, Literal
 Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
 Role = Literal["standard", "reserve"]
 Status = Literal[
-    "ContainerCreating", "Running", "CrashLoopBackOff", "Error", "Terminating", "ImagePullBackOff"
+    "ContainerCreating",
+    "Running",
+    "CrashLoopBackOff",
+    "Error",
+    "Terminating",
+    "ErrImagePull",
+    "ImagePullBackOff",
 ]
 CONTAINER_NAME = "user-container"
 RESERVE_LABEL = "knative.aliyun.com/reserve-instance"  # "true" on reserve pods only
@@ -42,8 +48,20 @@ class ContainerSpec:
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
-    port: int | None = None  # declared containerPort (informational: $PORT is always ours)
+    port: int | None = None  # declared containerPort (processes: $PORT is always ours)
     readiness_probe: ProbeSpec | None = None
+    image_pull_policy: str | None = None  # containers only; None: Kubernetes' default
+    limits: ContainerLimits | None = None  # containers only (processes: PodTemplate.resources)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLimits:
+    """``resources`` of the container: cpu in cores, memory in bytes; None: not set."""
+
+    cpu_request: float | None = None
+    memory_request: float | None = None
+    cpu_limit: float | None = None
+    memory_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +152,12 @@ class PodInfo:
 
     def to_k8s(self) -> dict[str, Any]:
         """A Kubernetes ``v1/Pod``-shaped object (for ``get pods -o yaml`` and friends)."""
-        waiting = self.status in ("ContainerCreating", "CrashLoopBackOff", "ImagePullBackOff")
+        waiting = self.status in (
+            "ContainerCreating",
+            "CrashLoopBackOff",
+            "ErrImagePull",
+            "ImagePullBackOff",
+        )
         state: dict[str, Any]
         if waiting:
             state = {"waiting": {"reason": self.status}}
