@@ -21,7 +21,8 @@ import pytest
 
 from coldbrew.runtime.containers import EngineError, connect, detect
 from tests.containers.images import HELLO_IMAGE, import_image
-from tests.containers.util import engine_call
+from tests.containers.util import containers_of, engine_call
+from tests.e2e.harness import Server
 
 ENGINE_START_TIMEOUT = 30.0
 
@@ -94,3 +95,15 @@ def hello_image(engine_url: str) -> str:
     """The test image, imported once per session."""
     engine_call(engine_url, import_image)
     return HELLO_IMAGE
+
+
+@pytest.fixture
+def server(tmp_path: Path, engine_url: str, hello_image: str) -> Iterator[Server]:
+    srv = Server(tmp_path / "state", "--runtime", "docker")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        code = srv.stop()
+        assert code == 0, f"coldbrew serve exited {code}:\n{srv.log()[-4000:]}"
+        assert containers_of(engine_url, srv.state_dir) == [], "containers left behind"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,18 +33,6 @@ def service(name: str, image: str, target: str, **container: Any) -> dict[str, A
             }
         },
     }
-
-
-@pytest.fixture
-def server(tmp_path: Path, engine_url: str, hello_image: str) -> Iterator[Server]:
-    srv = Server(tmp_path / "state", "--runtime", "docker")
-    srv.start()
-    try:
-        yield srv
-    finally:
-        code = srv.stop()
-        assert code == 0, f"coldbrew serve exited {code}:\n{srv.log()[-4000:]}"
-        assert containers_of(engine_url, srv.state_dir) == [], "containers left behind"
 
 
 def test_cafe_on_a_real_container(server: Server, engine_url: str, hello_image: str) -> None:
