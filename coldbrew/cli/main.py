@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
+    logs.add_argument("-f", "--follow", action="store_true", help="stream until the pod is gone")
     logs.add_argument("-n", "--namespace", default="default")
     _server_flag(logs)
     return parser
@@ -221,6 +222,11 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "delete":
             client.delete_service(args.name, args.namespace)
             print(f'service.serving.knative.dev "{args.name}" deleted')
+            return 0
+        if args.command == "logs" and args.follow:
+            for text in client.follow_logs(args.pod, args.namespace):
+                sys.stdout.write(text)
+                sys.stdout.flush()
             return 0
         if args.command == "logs":
             sys.stdout.write(client.logs(args.pod, args.namespace))

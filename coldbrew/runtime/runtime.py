@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,25 @@ class PodRuntime:
     def log(self, pod_name: str) -> str:
         """The pod's output so far (also for ``log_retention`` s after it was deleted)."""
         return self._logs[pod_name].read()
+
+    async def follow_log(self, pod_name: str, poll: float = 0.1) -> AsyncIterator[bytes]:
+        """The pod's output so far, then what it writes, until the pod is gone (KeyError: none).
+
+        Yields ``b""`` every ``poll`` s while there is nothing new, so a reader can stop.
+        A log file trimmed at its cap starts over from its new beginning.
+        """
+        lf = self._logs[pod_name]
+        offset = 0
+        while True:
+            live = pod_name in self._logs and any(
+                p.name == pod_name for rs in self._sets.values() for p in rs.pods
+            )
+            chunk, offset = lf.read_from(offset)
+            if not chunk and not live:
+                return
+            yield chunk
+            if not chunk:
+                await asyncio.sleep(poll)
 
     async def wait_ready(self, key: str, count: int = 1, timeout: float = 10) -> bool:  # noqa: ASYNC109
         """Wait until ``key`` has at least ``count`` ready pods; False on timeout."""

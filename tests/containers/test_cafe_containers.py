@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -73,3 +76,18 @@ def test_cafe_on_a_real_container(server: Server, engine_url: str, hello_image: 
     # the gateway's endpoint is the published loopback port
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.2:{bindings[0]['HostPort']}/", timeout=1)
+
+
+def test_logs_follow_until_the_pod_is_gone(server: Server, hello_image: str) -> None:
+    server.client().apply(service("coffee", hello_image, "coffee"))
+    server.wait_ready("coffee", timeout=30)
+    name = server.pods()[0]["metadata"]["name"]
+    env = dict(os.environ, COLDBREW_SERVER=server.admin_url)
+    cmd = [sys.executable, "-m", "coldbrew", "logs", "-f", name]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env) as follow:
+        assert follow.stdout is not None
+        first = follow.stdout.readline()
+        assert first.startswith("listening on 8080"), first
+        server.cli("delete", "ksvc", "coffee")
+        assert follow.wait(30) == 0  # the stream ends with the pod
+        assert "Terminated" in follow.stdout.read()  # the shell's last words on SIGTERM
