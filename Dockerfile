@@ -7,9 +7,13 @@
 #   coldbrew controller ...         (Service -> Revision -> Deployment reconciler)
 #   coldbrew autoscaler ...         (KPA: metrics stream in, deployments/scale out)
 # Ports: 8080 gateway traffic, 8081 admin / control API / health (/healthz).
+# BASE: the base image of both stages (any Debian-like image with python3 >= 3.11, pip and
+# useradd); the default is the pinned official image.
+
+ARG BASE=python:3.11.11-slim-bookworm
 
 # ---- build: wheels of the project and every dependency ----
-FROM python:3.11.11-slim-bookworm AS build
+FROM ${BASE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -24,7 +28,7 @@ COPY autoscaler ./autoscaler
 RUN pip wheel . --wheel-dir /wheels
 
 # ---- runtime: install the wheels, nothing else ----
-FROM python:3.11.11-slim-bookworm AS runtime
+FROM ${BASE} AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

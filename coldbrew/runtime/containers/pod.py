@@ -76,6 +76,8 @@ class ContainerPod(Pod):
         try:
             container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
         except aiodocker.DockerError as exc:
+            if exc.status == 404:  # the image went away: ask again before the next run
+                self.puller.forget(self.template.container.image)
             self.log_file.write(f"coldbrew: cannot create the container: {exc.message}\n".encode())
             return 128
         self.container_id = container.id
@@ -94,17 +96,12 @@ class ContainerPod(Pod):
             return 128
         # "not-running" (the default) also answers for a container that already exited
         exited = loop.create_task(container.wait())
-        try:
-            info = await container.show()
-            self.enforced = describe_limits(info.get("HostConfig") or {})
-            self.pid = (info.get("State") or {}).get("Pid") or None
-        except aiodocker.DockerError as exc:
-            log.warning("cannot inspect container of pod %s: %s", self.name, exc)
         self.started, self.phase = time.time(), "Running"
         self.ever_ready = False
         self._set(status="Running")
+        probing_task = loop.create_task(self._probe_loop())  # first: cold starts wait on it
         pumping = loop.create_task(self._pump(container))
-        probing_task = loop.create_task(self._probe_loop())
+        inspecting = loop.create_task(self._inspect(container))
         stopping = loop.create_task(self._stop.wait())
         try:
             await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -121,6 +118,7 @@ class ContainerPod(Pod):
         finally:
             probing_task.cancel()
             stopping.cancel()
+            inspecting.cancel()
             self.pid = None
             self._set(ready=False)
             with contextlib.suppress(TimeoutError):
@@ -133,6 +131,16 @@ class ContainerPod(Pod):
             return int((exited.result() or {}).get("StatusCode", 1))
         except (aiodocker.DockerError, asyncio.CancelledError):
             return 1
+
+    async def _inspect(self, container: aiodocker.containers.DockerContainer) -> None:
+        """What the engine enforces (``get pods -o wide``) and the container's pid."""
+        try:
+            info = await container.show()
+        except aiodocker.DockerError as exc:
+            log.warning("cannot inspect container of pod %s: %s", self.name, exc)
+            return
+        self.enforced = describe_limits(info.get("HostConfig") or {})
+        self.pid = (info.get("State") or {}).get("Pid") or None
 
     async def _signal(self, container: aiodocker.containers.DockerContainer, sig: str) -> None:
         try:

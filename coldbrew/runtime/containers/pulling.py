@@ -3,7 +3,8 @@
 Defaults as Kubernetes: ``Always`` for ``:latest`` or no tag, else ``IfNotPresent`` (an image
 by digest is ``IfNotPresent``). ``Never`` runs only an image already present. ``Always`` pulls
 once per image while this runtime runs (Kubernetes compares digests on every start; a local
-runtime need not ask the registry for each pod).
+runtime need not ask the registry for each pod). An image known present is not looked up
+again for each pod (a cold start should not wait for it) until a create says it is gone.
 
 Credentials: Podman uses its own auth file when the request carries none. Docker expects the
 client to send them, so the ``auths`` entry of ``~/.docker/config.json`` (``$DOCKER_CONFIG``)
@@ -108,14 +109,20 @@ class Puller:
                 raise PullError(
                     f'Container image "{image}" is not present with pull policy of Never'
                 )
+            self._pulled.add(image)
             return
         if policy == "IfNotPresent" and await self.present(image):
+            self._pulled.add(image)
             return
         task = self._running.get(image)
         if task is None:
             task = self._running[image] = asyncio.get_running_loop().create_task(self._pull(image))
             task.add_done_callback(lambda _t: self._running.pop(image, None))
         await asyncio.shield(task)
+
+    def forget(self, image: str) -> None:
+        """The engine no longer has ``image``: look it up (or pull it) for the next pod."""
+        self._pulled.discard(image)
 
     async def _pull(self, image: str) -> None:
         self.pulls += 1
