@@ -30,10 +30,13 @@ RUN pip wheel . --wheel-dir /wheels
 # ---- runtime: install the wheels, nothing else ----
 FROM ${BASE} AS runtime
 
+# PIP_BREAK_SYSTEM_PACKAGES: a Debian base's own python3 refuses pip installs otherwise (PEP 668);
+# the official python images are not marked, so it changes nothing there.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_BREAK_SYSTEM_PACKAGES=1 \
     HOME=/tmp
 
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

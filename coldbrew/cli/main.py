@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coldbrew", description="Knative-style serverless serving on one machine."
     )
+    parser.add_argument("--version", action="version", version=f"coldbrew {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run gateway, control API and pods")
