@@ -62,4 +62,5 @@ def pod_template(rev: RevisionRecord, template: RevisionTemplate) -> PodTemplate
         labels=labels,
         annotations=dict(template.annotations),
         template_hash=rev.template_hash,
+        termination_grace_seconds=template.timeout_seconds,  # as Knative sets it on the pod
     )

@@ -122,6 +122,10 @@ class Pod:
             self._notify()
         return served
 
+    def termination_grace(self, default: float) -> float:
+        """SIGTERM to SIGKILL when the pod is scaled away (processes: the runtime's)."""
+        return default
+
     async def stop(self, grace: float | None = None) -> None:
         """SIGTERM the process group, SIGKILL after ``grace``; returns when the pod is gone."""
         if grace is not None:

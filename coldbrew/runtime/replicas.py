@@ -123,7 +123,7 @@ class ReplicaSet:
                     log.warning("draining %s:%s timed out", HOST, pod.port)
                 except Exception:
                     log.exception("draining %s:%s failed", HOST, pod.port)
-            await pod.stop(self._grace)
+            await pod.stop(pod.termination_grace(self._grace))
         finally:
             if pod in self.pods:
                 self.pods.remove(pod)

@@ -95,6 +95,9 @@ class PodTemplate:
     # "reserve": ASK's reserved instance, a replica set of its own next to the standard one
     role: Role = "standard"
     resources: PodResources | None = None  # enforced as far as this machine allows
+    # SIGTERM -> SIGKILL when scaled down (Knative: the revision's timeoutSeconds); containers
+    # only: process pods keep the runtime's grace
+    termination_grace_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ("standard", "reserve"):

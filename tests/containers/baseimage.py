@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import aiodocker
+import aiohttp
 from yarl import URL
 
 BASE_IMAGE = "localhost/coldbrew-base:bookworm"
@@ -93,7 +94,7 @@ async def import_base(docker: aiodocker.Docker) -> str:
             method="POST",
             data=tar_file,
             headers={"Content-Type": "application/x-tar"},
-            timeout=600.0,
+            timeout=aiohttp.ClientTimeout(total=600),
         ) as response:
             await response.read()
     await docker.images.inspect(BASE_IMAGE)

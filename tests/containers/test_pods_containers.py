@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 from tests.containers.test_cafe_containers import COFFEE, service
@@ -102,3 +103,27 @@ def test_sigkill_then_restart_removes_leftovers(
     finally:
         assert second.stop() == 0, second.log()[-3000:]
     assert containers_of(engine_url, state) == []
+
+
+def test_command_overrides_and_sigkill_after_the_revisions_timeout(
+    server: Server, engine_url: str, hello_image: str
+) -> None:
+    # command replaces the image's entrypoint; this one ignores SIGTERM
+    stubborn = service(
+        "coffee",
+        hello_image,
+        "stubborn",
+        command=["/bin/sh", "-c"],
+        args=["trap '' TERM; echo ignoring TERM; exec httpd -f -p $(PORT) -h /www"],
+    )
+    stubborn["spec"]["template"]["spec"]["timeoutSeconds"] = 2
+    server.client().apply(stubborn)
+    server.wait_ready("coffee", timeout=30)
+    assert server.request(COFFEE).text == "Hello stubborn!\n"
+    (info,) = containers_of(engine_url, server.state_dir)
+    assert info["Config"]["Entrypoint"] == ["/bin/sh", "-c"]
+    start = time.monotonic()
+    assert server.cli("delete", "ksvc", "coffee").returncode == 0
+    wait_for(lambda: containers_of(engine_url, server.state_dir) == [], timeout=25, what="gone")
+    # killed after the revision's 2 s, not the runtime's default 30 s
+    assert time.monotonic() - start < 20

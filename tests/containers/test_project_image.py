@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import tarfile
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiodocker
+import aiohttp
 import httpx
 import pytest
 
@@ -42,17 +44,25 @@ def context_tar() -> io.BytesIO:
 
 async def build(docker: aiodocker.Docker) -> dict[str, Any]:
     base = await import_base(docker)
+    try:
+        before = (await docker.images.inspect(IMAGE))["Id"]
+    except aiodocker.DockerError:
+        before = None
     log = await docker.images.build(
         fileobj=context_tar(),
         encoding="application/x-tar",
         tag=IMAGE,
         buildargs={"BASE": base},
         rm=True,
-        timeout=900.0,
+        timeout=aiohttp.ClientTimeout(total=900),
     )
     errors = [e for e in log if isinstance(e, dict) and e.get("error")]
     assert not errors, log[-20:]
-    return await docker.images.inspect(IMAGE)
+    image = await docker.images.inspect(IMAGE)
+    if before is not None and before != image["Id"]:  # the previous build, now untagged
+        with contextlib.suppress(aiodocker.DockerError):
+            await docker.images.delete(before)
+    return image
 
 
 async def run_to_end(docker: aiodocker.Docker, *cmd: str) -> tuple[int, str]:
@@ -60,7 +70,7 @@ async def run_to_end(docker: aiodocker.Docker, *cmd: str) -> tuple[int, str]:
     container = await docker.containers.create(body)
     try:
         await container.start()
-        code = (await container.wait(timeout=60.0))["StatusCode"]
+        code = (await container.wait(timeout=aiohttp.ClientTimeout(total=60)))["StatusCode"]
         return code, "".join(await container.log(stdout=True, stderr=True))
     finally:
         await container.delete(force=True)

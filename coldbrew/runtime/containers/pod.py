@@ -33,6 +33,11 @@ class ContainerPod(Pod):
         self.container_id: str | None = None
         self._removing: set[asyncio.Task[None]] = set()
 
+    def termination_grace(self, default: float) -> float:
+        """The template's terminationGracePeriodSeconds (Knative: the revision's timeout)."""
+        own = self.template.termination_grace_seconds
+        return default if own is None else own
+
     # -- image
     async def _prepare(self) -> bool:
         image, policy = self.template.container.image, self.template.container.image_pull_policy
