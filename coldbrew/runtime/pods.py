@@ -67,6 +67,7 @@ class Pod:
         self.phase: Phase = "Pending"
         self.status: Status = "ContainerCreating" if argv else "ImagePullBackOff"
         self.message = "" if argv else waiting_message
+        self.progress: tuple[str, str] | None = None  # (reason, message) before the first run
         self.ready = False
         self.ever_ready = False  # in the current run
         self.restarts = 0

@@ -43,7 +43,9 @@ class ReplicaSet:
     def state(self) -> RevisionPods:
         live = self.live()
         ready = sum(p.ready for p in live)
-        return RevisionPods(self.desired, ready, len(live), self._failure(live, ready))
+        progress = next((p.progress for p in live if p.progress is not None), None)
+        failure = self._failure(live, ready)
+        return RevisionPods(self.desired, ready, len(live), failure, progress)
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:

@@ -118,6 +118,7 @@ class RevisionPods:
     ready: int
     pods: int  # pods that exist and are not terminating
     failure: tuple[str, str] | None = None  # (reason, message)
+    progress: tuple[str, str] | None = None  # (reason, message) while deploying, e.g. Pulling
 
 
 def rfc3339(ts: float | None) -> str | None:

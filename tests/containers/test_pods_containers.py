@@ -46,8 +46,19 @@ def test_a_killed_container_restarts(server: Server, engine_url: str, hello_imag
 
 def test_an_image_that_does_not_exist(server: Server, engine_url: str, hello_image: str) -> None:
     missing = "localhost/coldbrew-test/no-such-image:1"
-    server.client().apply(service("coffee", hello_image, "coffee"))
     server.client().apply(service("tea", missing, "tea", imagePullPolicy="IfNotPresent"))
+
+    def pulling() -> tuple[dict, dict] | None:  # the first pull takes the engine a while
+        rev = server.client().get("revisions", "tea-00001")
+        ready = {c["type"]: c for c in rev["status"]["conditions"]}["Ready"]
+        pods = server.pods("tea-00001")
+        return (ready, pods[0]) if ready["reason"] == "Pulling" and pods else None
+
+    ready, pod = wait_for(pulling, timeout=20, what="tea's revision Pulling")
+    assert ready["status"] == "Unknown" and missing in ready["message"]
+    state = pod["status"]["containerStatuses"][0]["state"]
+    assert state["waiting"]["reason"] in ("ContainerCreating", "ImagePullBackOff"), state
+    server.client().apply(service("coffee", hello_image, "coffee"))
     server.wait_ready("coffee", timeout=30)
 
     def backing_off() -> dict | None:

@@ -45,6 +45,7 @@ class ContainerPod(Pod):
         while not self._stop.is_set():
             if self.puller.needs_pull(image, policy) is not False:
                 self.message = f'Pulling image "{image}"'
+                self.progress = ("Pulling", self.message)
                 self._notify()
             ensuring = asyncio.ensure_future(self.puller.ensure(image, policy))
             stopping = asyncio.ensure_future(self._stop.wait())
@@ -54,8 +55,10 @@ class ContainerPod(Pod):
                 stopping.cancel()
             if not ensuring.done():
                 ensuring.cancel()
+                self.progress = None
                 return False
             exc = ensuring.exception()
+            self.progress = None
             if exc is None:
                 self.message = ""
                 return True
