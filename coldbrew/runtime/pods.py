@@ -68,6 +68,7 @@ class Pod:
         self.status: Status = "ContainerCreating" if argv else "ImagePullBackOff"
         self.message = "" if argv else waiting_message
         self.progress: tuple[str, str] | None = None  # (reason, message) before the first run
+        self.probe_hold = 0.0  # TCP probes: see probing.probe_tcp
         self.ready = False
         self.ever_ready = False  # in the current run
         self.restarts = 0
@@ -284,7 +285,7 @@ class Pod:
         successes = failures = 0
         while True:
             try:
-                ok = await probing.probe_once(spec, port)
+                ok = await probing.probe_once(spec, port, self.probe_hold)
             except Exception:  # a probe bug must not silently stop readiness checks
                 log.exception("probing pod %s failed", self.name)
                 ok = False

@@ -136,3 +136,23 @@ def test_image_pull_policy_is_validated_and_kept() -> None:
     with pytest.raises(ValidationError) as err:
         parse_service(svc("Sometimes"))
     assert err.value.field == "spec.template.spec.containers[0].imagePullPolicy"
+
+
+async def test_tcp_probe_hold_tells_a_proxy_with_nothing_behind_from_an_app() -> None:
+    from coldbrew.runtime.probing import probe_tcp
+
+    async def closes_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()  # what docker-proxy does when the container's app is not listening
+
+    async def keeps_open(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # an app: waits for a request
+        writer.close()
+
+    proxy = await asyncio.start_server(closes_at_once, "127.0.0.1", 0)
+    app = await asyncio.start_server(keeps_open, "127.0.0.1", 0)
+    async with proxy, app:
+        proxy_port = proxy.sockets[0].getsockname()[1]
+        app_port = app.sockets[0].getsockname()[1]
+        assert await probe_tcp(proxy_port, 1.0)  # a bare connect is fooled
+        assert not await probe_tcp(proxy_port, 1.0, hold=0.05)
+        assert await probe_tcp(app_port, 1.0, hold=0.05)

@@ -24,6 +24,7 @@ from coldbrew.runtime.pods import Backoff, Pod
 
 log = logging.getLogger(__name__)
 KILL_WAIT = 10.0  # after SIGKILL, how long to wait for the engine to report the exit
+PROBE_HOLD = 0.003  # a TCP probe's connection must stay open this long (see probing.probe_tcp)
 
 
 class ContainerPod(Pod):
@@ -31,6 +32,8 @@ class ContainerPod(Pod):
         super().__init__(argv=("container",), waiting_message="", **kw)
         self.engine, self.puller, self.instance = engine, puller, instance
         self.container_id: str | None = None
+        # the published port may be a userland proxy's that accepts before the app listens
+        self.probe_hold = PROBE_HOLD
         self._removing: set[asyncio.Task[None]] = set()
 
     def termination_grace(self, default: float) -> float:
