@@ -25,6 +25,7 @@ COPY coldbrew ./coldbrew
 COPY gateway ./gateway
 COPY activator ./activator
 COPY autoscaler ./autoscaler
+COPY rulebook ./rulebook
 RUN pip wheel . --wheel-dir /wheels
 
 # ---- runtime: install the wheels, nothing else ----

@@ -2,10 +2,9 @@
 
 A revision with no ready endpoints, or whose pods are all at their containerConcurrency,
 queues requests FIFO (:class:`Throttler`); pods are chosen as Knative's activator does
-(:mod:`activator.policies`).
+(the policies in :mod:`activator.throttler`).
 """
 
-from activator.holding import Throttler
-from activator.policies import RoundRobin, first_available, policy_for, random_choice_2
+from activator.throttler import RoundRobin, Throttler, first_available, policy_for, random_choice_2
 
 __all__ = ["RoundRobin", "Throttler", "first_available", "policy_for", "random_choice_2"]

@@ -25,6 +25,7 @@ from autoscaler.deciding import Decider, ScaleResult, apply_bounds
 from autoscaler.phasing import Phase, ScaledRevision, scale_to_zero, update_phase
 from autoscaler.spec import DeciderSpec
 from autoscaler.tracing import Tracer
+from rulebook.scale_bounds import kpa_floor
 
 log = logging.getLogger(__name__)
 
@@ -243,9 +244,12 @@ class Autoscaler:
 
         final = want
         if want >= 0 or rev.phase is Phase.ACTIVATING:
-            low = spec.min_scale
-            if spec.initial_scale > 1 and not rev.initialized and spec.reachable:
-                low = max(low, spec.initial_scale)
+            low = kpa_floor(
+                spec.min_scale,
+                spec.initial_scale,
+                initialized=rev.initialized,
+                reachable=spec.reachable,
+            )
             bounded = apply_bounds(low, spec.max_scale, want)
             rev.recommended = bounded
             self.tracer.decision(key, now, bounded, ready, result.panicking)

@@ -1,7 +1,9 @@
 """Knative's ``config-autoscaler`` ConfigMap: keys, defaults and validation.
 
 Mirrors ``pkg/autoscaler/config/config.go`` (``NewConfigFromMap`` + ``validate``).
-Durations are seconds (floats); percentages are stored as percentages (70, not 0.7).
+Durations are Go duration strings (``"60s"``; Knative parses them with
+``time.ParseDuration``, so ``"60"`` is refused), stored as seconds (floats).
+Percentages are stored as percentages (70, not 0.7).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from autoscaler.durations import format_duration, parse_duration
+from autoscaler.durations import format_duration_seconds, parse_duration_seconds
 
 TARGET_MIN = 0.01  # autoscaling.TargetMin
 WINDOW_MIN = 6.0  # autoscaling.WindowMin
@@ -180,7 +182,7 @@ class AutoscalerConfig:
 
 
 def _fail(key: str, message: str, seconds: float) -> None:
-    raise ConfigError(key, f"{message}, got {format_duration(seconds)}")
+    raise ConfigError(key, f"{message}, got {format_duration_seconds(seconds)}")
 
 
 def _as_float(key: str, raw: Any) -> float:
@@ -225,7 +227,7 @@ def _as_bool(key: str, raw: Any) -> bool:
 
 def _as_duration(key: str, raw: Any) -> float:
     try:
-        return parse_duration(raw)
+        return parse_duration_seconds(raw)
     except ValueError as exc:
         raise ConfigError(key, str(exc)) from None
 

@@ -14,6 +14,7 @@ from enum import Enum
 from autoscaler.collecting import MetricCollector
 from autoscaler.deciding import INVALID, Decider, ScaleResult
 from autoscaler.spec import DeciderSpec
+from rulebook.scale_bounds import reachable_min
 
 
 class Phase(Enum):
@@ -85,7 +86,7 @@ def scale_to_zero(
 def update_phase(rev: ScaledRevision, want: int, ready: int, now: float) -> None:
     """``computeActiveCondition``."""
     spec = rev.spec
-    low = spec.min_scale if spec.reachable else 0
+    low = reachable_min(spec.min_scale, reachable=spec.reachable)
     min_ready = max(low, 1) if rev.initialized else max(low, spec.initial_scale)
     if ready >= min_ready:
         rev.initialized = True

@@ -2,7 +2,8 @@
 
 Ports ``MakeDecider``/``GetInitialScale`` (kpa/resources/decider.go),
 ``ResolveMetricTarget`` (autoscaling/resources/target.go), ``StableWindow`` and the panic
-window rounding of ``MakeMetric`` (autoscaling/resources/metric.go), and ``ScaleBounds``.
+window rounding of ``MakeMetric`` (autoscaling/resources/metric.go); min-, max- and initial
+scale come from :mod:`rulebook.scale_bounds` (``ScaleBounds``, ``GetInitialScale``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from autoscaler.config import TARGET_MIN, AutoscalerConfig
+from rulebook import scale_bounds
 
 Metric = Literal["concurrency", "rps"]
 BUCKET_SIZE = 1.0  # config.BucketSize
@@ -111,9 +113,6 @@ def make_spec(
     ptp = config.panic_threshold_percentage
     if panic_threshold_percentage is not None:
         ptp = panic_threshold_percentage
-    init = config.initial_scale
-    if initial_scale is not None and (initial_scale != 0 or config.allow_zero_initial_scale):
-        init = initial_scale
     return DeciderSpec(
         max_scale_up_rate=config.max_scale_up_rate,
         max_scale_down_rate=config.max_scale_down_rate,
@@ -131,9 +130,11 @@ def make_spec(
             if scale_down_delay_seconds is None
             else float(scale_down_delay_seconds)
         ),
-        initial_scale=init,
-        min_scale=config.min_scale if min_scale is None else min_scale,
-        max_scale=config.max_scale if max_scale is None else max_scale,
+        initial_scale=scale_bounds.initial_scale(
+            initial_scale, config.initial_scale, allow_zero=config.allow_zero_initial_scale
+        ),
+        min_scale=scale_bounds.min_scale(min_scale, config.min_scale),
+        max_scale=scale_bounds.max_scale(max_scale, config.max_scale),
         activation_scale=0 if activation_scale is None else activation_scale,
         metric=resolved,
         enable_scale_to_zero=config.enable_scale_to_zero,

@@ -22,9 +22,9 @@ from typing import Any
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
-from autoscaler.pricing import KNOWN_TYPES, PriceTable, resolve_specs
-from coldbrew.api import RevisionRecord as PlannedRevision
+from autoscaler.pricing import KNOWN_TYPES, PriceTable
 from coldbrew.api import (
+    ExistingRevision,
     RevisionState,
     Service,
     ValidationError,
@@ -33,14 +33,18 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
-from coldbrew.config import ReserveDefaults
 from coldbrew.costing import Costing
+from coldbrew.platform_config import ReserveDefaults
+from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
-from coldbrew.store import RevisionRecord, ServiceRecord, Store
+from coldbrew.storing import Repository, StoredRevision, StoredService
 from coldbrew.translating import pod_template
-from gateway.settings import GatewayControl, RevisionSettings
+from gateway.settings import GatewayControl
+from rulebook.reserve import reserve_serves
+from rulebook.retirement import autoscaled
+from rulebook.revision_settings import revision_settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ class ServiceView:
 class Controller:
     def __init__(
         self,
-        store: Store,
+        store: Repository,
         runtime: Any,
         data_plane: GatewayControl,
         *,
@@ -101,11 +105,11 @@ class Controller:
 
     def start(self) -> None:
         """Bring back every stored service and start reconciling."""
-        for key, rec in self.store.services.items():
-            self.views[key] = ServiceView(parse_service(rec.manifest))
+        for rec in self.store.services.list():
+            self.views[rec.key] = ServiceView(parse_service(rec.manifest))
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 self._push_endpoints(rev.key)
-            self._mark(key)
+            self._mark(rec.key)
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
@@ -118,7 +122,7 @@ class Controller:
 
     # -- writes -----------------------------------------------------------
 
-    def apply(self, obj: dict[str, Any]) -> tuple[str, ServiceRecord]:
+    def apply(self, obj: dict[str, Any]) -> tuple[str, StoredService]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
         svc = parse_service(obj, instance_types=KNOWN_TYPES)
         key = f"{svc.namespace}/{svc.name}"
@@ -126,12 +130,12 @@ class Controller:
         if rec is not None and self.views[key].service == svc:
             return "unchanged", rec
         existing = self.store.revisions_of(svc.namespace, svc.name)
-        planned = [
-            PlannedRevision(r.name, r.generation, r.template_hash, r.created) for r in existing
+        known = [
+            ExistingRevision(r.name, r.generation, r.template_hash, r.created) for r in existing
         ]
         decision = plan(
             svc,
-            planned,
+            known,
             latest=rec.latest_created if rec else None,
             generation_floor=rec.revision_counter if rec else 0,
         )
@@ -139,25 +143,30 @@ class Controller:
         result = "configured"
         if rec is None:
             result = "created"
-            rec = ServiceRecord(svc.namespace, svc.name, obj, 0, str(uuid.uuid4()), now)
-            self.store.services[key] = rec
-        rec.manifest = obj
-        rec.generation += 1
-        if decision.is_new:
-            rec.revision_counter = max(rec.revision_counter, decision.generation)
-            revision = RevisionRecord(
-                namespace=svc.namespace,
-                name=decision.name,
-                service=svc.name,
-                generation=decision.generation,
-                template_hash=decision.template_hash,
+            rec = StoredService(svc.namespace, svc.name, obj, 0, str(uuid.uuid4()), now)
+        counter = rec.revision_counter
+        with self.store.transaction():
+            if decision.is_new:
+                counter = max(counter, decision.generation)
+                revision = StoredRevision(
+                    namespace=svc.namespace,
+                    name=decision.name,
+                    service=svc.name,
+                    generation=decision.generation,
+                    template_hash=decision.template_hash,
+                    manifest=obj,
+                    uid=str(uuid.uuid4()),
+                    created=now,
+                )
+                self.store.revisions.put(revision)
+            rec = dataclasses.replace(
+                rec,
                 manifest=obj,
-                uid=str(uuid.uuid4()),
-                created=now,
+                generation=rec.generation + 1,
+                latest_created=decision.name,
+                revision_counter=counter,
             )
-            self.store.revisions[revision.key] = revision
-        rec.latest_created = decision.name
-        self.store.save()
+            self.store.services.put(rec)
         view = self.views.get(key)
         if view is None:
             self.views[key] = ServiceView(svc)
@@ -168,13 +177,12 @@ class Controller:
 
     def delete(self, namespace: str, name: str) -> bool:
         key = f"{namespace}/{name}"
-        rec = self.store.services.pop(key, None)
-        if rec is None:
-            return False
         revisions = self.store.revisions_of(namespace, name)
-        for rev in revisions:
-            del self.store.revisions[rev.key]
-        self.store.save()
+        with self.store.transaction():
+            if not self.store.services.delete(key):
+                return False
+            for rev in revisions:
+                self.store.revisions.delete(rev.key)
         self.views.pop(key, None)
         self._publish_routes()
         for rev in revisions:
@@ -200,16 +208,15 @@ class Controller:
         self._mark(f"{rev.namespace}/{rev.service}")
 
     def _push_endpoints(self, key: str) -> None:
-        rev = self.store.revisions[key]
+        rev = self.store.revisions.get(key)
+        if rev is None:
+            raise KeyError(key)
         tmpl = self.template_of(rev)
         self.data_plane.set_revision(
             key,
             self.reserver.endpoints(key),
-            RevisionSettings(
-                timeout_seconds=tmpl.timeout_seconds,
-                container_concurrency=tmpl.container_concurrency,
-                response_start_timeout_seconds=tmpl.response_start_timeout_seconds,
-                idle_timeout_seconds=tmpl.idle_timeout_seconds,
+            revision_settings(
+                tmpl,
                 activator_in_path=self._in_path.get(key, True),
                 wake_on_request=self.reserver.on_reserve(key),
             ),
@@ -224,37 +231,30 @@ class Controller:
 
     def _activator_in_path(self, key: str, in_path: bool) -> None:
         self._in_path[key] = in_path
-        if key in self.store.revisions:
+        if self.store.revisions.get(key) is not None:
             self._push_endpoints(key)
 
-    def _reserve_plan(self, rev: RevisionRecord) -> ReservePlan | None:
-        """The revision's reserve, if it has one: routed, not disabled, min-scale 0."""
-        scaling = self.template_of(rev).scaling
-        enabled = scaling.reserve_instance
-        if enabled is None:
-            enabled = self.reserve.enabled
-        if not enabled or (scaling.min_scale or self.config.min_scale) >= 1:
-            return None  # disabled, or "reserve at least one standard instance"
+    def _reserve_plan(self, rev: StoredRevision) -> ReservePlan | None:
+        """The revision's reserve, while it serves (:mod:`rulebook.reserve`)."""
+        reserve = revision_reserve(self.template_of(rev).scaling, self.reserve, self.config)
         view = self.views.get(f"{rev.namespace}/{rev.service}")
-        if view is None or rev.key not in view.routed():
-            return None  # reserve is for idle *routed* revisions
-        specs = scaling.reserve_instance_eci_use_specs or self.reserve.eci_use_specs
-        instance = resolve_specs(specs.instance_types, specs.cpu, specs.memory)
-        use_specs = ",".join(specs.instance_types) or instance.name
+        routed = view is not None and rev.key in view.routed()
+        if reserve is None or not reserve_serves(configured=True, routed=routed):
+            return None
+        instance = reserve.instance
         template = reserve_template(
             self._pod_template(rev),
             instance_type=instance.name,
             cpu=instance.cpu,
             memory_gib=instance.memory_gib,
-            use_specs=use_specs,
+            use_specs=reserve.use_specs,
             resources=PodResources(
                 cpu=instance.cpu, memory=instance.memory_gib * 2**30, instance_type=instance.name
             ),
         )
-        replicas = scaling.reserve_instance_replicas or self.reserve.replicas
-        return ReservePlan(template, replicas)
+        return ReservePlan(template, reserve.replicas)
 
-    def _pod_template(self, rev: RevisionRecord) -> Any:
+    def _pod_template(self, rev: StoredRevision) -> Any:
         pod_tmpl = self._pod_templates.get(rev.key)
         if pod_tmpl is None:
             pod_tmpl = self._pod_templates[rev.key] = pod_template(rev, self.template_of(rev))
@@ -281,14 +281,14 @@ class Controller:
 
     # -- reconcile --------------------------------------------------------
 
-    def template_of(self, rev: RevisionRecord) -> Any:
+    def template_of(self, rev: StoredRevision) -> Any:
         tmpl = self._templates.get(rev.key)
         if tmpl is None:
             tmpl = parse_service(rev.manifest).template
             self._templates[rev.key] = tmpl
         return tmpl
 
-    def revision_states(self, rec: ServiceRecord) -> dict[str, RevisionState]:
+    def revision_states(self, rec: StoredService) -> dict[str, RevisionState]:
         states: dict[str, RevisionState] = {}
         for rev in self.store.revisions_of(rec.namespace, rec.name):
             pods = self.runtime.revision_state(rev.key)
@@ -300,18 +300,15 @@ class Controller:
         view = self.views.get(key)
         if rec is None or view is None:
             return
+        with self.store.transaction():  # saves only if something changed
+            for rev in self.store.revisions_of(rec.namespace, rec.name):
+                if not rev.ever_ready and self.runtime.revision_state(rev.key).ready > 0:
+                    self.store.revisions.put(dataclasses.replace(rev, ever_ready=True))
+            latest = self.store.revisions.get(f"{rec.namespace}/{rec.latest_created}")
+            if latest is not None and latest.ever_ready and rec.latest_ready != latest.name:
+                rec = dataclasses.replace(rec, latest_ready=latest.name)
+                self.store.services.put(rec)
         revisions = self.store.revisions_of(rec.namespace, rec.name)
-        changed = False
-        for rev in revisions:
-            if not rev.ever_ready and self.runtime.revision_state(rev.key).ready > 0:
-                rev.ever_ready = True
-                changed = True
-        latest = self.store.revisions.get(f"{rec.namespace}/{rec.latest_created}")
-        if latest is not None and latest.ever_ready and rec.latest_ready != latest.name:
-            rec.latest_ready = latest.name
-            changed = True
-        if changed:
-            self.store.save()
 
         states = self.revision_states(rec)
         route = resolve_traffic(
@@ -345,11 +342,10 @@ class Controller:
             previous=view.status,
         )
 
-        wanted = view.routed()
-        if latest is not None and not latest.ever_ready:
-            wanted.add(latest.key)
+        routed = view.routed()
         for rev in revisions:
-            if rev.key in wanted:
+            is_latest = latest is not None and rev.key == latest.key
+            if autoscaled(routed=rev.key in routed, latest=is_latest, ever_ready=rev.ever_ready):
                 # The KPA owns the replica count of every revision that can get traffic.
                 self.autoscaler.watch(rev.key, decider_spec(self.config, self.template_of(rev)))
             else:

@@ -14,7 +14,7 @@ from coldbrew.api import (
     service_object,
 )
 from coldbrew.controlling import Controller
-from coldbrew.store import RevisionRecord
+from coldbrew.storing import StoredRevision
 
 PID_ANNOTATION = "coldbrew.dev/pid"
 PORT_ANNOTATION = "coldbrew.dev/port"
@@ -27,7 +27,7 @@ class Presenter:
         # Last status shown per revision: keeps lastTransitionTime while nothing changes.
         self._revision_status: dict[str, dict[str, Any]] = {}
 
-    def revision_status(self, rev: RevisionRecord) -> dict[str, Any]:
+    def revision_status(self, rev: StoredRevision) -> dict[str, Any]:
         """The revision's Knative status, with live replica counts."""
         pods = self.controller.runtime.revision_state(rev.key)
         state = RevisionState(ready=rev.ever_ready, failure=pods.failure, progress=pods.progress)
@@ -61,8 +61,8 @@ class Presenter:
         )
 
     def services(self, namespace: str | None) -> list[dict[str, Any]]:
-        recs = sorted(self.controller.store.services.values(), key=lambda r: r.key)
-        objs = (self.service(r.namespace, r.name) for r in recs if namespace in (None, r.namespace))
+        recs = self.controller.store.services.list(namespace)
+        objs = (self.service(r.namespace, r.name) for r in recs)
         return [o for o in objs if o is not None]
 
     def revision(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -85,13 +85,9 @@ class Presenter:
             status=self.revision_status(rev),
         )
 
-    def _revisions_in(self, namespace: str | None) -> list[RevisionRecord]:
+    def _revisions_in(self, namespace: str | None) -> list[StoredRevision]:
         """Revisions of one namespace (None: all), by service and generation."""
-        revs = [
-            r for r in self.controller.store.revisions.values() if namespace in (None, r.namespace)
-        ]
-        revs.sort(key=lambda r: (r.namespace, r.service, r.generation))
-        return revs
+        return self.controller.store.revisions.list(namespace)
 
     def revisions(self, namespace: str | None) -> list[dict[str, Any]]:
         revs = self._revisions_in(namespace)

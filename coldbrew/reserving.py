@@ -1,12 +1,11 @@
-"""Reserved instances: an idle revision hands over to one cheap pod, and back.
+"""Reserved instances in local mode: an idle revision hands over to cheap pods, and back.
 
-The KPA decides how many *standard* pods a revision needs. Where it would
-take a revision to zero and the revision has a reserve, the :class:`Reserver`
-starts the reserve pod(s) first and removes the standard pods only once a
-reserve pod is ready; when the KPA asks for standard pods again, the reserve
-keeps answering until a standard pod is ready, and only then leaves. Every pod
-that leaves is drained by the runtime first, so no request is dropped in
-either direction.
+The KPA decides how many *standard* pods a revision needs; the :class:`Reserver` carries
+out the hand-over rule of :func:`rulebook.reserve.hand_over` on the pod runtime: where
+the KPA would take a revision with a reserve to zero, the reserve pods start first and the
+standard pods go once the reserve's are ready; when the KPA asks for standard pods again,
+the reserve keeps answering until a standard pod is ready, and only then leaves. Every pod
+that leaves is drained by the runtime first, so no request is dropped in either direction.
 
 Reserve pods are their own replica set in the runtime (key
 ``"{namespace}/{revision}/reserve"``); they do not count as ready pods for the
@@ -21,12 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from coldbrew.runtime import PodTemplate
+from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
+from rulebook.reserve import hand_over, traffic_endpoints
 
 RESERVE_SUFFIX = "/reserve"
-SPEC_ANNOTATION = "k8s.aliyun.com/eci-instance-spec"
-CPU_ANNOTATION = "k8s.aliyun.com/eci-instance-cpu"
-MEM_ANNOTATION = "k8s.aliyun.com/eci-instance-mem"
-USE_SPECS_ANNOTATION = "k8s.aliyun.com/eci-use-specs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +51,12 @@ def reserve_template(
     """The reserve pods' template: the standard one, sized and annotated as ASK does."""
     annotations = dict(standard.annotations)
     annotations.update(
-        {
-            SPEC_ANNOTATION: instance_type,
-            CPU_ANNOTATION: f"{cpu:.3f}",
-            MEM_ANNOTATION: f"{memory_gib:.2f}",
-            USE_SPECS_ANNOTATION: use_specs,
-        }
+        reserve_pod_annotations(
+            instance=instance_type, cpu=cpu, memory_gib=memory_gib, use_specs=use_specs
+        )
     )
     labels = dict(standard.labels)
-    labels["knative.aliyun.com/reserve-instance"] = "true"
+    labels[RESERVE_LABEL] = "true"
     return dataclasses.replace(
         standard,
         role="reserve",
@@ -88,41 +82,47 @@ class Reserver:
         self._standard[key], self._plans[key], self._wanted[key] = standard, plan, replicas
         if old is not None and (plan is None or old.template.key != plan.template.key):
             self.runtime.scale(old.template, 0)
-        if plan is None or replicas > 0:
-            self.runtime.scale(standard, replicas)
-        else:
-            self.runtime.scale(plan.template, plan.replicas)  # warm the reserve first
-        self.settle(key)
+        self._apply(key, decided=True)
 
     def settle(self, key: str) -> None:
         """Hand over once the side taking the traffic has a ready pod."""
-        plan = self._plans.get(key)
+        self._apply(key, decided=False)
+
+    def _apply(self, key: str, decided: bool) -> None:
+        """Scale both sides as the hand-over rule says now; ``decided``: a new KPA decision."""
         standard = self._standard.get(key)
-        if plan is None or standard is None:
+        if standard is None:
             return
-        reserve = self.runtime.revision_state(plan.template.key)
-        if self._wanted.get(key, 0) == 0:
-            if reserve.ready >= 1 and self.runtime.revision_state(key).desired > 0:
-                self.runtime.scale(standard, 0)
-        elif self.runtime.revision_state(key).ready >= 1 and reserve.desired > 0:
-            self.runtime.scale(plan.template, 0)
+        plan = self._plans.get(key)
+        wanted = self._wanted.get(key, 0)
+        pods = self.runtime.revision_state(key)
+        reserve = None if plan is None else self.runtime.revision_state(plan.template.key)
+        out = hand_over(
+            wanted,
+            standard_ready=pods.ready,
+            reserve_ready=0 if reserve is None else reserve.ready,
+            has_reserve=plan is not None,
+            reserve_count=1 if plan is None else plan.replicas,
+            standard_spec=pods.desired,
+            reserve_spec=0 if reserve is None else reserve.desired,
+        )
+        if plan is not None and reserve is not None and out.reserve != reserve.desired:
+            self.runtime.scale(plan.template, out.reserve)  # on the way down: warm it first
+        if out.standard != pods.desired or (decided and out.standard == wanted):
+            self.runtime.scale(standard, out.standard)
 
     def endpoints(self, key: str) -> list[tuple[str, int]]:
         """Where the revision's traffic goes: standard pods, else the reserve."""
-        endpoints: list[tuple[str, int]] = self.runtime.endpoints(key)
-        plan = self._plans.get(key)
-        if endpoints or plan is None:
-            return endpoints
-        return list(self.runtime.endpoints(plan.template.key))
+        return self._traffic(key)[0]
 
     def on_reserve(self, key: str) -> bool:
         """True while the revision's traffic goes to its reserve pods."""
+        return self._traffic(key)[1]
+
+    def _traffic(self, key: str) -> tuple[list[tuple[str, int]], bool]:
         plan = self._plans.get(key)
-        return (
-            plan is not None
-            and not self.runtime.endpoints(key)
-            and bool(self.runtime.endpoints(plan.template.key))
-        )
+        reserve = [] if plan is None else self.runtime.endpoints(plan.template.key)
+        return traffic_endpoints(self.runtime.endpoints(key), reserve)
 
     def reserve_state(self, key: str) -> Any:
         plan = self._plans.get(key)

@@ -18,15 +18,16 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.config import load_config
+from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
+from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
-from coldbrew.server import make_app
-from coldbrew.store import Store
+from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
+from gateway.admin import serve_admin
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -57,7 +58,8 @@ class Platform:
     def __init__(self, opts: ServeOptions, engine: Engine | None = None) -> None:
         """``engine``: run pods as containers on it (see ``choose_engine``); None: processes."""
         self.opts = opts
-        self.store = Store(opts.state_dir)
+        self.store = JsonFileRepository(opts.state_dir)
+        self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
         # One worker: the gateway runs in this process. More: worker processes
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
@@ -116,7 +118,6 @@ class Platform:
 
     async def start(self) -> None:
         await self.runtime.start()
-        self.store.load()
         await self.start_admin()
         if self.gateway is not None:
             await self.gateway.start()
@@ -158,9 +159,7 @@ class Platform:
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler)
-        self._admin = web.AppRunner(app, access_log=None)
-        await self._admin.setup()
-        await web.TCPSite(self._admin, self.opts.host, self.opts.admin_port).start()
+        self._admin = await serve_admin(app, self.opts.host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:
         """Close the control API and its connections (the data plane keeps serving)."""
@@ -194,7 +193,7 @@ async def run(opts: ServeOptions) -> int:
         log.info("runtime: local processes (%s)", why)
     try:
         platform = Platform(opts, engine)
-    except (ConfigError, ImageMapError) as exc:
+    except (ConfigError, ImageMapError, StoreError) as exc:
         if engine is not None:
             await engine.close()
         log.error("refusing to start: %s", exc)

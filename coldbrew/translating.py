@@ -5,7 +5,7 @@ from __future__ import annotations
 from coldbrew.api.model import Probe, Resources, RevisionTemplate
 from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
 from coldbrew.runtime.specs import ContainerLimits
-from coldbrew.store import RevisionRecord
+from coldbrew.storing import StoredRevision
 
 SERVICE_LABEL = "serving.knative.dev/service"
 REVISION_LABEL = "serving.knative.dev/revision"
@@ -33,7 +33,7 @@ def container_limits(r: Resources | None) -> ContainerLimits | None:
     return ContainerLimits(r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit)
 
 
-def pod_template(rev: RevisionRecord, template: RevisionTemplate) -> PodTemplate:
+def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate:
     """The pod template of one revision: its container plus Knative's labels."""
     c = template.container
     labels = dict(template.labels)

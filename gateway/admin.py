@@ -1,19 +1,46 @@
-"""A gateway's health endpoints, on their own port (kubelet probes, load balancers).
+"""The one admin app every coldbrew process serves on its admin port.
 
-``/healthz`` answers 200 while the process serves (liveness). ``/readyz`` answers 200
-only while ``ready()`` holds: the gateway knows its routes and is not shutting down, so
-a load balancer sends it traffic only then.
+Every component (gateway worker, ``coldbrew serve``'s control API, cluster controller,
+cluster autoscaler) builds its admin app with :func:`admin_app`, so they all answer the
+same way:
+
+* ``/healthz``: 200 ``ok`` while the process serves (liveness);
+* ``/readyz``: 200 while ``ready()`` holds, else 503; the body is JSON,
+  ``{"ready": <bool>, **details()}`` (e.g. the autoscaler's Lease holder);
+* the component's own routes: ``routes`` given here, or added to the returned app
+  (``add_routes(app, ...)``) before it is served.
+
+A later ``/metrics`` (Prometheus) belongs here too, next to ``/healthz``, so that every
+component gets it at once. This module is data-plane side (``gateway``) so that both the
+data plane and the control plane may import it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
+Ready = Callable[[], bool]
+Details = Callable[[], dict[str, object]]
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 
-def _app(ready: Callable[[], bool], details: Callable[[], dict[str, object]]) -> web.Application:
+
+def always_ready() -> bool:
+    return True
+
+
+def admin_app(
+    ready: Ready = always_ready,
+    details: Details = dict,
+    *,
+    routes: Iterable[web.AbstractRouteDef] = (),
+    client_max_size: int = 1024**2,
+) -> web.Application:
+    """An app serving ``/healthz``, ``/readyz`` and ``routes``; add more before serving it."""
+
     async def healthz(_: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
@@ -22,20 +49,32 @@ def _app(ready: Callable[[], bool], details: Callable[[], dict[str, object]]) ->
         body = json.dumps({"ready": ok, **details()}) + "\n"
         return web.Response(text=body, status=200 if ok else 503, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app = web.Application(client_max_size=client_max_size)
+    app.router.add_get(HEALTH_PATH, healthz)
+    app.router.add_get(READY_PATH, readyz)
+    app.router.add_routes(list(routes))
     return app
+
+
+async def serve_admin(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Serve ``app`` on ``host:port``; ``await runner.cleanup()`` stops it."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
 
 
 async def start_admin(
     host: str,
     port: int,
-    ready: Callable[[], bool],
-    details: Callable[[], dict[str, object]] = dict,
+    ready: Ready = always_ready,
+    details: Details = dict,
+    *,
+    routes: Iterable[web.AbstractRouteDef] = (),
 ) -> web.AppRunner:
-    """Serve the health endpoints; ``await runner.cleanup()`` stops them."""
-    runner = web.AppRunner(_app(ready, details), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
+    """Build an :func:`admin_app` and serve it (the gateway worker's admin port)."""
+    return await serve_admin(admin_app(ready, details, routes=routes), host, port)

@@ -1,4 +1,4 @@
-"""State shared by every connection of one Gateway."""
+"""State shared by every connection of one Gateway: routes, revisions, endpoints, meter."""
 
 from __future__ import annotations
 
@@ -7,46 +7,33 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from activator.holding import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH, Throttler
-from gateway.deadlines import Deadlines
-from gateway.metering import Meter, RevisionLoad
-from gateway.routing import RouteTable
-from gateway.upstream import Endpoint
+from activator.throttler import Throttler
+from gateway.handling import RouteTable
+from gateway.http1.upstream import Endpoint
+from gateway.settings import RevisionSettings
+from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
 if TYPE_CHECKING:
-    from gateway.proxying import ProxyProtocol
+    from gateway.http1.downstream import ClientProtocol
 
 Poke = Callable[[str, int], None]  # (revision key, its concurrency now)
 
 
 class Revision:
-    """A revision's configuration, its request queue (throttler) and its load.
+    """A revision's settings, its request queue (throttler) and its load.
 
-    Timeouts of 0.0 are disabled. ``announced`` is False for a placeholder created when a
-    request is routed to a key that ``set_revision`` has not named (yet).
+    ``settings`` is the :class:`RevisionSettings` last passed to ``set_revision``, under
+    the same names. ``announced`` is False for a placeholder created when a request is
+    routed to a key that ``set_revision`` has not named (yet); its settings then only
+    carry the hold (``timeout_seconds`` = the gateway's ``unknown_revision_hold``).
     """
 
-    __slots__ = (
-        "announced",
-        "forgotten",
-        "idle_timeout",
-        "key",
-        "load",
-        "response_start_timeout",
-        "throttler",
-        "timeout",
-        "wake",
-    )
+    __slots__ = ("announced", "forgotten", "key", "load", "settings", "throttler")
 
-    def __init__(self, key: str, load: RevisionLoad, timeout: float) -> None:
+    def __init__(self, key: str, load: RevisionLoad, settings: RevisionSettings) -> None:
         self.key = key
-        # Serving from a reserve pod: every arrival pokes the autoscaler (rate limited),
-        # so standard pods start at once instead of after the next stats second.
-        self.wake = False
+        self.settings = settings
         self.load = load
-        self.timeout = timeout
-        self.response_start_timeout = 0.0
-        self.idle_timeout = 0.0
         self.announced = False
         self.forgotten = False
         self.throttler: Throttler[Endpoint] = Throttler()
@@ -61,7 +48,8 @@ class Revision:
 
     @property
     def in_flight(self) -> int:
-        return self.load.active - self.throttler.waiting
+        """Requests in flight to pods (or connecting): the load's count less the held."""
+        return self.load.in_flight - self.throttler.waiting
 
 
 class GatewayContext:
@@ -82,12 +70,13 @@ class GatewayContext:
         self.deadlines = Deadlines(clock=clock)
         self.forgotten: set[str] = set()  # keys passed to forget_revision (503 at once)
         self.unknown_hold = unknown_hold  # seconds to wait for a routed, unannounced revision
+        self._hold_settings = RevisionSettings(timeout_seconds=unknown_hold or 1.0)
         self.poke: Poke | None = None  # set when a metrics stream is configured
-        self.connections: set[ProxyProtocol] = set()
+        self.connections: set[ClientProtocol] = set()
         self.tunnels: set[asyncio.Transport] = set()
         # Client connections with no request, in the order they became idle, with the
         # sweep tick at which they did (see Gateway._sweep_idle).
-        self.idle: dict[ProxyProtocol, int] = {}
+        self.idle: dict[ClientProtocol, int] = {}
         self.idle_tick = 0
         self.keepalive_timeout = keepalive_timeout
         self.stopping = False
@@ -97,42 +86,33 @@ class GatewayContext:
         """The revision for ``key``; a placeholder when unannounced and holding is allowed."""
         rev = self.revisions.get(key)
         if rev is None and self.unknown_hold > 0 and key not in self.forgotten:
-            rev = self.revisions[key] = Revision(key, self.meter.load(key), self.unknown_hold)
+            load = self.meter.load(key)
+            rev = self.revisions[key] = Revision(key, load, self._hold_settings)
         return rev
 
     def configure_revision(
-        self,
-        key: str,
-        endpoints: list[Endpoint],
-        timeout: float,
-        *,
-        response_start_timeout: float = 0.0,
-        idle_timeout: float = 0.0,
-        cc: int = 0,
-        in_path: bool = True,
-        queue_depth: int = DEFAULT_QUEUE_DEPTH,
-        max_buffered: int = DEFAULT_MAX_BUFFERED,
-        wake: bool = False,
+        self, key: str, endpoints: list[Endpoint], settings: RevisionSettings
     ) -> Revision:
         """Create or update (in place) an announced revision; release what can go now."""
         rev = self.revisions.get(key)
         if rev is None:
-            rev = self.revisions[key] = Revision(key, self.meter.load(key), timeout)
+            rev = self.revisions[key] = Revision(key, self.meter.load(key), settings)
         rev.announced = True
-        rev.timeout = timeout
-        rev.response_start_timeout = response_start_timeout
-        rev.idle_timeout = idle_timeout
-        rev.wake = wake
+        rev.settings = settings
         self.forgotten.discard(key)
         for endpoint in endpoints:
             endpoint.throttler = rev.throttler
         self.meter.adopt(rev.load, endpoints)
         rev.throttler.configure(
-            endpoints, cc=cc, in_path=in_path, queue_depth=queue_depth, max_buffered=max_buffered
+            endpoints,
+            container_concurrency=settings.container_concurrency,
+            activator_in_path=settings.activator_in_path,
+            queue_depth=settings.queue_depth,
+            max_buffered_bytes=settings.max_buffered_bytes,
         )
         return rev
 
-    def connection_closed(self, proto: ProxyProtocol) -> None:
+    def connection_closed(self, proto: ClientProtocol) -> None:
         self.connections.discard(proto)
         self.idle.pop(proto, None)
         self._check_empty()

@@ -8,15 +8,15 @@ import math
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from gateway import errors
 from gateway.context import GatewayContext
-from gateway.proxying import ProxyProtocol
+from gateway.handling import Exchange, Handler, RouteTable
+from gateway.http1.downstream import ClientProtocol
+from gateway.http1.upstream import Address, Endpoint
 from gateway.reporting import Reporter
-from gateway.routing import RouteTable
 from gateway.settings import RevisionSettings
-from gateway.upstream import Address, Endpoint
 
 DEFAULT_SETTINGS = RevisionSettings()
 
@@ -62,9 +62,10 @@ class Gateway:
         """Start listening; ``port`` is the bound port when this returns."""
         loop = asyncio.get_running_loop()
         ctx = self._ctx
+        handling = Handler(ctx)
 
-        def factory() -> ProxyProtocol:
-            return ProxyProtocol(ctx, loop)
+        def factory() -> ClientProtocol:
+            return ClientProtocol(ctx, handling)
 
         if self._sock is not None:
             self._server = await loop.create_server(factory, sock=self._sock, backlog=self._backlog)
@@ -175,18 +176,7 @@ class Gateway:
                 state = ctx.endpoints[address] = Endpoint(address)
             state.retired = False
             states.append(state)
-        ctx.configure_revision(
-            key,
-            states,
-            settings.timeout_seconds,
-            response_start_timeout=settings.response_start_timeout_seconds or 0.0,
-            idle_timeout=settings.idle_timeout_seconds or 0.0,
-            cc=settings.container_concurrency,
-            in_path=settings.activator_in_path,
-            queue_depth=settings.queue_depth,
-            max_buffered=settings.max_buffered_bytes,
-            wake=settings.wake_on_request,
-        )
+        ctx.configure_revision(key, states, settings)
         self._retire_unused()
 
     def forget_revision(self, key: str) -> None:
@@ -199,9 +189,14 @@ class Gateway:
         rev.forgotten = True
         rev.load.detached = True
         ctx.meter.adopt(rev.load, [])
-        for waiter in rev.throttler.drain():
-            waiter.fail(errors.UNAVAILABLE)  # type: ignore[attr-defined]
-        rev.throttler.configure([], cc=rev.throttler.cc, in_path=rev.throttler.in_path)
+        throttler = rev.throttler
+        for waiter in throttler.drain():
+            cast(Exchange, waiter).fail(errors.UNAVAILABLE)  # the gateway's only waiters
+        throttler.configure(
+            [],
+            container_concurrency=throttler.container_concurrency,
+            activator_in_path=throttler.activator_in_path,
+        )
         self._retire_unused()
 
     def snapshot(self) -> dict[str, dict[str, int]]:
@@ -209,7 +204,7 @@ class Gateway:
         return {
             key: {"in_flight": rev.in_flight, "held": rev.held}
             for key, rev in self._ctx.revisions.items()
-            if rev.announced or rev.load.active
+            if rev.announced or rev.load.in_flight
         }
 
     async def drain_endpoint(self, endpoint: Address, timeout: float = 30.0) -> bool:  # noqa: ASYNC109

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
-from activator.holding import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
+from activator.throttler import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
 
 Address = tuple[str, int]
 Routes = Mapping[str, Sequence[tuple[str, int]]]  # host -> [(revision key, percent)]

@@ -8,7 +8,6 @@ Pure logic, no I/O (apart from parsing a given YAML string)::
 
 from .annotations import parse_scaling
 from .documents import load_documents
-from .durations import format_duration, parse_duration, parse_duration_ns
 from .errors import ValidationError
 from .model import (
     Container,
@@ -20,18 +19,18 @@ from .model import (
     TrafficTarget,
 )
 from .objects import revision_object, rfc3339, service_object
-from .revisions import RevisionPlan, RevisionRecord, plan, plan_revision
-from .routing import ResolvedTarget, RevisionState, RouteResult, resolve_traffic
+from .resolving import ResolvedTarget, RevisionState, RouteResult, resolve_traffic
+from .revisions import ExistingRevision, RevisionPlan, plan, plan_revision
 from .status import condition, revision_status, service_status
 from .validation import parse_service
 
 __all__ = [
     "Container",
+    "ExistingRevision",
     "Probe",
     "ReserveSpecs",
     "ResolvedTarget",
     "RevisionPlan",
-    "RevisionRecord",
     "RevisionState",
     "RevisionTemplate",
     "RouteResult",
@@ -40,10 +39,7 @@ __all__ = [
     "TrafficTarget",
     "ValidationError",
     "condition",
-    "format_duration",
     "load_documents",
-    "parse_duration",
-    "parse_duration_ns",
     "parse_scaling",
     "parse_service",
     "plan",

@@ -11,8 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 
+from autoscaler.durations import (
+    HOUR,
+    SECOND,
+    format_duration_ns,
+    missing_unit_hint,
+    parse_duration_ns,
+)
+
 from .checks import annotation_field
-from .durations import HOUR, SECOND, format_duration, parse_duration_ns
 from .errors import ValidationError, invalid_value, out_of_bounds
 from .model import ReserveSpecs, Scaling
 
@@ -24,6 +31,7 @@ KPA_METRICS = ("concurrency", "rps")
 HPA_ONLY_METRICS = ("cpu", "memory")
 MAX_INT32 = 2**31 - 1
 WINDOW_MIN, WINDOW_MAX = 6 * SECOND, HOUR
+EXPECTED_DURATION = 'expected a duration like "60s" or "1m30s"'
 
 _G = GROUP + "/"
 CLASS = (_G + "class",)
@@ -115,11 +123,12 @@ class _Reader:
         try:
             ns = parse_duration_ns(raw)
         except ValueError:
-            raise invalid_value(
-                raw, self.field(key), 'expected a duration like "60s" or "1m30s"'
-            ) from None
+            hint = missing_unit_hint(raw)
+            details = f"missing unit: {hint}" if hint else EXPECTED_DURATION
+            raise invalid_value(raw, self.field(key), details) from None
         if not low <= ns <= high:
-            raise out_of_bounds(raw, format_duration(low), format_duration(high), self.field(key))
+            bounds = format_duration_ns(low), format_duration_ns(high)
+            raise out_of_bounds(raw, *bounds, self.field(key))
         if whole_seconds and ns % SECOND:
             raise ValidationError(
                 self.field(key), "must be specified with at most second precision"

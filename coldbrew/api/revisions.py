@@ -25,8 +25,8 @@ from .model import Service
 
 
 @dataclass(frozen=True, slots=True)
-class RevisionRecord:
-    """An existing revision as the controller remembers it.
+class ExistingRevision:
+    """An existing revision, as :func:`plan` needs to know it.
 
     ``generation`` is the configuration generation it was created at (its
     ``serving.knative.dev/configurationGeneration`` label); ``template`` is
@@ -53,7 +53,7 @@ class RevisionPlan:
 
 def plan(
     service: Service,
-    existing: Iterable[RevisionRecord],
+    existing: Iterable[ExistingRevision],
     *,
     latest: str | None = None,
     generation_floor: int = 0,
@@ -91,13 +91,13 @@ def plan(
     return RevisionPlan(name, True, generation, digest)
 
 
-def plan_revision(service: Service, existing: list[RevisionRecord]) -> tuple[str, bool]:
+def plan_revision(service: Service, existing: list[ExistingRevision]) -> tuple[str, bool]:
     """``(revision name, is new)`` for the current template; see :func:`plan`."""
     result = plan(service, existing)
     return result.name, result.is_new
 
 
-def _latest(records: Mapping[str, RevisionRecord], latest: str | None) -> RevisionRecord | None:
+def _latest(records: Mapping[str, ExistingRevision], latest: str | None) -> ExistingRevision | None:
     if latest is not None and latest in records:
         return records[latest]
     if not records:
@@ -105,7 +105,7 @@ def _latest(records: Mapping[str, RevisionRecord], latest: str | None) -> Revisi
     return max(records.values(), key=lambda r: (r.generation, r.created))
 
 
-def _explain(old: RevisionRecord, new: Mapping[str, Any]) -> str:
+def _explain(old: ExistingRevision, new: Mapping[str, Any]) -> str:
     head = (
         f'revision "{old.name}" already exists with a different template; '
         "change spec.template.metadata.name (or remove it) to make a new revision"

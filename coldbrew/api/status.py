@@ -13,7 +13,7 @@ from typing import Any
 
 from .model import Service
 from .objects import revision_object, rfc3339, service_object
-from .routing import FALSE, TRUE, UNKNOWN, RevisionState, RouteResult
+from .resolving import FALSE, TRUE, UNKNOWN, RevisionState, RouteResult
 
 DEPLOYING = "Deploying"
 REVISION_FAILED = "RevisionFailed"

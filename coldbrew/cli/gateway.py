@@ -32,7 +32,7 @@ def run_gateway(args: argparse.Namespace) -> int:
 
 
 class _ClusterSource:
-    """A :class:`~coldbrew.cluster.mirroring.ClusterMirror` that owns its API client."""
+    """A :class:`~coldbrew.cluster.mirror.mirroring.ClusterMirror` that owns its API client."""
 
     def __init__(self, gateway: Gateway, kubeconfig: str | None) -> None:
         self.gateway = gateway
@@ -44,8 +44,8 @@ class _ClusterSource:
         return lambda gateway: cls(gateway, kubeconfig)
 
     async def run(self) -> None:
-        from coldbrew.cluster.accessing import Kube, connect
-        from coldbrew.cluster.mirroring import ClusterMirror
+        from coldbrew.cluster.kube.accessing import Kube, connect
+        from coldbrew.cluster.mirror.mirroring import ClusterMirror
 
         async with await connect(self.kubeconfig) as api:
             await ClusterMirror(Kube(api), self.gateway, synced=self.synced).run()

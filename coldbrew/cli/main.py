@@ -177,10 +177,10 @@ def _run_cluster_component(args: argparse.Namespace) -> int:
         "identity": args.identity,
     }
     if args.command == "controller":
-        from coldbrew.cluster.running import serve_controller
+        from coldbrew.cluster.controller.command import serve_controller
 
         return uvloop.run(serve_controller(domain=args.domain, **options))
-    from coldbrew.cluster.autoscaler_running import serve_autoscaler
+    from coldbrew.cluster.scaler.replica import serve_autoscaler
 
     return uvloop.run(serve_autoscaler(**options))
 

@@ -15,7 +15,7 @@ from autoscaler.pricing import PriceTable, UnknownInstanceType, resolve_specs
 from autoscaler.simulating import TraceError, read_trace, simulate
 from coldbrew.api import ValidationError, load_documents, parse_service
 from coldbrew.api.model import RevisionTemplate
-from coldbrew.config import PlatformConfig, load_config
+from coldbrew.platform_config import PlatformConfig, load_config
 from coldbrew.scaling import decider_spec
 
 

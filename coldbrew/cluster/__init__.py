@@ -4,7 +4,7 @@ from coldbrew.cluster import run_controller, Settings
 await run_controller(settings=Settings(domain="example.com"))
 """
 
-from .controller import ClusterController, run_controller
-from .reconciling import Settings, reconcile
+from .controller.loop import ClusterController, run_controller
+from .controller.reconciling import Settings, reconcile
 
 __all__ = ["ClusterController", "Settings", "reconcile", "run_controller"]

@@ -13,24 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 from autoscaler.config import AutoscalerConfig
-from autoscaler.pricing import InstanceType, resolve_specs
+from autoscaler.pricing import InstanceType
 from coldbrew.api import RevisionTemplate
-from coldbrew.config import ReserveDefaults
-from coldbrew.reserving import (
-    CPU_ANNOTATION,
-    MEM_ANNOTATION,
-    SPEC_ANNOTATION,
-    USE_SPECS_ANNOTATION,
-)
+from coldbrew.platform_config import ReserveDefaults
+from coldbrew.reserve_choice import revision_reserve
+from rulebook import scale_bounds
+from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
+from rulebook.reserve import Reserve
 
-from .accessing import DEPLOYMENTS, REVISIONS
+from .kube.accessing import DEPLOYMENTS, REVISIONS
 
 SERVICE_LABEL = "serving.knative.dev/service"
 CONFIGURATION_LABEL = "serving.knative.dev/configuration"
 REVISION_LABEL = "serving.knative.dev/revision"
 REVISION_UID_LABEL = "serving.knative.dev/revisionUID"
 ROLE_LABEL = "serving.coldbrew.dev/role"
-RESERVE_LABEL = "knative.aliyun.com/reserve-instance"
 DEFAULT_PORT = 8080
 
 
@@ -39,24 +36,21 @@ def deployment_name(revision: str, reserve: bool = False) -> str:
 
 
 def initial_replicas(template: RevisionTemplate, config: AutoscalerConfig) -> int:
-    """The revision's initial scale (at least its min-scale)."""
+    """The standard Deployment's replicas at creation (:mod:`rulebook.scale_bounds`)."""
     s = template.scaling
-    initial = s.initial_scale if s.initial_scale is not None else config.initial_scale
-    return max(initial, s.min_scale or config.min_scale)
+    return scale_bounds.initial_replicas(
+        resolved_min=scale_bounds.min_scale(s.min_scale, config.min_scale),
+        resolved_initial=scale_bounds.initial_scale(
+            s.initial_scale, config.initial_scale, allow_zero=config.allow_zero_initial_scale
+        ),
+    )
 
 
 def reserve_instance(
     template: RevisionTemplate, defaults: ReserveDefaults, config: AutoscalerConfig
-) -> tuple[InstanceType, str, int] | None:
-    """``(instance, eci-use-specs value, replicas)`` if the revision has a reserve."""
-    s = template.scaling
-    enabled = defaults.enabled if s.reserve_instance is None else s.reserve_instance
-    if not enabled or (s.min_scale or config.min_scale) >= 1:
-        return None  # disabled, or "reserve at least one standard instance"
-    specs = s.reserve_instance_eci_use_specs or defaults.eci_use_specs
-    instance = resolve_specs(specs.instance_types, specs.cpu, specs.memory)
-    use_specs = ",".join(specs.instance_types) or instance.name
-    return instance, use_specs, s.reserve_instance_replicas or defaults.replicas
+) -> Reserve[InstanceType] | None:
+    """The revision's reserve Deployment's instance, if it has one (routed or not)."""
+    return revision_reserve(template.scaling, defaults, config)
 
 
 def _container(template: RevisionTemplate, service: str, revision: str) -> dict[str, Any]:
@@ -86,7 +80,7 @@ def build_deployment(
     template: RevisionTemplate,
     *,
     replicas: int,
-    reserve: tuple[InstanceType, str, int] | None = None,
+    reserve: Reserve[InstanceType] | None = None,
 ) -> dict[str, Any]:
     """The standard Deployment (``reserve`` None) or the reserve one of a Revision object."""
     meta = revision["metadata"]
@@ -104,15 +98,15 @@ def build_deployment(
     pod_annotations = dict(template.annotations)
     container = _container(template, service, name)
     if reserve is not None:
-        instance, use_specs, _ = reserve
+        instance = reserve.instance
         labels[RESERVE_LABEL] = "true"
         pod_annotations.update(
-            {
-                USE_SPECS_ANNOTATION: use_specs,
-                SPEC_ANNOTATION: instance.name,
-                CPU_ANNOTATION: f"{instance.cpu:.3f}",
-                MEM_ANNOTATION: f"{instance.memory_gib:.2f}",
-            }
+            reserve_pod_annotations(
+                instance=instance.name,
+                cpu=instance.cpu,
+                memory_gib=instance.memory_gib,
+                use_specs=reserve.use_specs,
+            )
         )
         size = {"cpu": f"{instance.cpu:g}", "memory": f"{instance.memory_gib:g}Gi"}
         container["resources"] = {"requests": dict(size), "limits": dict(size)}

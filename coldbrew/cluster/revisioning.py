@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from coldbrew.api import (
+    ExistingRevision,
     RevisionPlan,
-    RevisionRecord,
     RevisionState,
     RevisionTemplate,
     Service,
@@ -26,8 +26,8 @@ from coldbrew.api.objects import (
     SERVICE_UID_LABEL,
 )
 
-from .accessing import REVISIONS, SERVICES
 from .deployments import SERVICE_LABEL
+from .kube.accessing import REVISIONS, SERVICES
 
 HASH_ANNOTATION = "serving.coldbrew.dev/template-hash"
 
@@ -38,10 +38,10 @@ def _timestamp(text: str | None) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def record_of(obj: dict[str, Any]) -> RevisionRecord:
+def record_of(obj: dict[str, Any]) -> ExistingRevision:
     meta = obj["metadata"]
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    return RevisionRecord(
+    return ExistingRevision(
         name=meta["name"],
         generation=int(labels.get(CONFIGURATION_GENERATION_LABEL, "0") or 0),
         template_hash=annotations.get(HASH_ANNOTATION, ""),

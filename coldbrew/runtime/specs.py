@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rulebook.ask import RESERVE_LABEL as RESERVE_LABEL  # "true" on reserve pods only
+
 Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
 Role = Literal["standard", "reserve"]
 Status = Literal[
@@ -19,7 +21,6 @@ Status = Literal[
     "ImagePullBackOff",
 ]
 CONTAINER_NAME = "user-container"
-RESERVE_LABEL = "knative.aliyun.com/reserve-instance"  # "true" on reserve pods only
 ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were enforced
 
 

@@ -3,6 +3,6 @@
 It stands in for Knative's ``helloworld-go`` and ``autoscale-go`` samples.
 """
 
-from coldbrew.sample.server import main, serve
+from coldbrew.sample.app import main, serve
 
 __all__ = ["main", "serve"]

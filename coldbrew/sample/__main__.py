@@ -1,4 +1,4 @@
-from coldbrew.sample.server import main
+from coldbrew.sample.app import main
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from coldbrew.api import (
-    RevisionRecord,
+    ExistingRevision,
     Service,
     ValidationError,
     parse_service,
@@ -20,9 +20,9 @@ def service(manifest, target: str = "v1", name: str | None = None) -> Service:
     )
 
 
-def record(svc: Service, name: str, generation: int, created: float = 0.0) -> RevisionRecord:
+def record(svc: Service, name: str, generation: int, created: float = 0.0) -> ExistingRevision:
     t = svc.template
-    return RevisionRecord(name, generation, t.template_hash(), created, t.spec_dict())
+    return ExistingRevision(name, generation, t.template_hash(), created, t.spec_dict())
 
 
 def test_first_revision(manifest) -> None:
@@ -60,7 +60,7 @@ def test_numbers_never_reused_after_deletion(manifest) -> None:
 def test_generated_name_skips_byo_collision(manifest) -> None:
     v1, v2 = service(manifest, "v1"), service(manifest, "v2")
     # a bring-your-own revision that happens to be called coffee-00002
-    existing = [record(v1, "coffee-00001", 1), RevisionRecord("coffee-00002", 1, "h", 1.0)]
+    existing = [record(v1, "coffee-00001", 1), ExistingRevision("coffee-00002", 1, "h", 1.0)]
     assert plan(v2, existing).name == "coffee-00003"
 
 
@@ -97,7 +97,7 @@ def test_byo_name_with_changed_template_is_refused(manifest) -> None:
 def test_byo_refusal_without_stored_template(manifest) -> None:
     changed = service(manifest, "changed", name="coffee-v1")
     with pytest.raises(ValidationError):
-        plan_revision(changed, [RevisionRecord("coffee-v1", 1, "other-hash", 0.0)])
+        plan_revision(changed, [ExistingRevision("coffee-v1", 1, "other-hash", 0.0)])
 
 
 def test_byo_after_generated(manifest) -> None:

@@ -118,7 +118,7 @@ FAST_LEASE = {"lease_duration": 1.0, "renew_deadline": 0.5, "retry_period": 0.1}
 
 def fast_config() -> Any:
     """Short windows; the tests tick the KPA themselves, on their own clock."""
-    from coldbrew.config import parse_config
+    from coldbrew.platform_config import parse_config
 
     return parse_config(
         {
@@ -216,9 +216,7 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> Running:
-        app = web.Application()
-        self.replica.add_routes(app)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(self.replica.admin_app())
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self.port = self._runner.addresses[0][1]

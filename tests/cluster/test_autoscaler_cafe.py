@@ -24,9 +24,9 @@ import yaml
 from kubernetes_asyncio import client
 
 from coldbrew.cluster import ClusterController
-from coldbrew.cluster.accessing import Kube
-from coldbrew.cluster.autoscaler_running import AutoscalerReplica
-from coldbrew.cluster.mirroring import ClusterMirror
+from coldbrew.cluster.kube.accessing import Kube
+from coldbrew.cluster.mirror.mirroring import ClusterMirror
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from gateway.server import Gateway
 from tests.cluster.autoscaler_helpers import (
     FAST_LEASE,

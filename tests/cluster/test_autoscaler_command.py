@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from tests.cluster.autoscaler_helpers import (
     FAST_LEASE,
     STREAM,

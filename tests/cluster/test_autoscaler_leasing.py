@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
-from coldbrew.cluster.accessing import Kube
-from coldbrew.cluster.leasing import MICROTIME, LeaderElector
+from coldbrew.cluster.kube.accessing import Kube
+from coldbrew.cluster.kube.leasing import MICROTIME, LeaderElector
 from tests.cluster.autoscaler_helpers import Front, cancel, eventually, fronts, lease
 from tests.cluster.emulator import Emulator
 

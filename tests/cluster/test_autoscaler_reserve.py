@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from coldbrew.cluster.autoscaler_running import AutoscalerReplica
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from tests.cluster.autoscaler_helpers import (
     APPS,
     FAST_LEASE,
@@ -212,3 +212,6 @@ async def test_a_revision_traffic_left_is_retired_and_the_routed_one_keeps_a_res
     await env.wait_spec(f"{new}-deployment-reserve", 0)
     await env.wait_spec(f"{new}-deployment", 0)
     await eventually(lambda: f"default/{old}" in scaler.autoscaled())
+    # the latest, once ready, is retired like any revision no traffic reaches (local mode's
+    # rule and Knative's: an unreachable revision keeps no min-scale)
+    await eventually(lambda: f"default/{new}" not in scaler.autoscaled())

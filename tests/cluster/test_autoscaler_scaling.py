@@ -10,6 +10,7 @@ so a 6 s stable window and a 1 s scale-to-zero grace take no wall time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from coldbrew.cluster.autoscaler_running import AutoscalerReplica
 from coldbrew.cluster.revisioning import service_of
+from coldbrew.cluster.scaler.replica import AutoscalerReplica
 from tests.cluster.autoscaler_helpers import (
     APPS,
     FAST_LEASE,
@@ -54,11 +55,11 @@ class Env:
         self.clock = FakeClock()
         self.replicas: list[Running] = []
 
-    async def replica(self, identity: str) -> Running:
+    async def replica(self, identity: str, config: Any = CONFIG) -> Running:
         front, api = self.made[len(self.replicas)]
         replica = AutoscalerReplica(
             api,
-            CONFIG,
+            config,
             lease_namespace="knative-serving",
             identity=identity,
             clock=self.clock,
@@ -69,8 +70,8 @@ class Env:
         self.replicas.append(running)
         return running
 
-    async def leader(self, identity: str = "a") -> Running:
-        r = await self.replica(identity)
+    async def leader(self, identity: str = "a", config: Any = CONFIG) -> Running:
+        r = await self.replica(identity, config)
         await eventually(lambda: r.replica.elector.is_leader)
         await r.replica.scaler.synced.wait()
         return r
@@ -153,6 +154,40 @@ async def test_metrics_scale_a_revision_from_zero_up_and_back_to_zero(env: Env) 
         f"/apis/apps/v1/namespaces/default/deployments/{STANDARD}/scale"
     ] * len(a.front.scale_writes())
     await ws.close()
+
+
+async def test_an_explicit_min_scale_zero_idles_to_zero_under_a_global_min_scale_of_one(
+    env: Env,
+) -> None:
+    """Knative's ScaleBounds: the Revision's min-scale "0" wins over config min-scale 1."""
+    config = dataclasses.replace(
+        CONFIG, autoscaler=dataclasses.replace(CONFIG.autoscaler, min_scale=1)
+    )
+    rev = revision("coffee-00001", "coffee")
+    rev["metadata"]["annotations"] = {"autoscaling.knative.dev/min-scale": "0"}
+    await env.emu.put(KSVC, "revisions", rev)
+    await env.emu.put(APPS, "deployments", deployment("coffee-00001", replicas=1, ready=1))
+    a = await env.leader(config=config)
+    scaler = a.replica.scaler
+    await eventually(lambda: KEY in scaler.autoscaled())
+    assert scaler.view.revisions[KEY].spec.min_scale == 0
+    async with ready_follows_spec(env.emu, STANDARD):
+        await env.tick_until(a, lambda: scaler.desired.get(KEY) == 0)
+    await env.spec(STANDARD, 0)
+
+
+async def test_without_the_annotation_the_global_min_scale_keeps_a_pod(env: Env) -> None:
+    config = dataclasses.replace(
+        CONFIG, autoscaler=dataclasses.replace(CONFIG.autoscaler, min_scale=1)
+    )
+    await add_revision(env, replicas=1, ready=1)
+    a = await env.leader(config=config)
+    scaler = a.replica.scaler
+    await eventually(lambda: KEY in scaler.autoscaled())
+    for _ in range(60):  # well past the 6 s stable window and the 1 s grace
+        env.clock.now += 1.0
+        scaler.autoscaler.tick()
+    assert scaler.desired[KEY] == 1 and spec_replicas(env.emu, STANDARD) == 1
 
 
 async def test_only_the_leader_writes_and_a_new_leader_takes_over(env: Env) -> None:

@@ -1,6 +1,6 @@
 """The ``/scale`` writer on its own: coalescing, skipping, retrying, leader gating.
 
-Nothing is emulated: a stand-in for :class:`coldbrew.cluster.accessing.Kube` records the
+Nothing is emulated: a stand-in for :class:`coldbrew.cluster.kube.accessing.Kube` records the
 ``scale`` calls, can hold them (a write in flight) and fail them. Synchronisation is by
 events and the writer's counters, polled with deadlines.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from coldbrew.cluster.scaling import ScaleWriter
+from coldbrew.cluster.scaler.scale_writing import ScaleWriter
 from tests.cluster.autoscaler_helpers import eventually
 
 pytestmark = pytest.mark.timeout(10)

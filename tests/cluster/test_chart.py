@@ -250,7 +250,7 @@ def test_controller_and_autoscaler_services_reach_their_pods(
 
 
 def test_config_maps_hold_knative_keys_coldbrew_accepts(docs: list[Doc]) -> None:
-    from coldbrew.config import parse_config
+    from coldbrew.platform_config import parse_config
 
     cm = find(docs, "ConfigMap", "config-autoscaler")["data"]
     assert cm["stable-window"] == "60s"
@@ -262,7 +262,7 @@ def test_config_maps_hold_knative_keys_coldbrew_accepts(docs: list[Doc]) -> None
 
 
 def test_autoscaler_values_reach_the_config_file(chart: Any) -> None:
-    from coldbrew.config import parse_config
+    from coldbrew.platform_config import parse_config
 
     values = {"autoscaler": {"stable-window": "120s", "max-scale-down-rate": "4.0"}}
     cm = find(objects(render(chart, values)), "ConfigMap", "config-autoscaler")["data"]

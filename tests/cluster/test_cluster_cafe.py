@@ -23,8 +23,8 @@ import yaml
 from kubernetes_asyncio import client
 
 from coldbrew.cluster import ClusterController
-from coldbrew.cluster.accessing import Kube
-from coldbrew.cluster.mirroring import ClusterMirror
+from coldbrew.cluster.kube.accessing import Kube
+from coldbrew.cluster.mirror.mirroring import ClusterMirror
 from gateway.server import Gateway
 from tests.cluster.emulator import Emulator
 from tests.cluster.emulator.kubelet import Kubelet

@@ -24,7 +24,8 @@ import yaml
 from aiohttp import web
 from kubernetes_asyncio import client
 
-from coldbrew.cluster import ClusterController
+from autoscaler.config import AutoscalerConfig
+from coldbrew.cluster import ClusterController, Settings
 from tests.cluster.emulator import Emulator
 
 pytestmark = pytest.mark.timeout(30)
@@ -42,8 +43,8 @@ class Cluster:
         self.controller: ClusterController | None = None
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> ClusterController:
-        self.controller = ClusterController(self.api)
+    async def start(self, settings: Settings | None = None) -> ClusterController:
+        self.controller = ClusterController(self.api, settings)
         self.task = asyncio.create_task(self.controller.run())
         await self.controller.wait_idle()
         return self.controller
@@ -72,6 +73,15 @@ class Cluster:
     def obj(self, plural: str, name: str) -> dict[str, Any] | None:
         gv = APPS if plural == "deployments" else KSVC
         return self.emu.get(gv, plural, "default", name)
+
+    async def create(self, name: str, annotations: dict[str, str]) -> None:
+        """coffee.yaml as Service ``name`` with these template annotations."""
+        doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+        doc["metadata"]["name"] = name
+        doc["spec"]["template"]["metadata"]["annotations"].update(annotations)
+        await self.custom.create_namespaced_custom_object(
+            "serving.knative.dev", "v1", "default", "services", doc
+        )
 
     async def wait(self, plural: str, name: str) -> dict[str, Any]:
         return await self.emu.wait_for(lambda: self.obj(plural, name))  # type: ignore[no-any-return]
@@ -256,6 +266,37 @@ async def test_no_reserve_when_disabled(cluster: Cluster) -> None:
     await controller.wait_idle()
     assert cluster.obj("deployments", "latte-00001-deployment-reserve") is None
     assert cluster.obj("deployments", "coffee-00001-deployment-reserve") is not None
+
+
+MIN, INITIAL = "autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/initial-scale"
+
+
+async def test_an_explicit_min_scale_zero_wins_over_the_global_min_scale(cluster: Cluster) -> None:
+    """Knative's ScaleBounds: min-scale "0" on the revision beats config min-scale 1, so
+    the revision may idle on its reserve; without the annotation min-scale 1 applies and
+    "reserves at least one standard instance" (no reserve Deployment)."""
+    controller = await cluster.start(Settings(autoscaler=AutoscalerConfig(min_scale=1)))
+    await cluster.create("zero", {MIN: "0"})
+    await cluster.create("plain", {})
+    zero = await cluster.wait("deployments", "zero-00001-deployment")
+    await cluster.wait("deployments", "plain-00001-deployment")
+    await controller.wait_idle()
+    assert zero["spec"]["replicas"] == 1  # the initial scale
+    assert cluster.obj("deployments", "zero-00001-deployment-reserve") is not None
+    assert cluster.obj("deployments", "plain-00001-deployment-reserve") is None
+
+
+@pytest.mark.parametrize(("allow_zero", "replicas"), [(False, 1), (True, 0)])
+async def test_initial_scale_zero_needs_allow_zero_initial_scale(
+    cluster: Cluster, allow_zero: bool, replicas: int
+) -> None:
+    """Knative's GetInitialScale: initial-scale "0" is honoured only when the cluster allows
+    it, else the global initial-scale (1) applies."""
+    config = AutoscalerConfig(allow_zero_initial_scale=allow_zero)
+    await cluster.start(Settings(autoscaler=config))
+    await cluster.create("lazy", {INITIAL: "0"})
+    standard = await cluster.wait("deployments", "lazy-00001-deployment")
+    assert standard["spec"]["replicas"] == replicas
 
 
 async def test_invalid_service_gets_status_naming_field(cluster: Cluster) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coldbrew.cluster.electing import ControllerReplica
+from coldbrew.cluster.controller.electing import ControllerReplica
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import KSVC, api_client, api_server
 

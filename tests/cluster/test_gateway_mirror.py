@@ -19,8 +19,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from coldbrew.cluster.accessing import Kube
-from coldbrew.cluster.mirroring import ClusterMirror
+from coldbrew.cluster.kube.accessing import Kube
+from coldbrew.cluster.mirror.mirroring import ClusterMirror
 from gateway.server import Gateway
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import (

@@ -6,7 +6,12 @@ import re
 
 import pytest
 
-from coldbrew.cluster.reading import Unreadable, pod_endpoint, revision_settings, service_routes
+from coldbrew.cluster.mirror.reading import (
+    Unreadable,
+    pod_endpoint,
+    revision_settings,
+    service_routes,
+)
 from tests.cluster.objects import pod, revision, service, target
 
 

@@ -23,8 +23,17 @@ from tests.containers.util import engine_call
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/coldbrew:test"
-CONTEXT = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "coldbrew", "gateway",
-           "activator", "autoscaler")  # fmt: skip
+
+
+def copied_sources() -> list[str]:
+    """The paths the Dockerfile's COPY instructions take from the build context."""
+    sources: list[str] = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if not words or words[0].upper() != "COPY" or any(w.startswith("--from") for w in words):
+            continue
+        sources += [w for w in words[1:-1] if not w.startswith("--")]
+    return sources
 
 
 def context_tar() -> io.BytesIO:
@@ -35,7 +44,7 @@ def context_tar() -> io.BytesIO:
         return None if "__pycache__" in info.name or info.name.endswith(".pyc") else info
 
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name in CONTEXT:
+        for name in ("Dockerfile", ".dockerignore", *copied_sources()):
             if (ROOT / name).exists():
                 tar.add(ROOT / name, arcname=name, filter=keep)
     buf.seek(0)

@@ -51,13 +51,13 @@ def test_coffee_ready_and_answers(server: Server) -> None:
     ), pods.stdout
 
 
-@pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
 def load_seen(server: Server, revision: str = "coffee-00001") -> bool:
     path = "/apis/autoscaling.internal.knative.dev/v1alpha1/namespaces/default/podautoscalers"
     pa = httpx.get(f"{server.admin_url}{path}/{revision}", timeout=5).json()
     return float(pa["status"].get("coldbrew", {}).get("panicValue", 0)) > 0
 
 
+@pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
 def test_rollout_under_load_drops_nothing(server: Server) -> None:
     server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
     server.wait_ready("coffee")

@@ -129,3 +129,25 @@ def test_serve_refuses_a_wrong_config_naming_the_key(tmp_path: Path) -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         assert out.returncode == 1
         assert key in out.stderr, out.stderr
+
+
+def test_serve_refuses_an_unreadable_state_file_naming_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    state_dir = tmp_path / "s"
+    state_dir.mkdir()
+    state = state_dir / "state.json"
+    cmd = [sys.executable, "-m", "coldbrew", "serve", "--port", "0", "--admin-port", "0"]
+    cmd += ["--state-dir", str(state_dir)]
+    for text, message in [
+        ('{"version": 1, "services": [', "not JSON"),
+        ('{"version": 2, "services": [], "revisions": []}', "written by a newer coldbrew"),
+        ('{"version": 1, "services": [{"name": 1}], "revisions": []}', "services[0]"),
+    ]:
+        state.write_text(text)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1, out.stderr
+        assert "refusing to start" in out.stderr and str(state) in out.stderr, out.stderr
+        assert message in out.stderr, out.stderr
+        assert state.read_text() == text  # left for the user to look at

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,24 +40,47 @@ def kinds(server: Server) -> list[tuple[str, bool]]:
 
 
 class Trickle:
-    """Requests every 100 ms in the background; counts failures."""
+    """Requests every 100 ms in the background; counts successes (with their latency)
+    and failures. :meth:`wait_ok` waits for the n-th success."""
 
     def __init__(self, server: Server) -> None:
-        self.server, self.ok, self.failed = server, 0, []
+        self.server = server
+        self.failed: list[object] = []
+        self.latencies: list[float] = []
         self.stop = threading.Event()
+        self.changed = threading.Condition()
         self.thread = threading.Thread(target=self.run)
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
 
     def run(self) -> None:
         with httpx.Client(base_url=self.server.url, headers={"Host": COFFEE}) as http:
-            while not self.stop.wait(0.1):
+            while True:
+                start = time.perf_counter()
                 try:
                     r = http.get("/", timeout=30)
                     if r.status_code == 200:
-                        self.ok += 1
+                        self._record(self.latencies, time.perf_counter() - start)
                     else:
-                        self.failed.append(r.status_code)
+                        self._record(self.failed, r.status_code)
                 except httpx.HTTPError as exc:
-                    self.failed.append(repr(exc))
+                    self._record(self.failed, repr(exc))
+                if self.stop.wait(0.1):
+                    return
+
+    def _record(self, into: list[Any], item: Any) -> None:
+        with self.changed:
+            into.append(item)
+            self.changed.notify_all()
+
+    def wait_ok(self, n: int, timeout: float = 30) -> None:
+        """Until ``n`` requests succeeded; fails at once if one failed."""
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.ok >= n or self.failed, timeout):
+                raise AssertionError(f"{self.ok} of {n} trickle requests answered in {timeout}s")
+        assert self.failed == []
 
     def __enter__(self) -> Trickle:
         self.thread.start()
@@ -77,15 +102,17 @@ def test_seed_sequence_hands_over_both_ways(server: Server) -> None:
     wait_for(lambda: kinds(server) == [("reserve", True)], timeout=60, interval=0.3, what="reserve")
     reserve = server.pods()[0]["metadata"]["name"]
     assert "-deployment-reserve-" in reserve
-    # One request wakes it: answered at once by the reserve pod.
+    # The trickle's first request wakes it: answered at once by the reserve pod. The
+    # trickle runs through the hand-over and until the standard pod has answered.
     with Trickle(server) as trickle:
-        start = time.perf_counter()
+        trickle.wait_ok(1)
+        warm = trickle.latencies[0]
         r = server.request(COFFEE)
-        warm = time.perf_counter() - start
         assert r.status_code == 200 and r.text == "Hello coffee!\n"
         wait_for(lambda: ("standard", True) in kinds(server), timeout=20, what="standard pod ready")
         wait_for(lambda: ("reserve", True) not in kinds(server), timeout=40, what="reserve gone")
-    assert trickle.failed == [] and trickle.ok > 0
+        trickle.wait_ok(trickle.ok + 1)  # answered once the reserve is gone
+    assert trickle.failed == [] and trickle.ok >= 2
     assert warm < 1.0  # a warm answer, not a cold start (generous: a shared 2-core machine)
 
 
@@ -115,6 +142,39 @@ def test_min_scale_1_keeps_a_standard_pod_and_disable_scales_to_zero(server: Ser
     server.wait_ready("tea")
     wait_for(lambda: not server.pods("tea-00001"), timeout=60, interval=0.3, what="tea at zero")
     assert [k for k in kinds(server)] == [("standard", True)]
+
+
+def test_an_explicit_min_scale_zero_beats_a_global_min_scale_of_one(tmp_path: Path) -> None:
+    """Knative's ScaleBounds: a revision's min-scale "0" wins over config min-scale 1.
+
+    coffee (min-scale "0") idles onto its reserve, which min-scale 1 would disable; latte
+    (min-scale "0", reserve disabled) idles to no pod at all; tea, without the annotation,
+    keeps its standard pod under the global min-scale and has no reserve.
+    """
+    config = tmp_path / "config.yaml"
+    config.write_text("autoscaler:\n  min-scale: 1\n  scale-to-zero-grace-period: 6s\n")
+    server = Server(tmp_path / "state", "--config", str(config))
+    server.start()
+    try:
+        zero = {"autoscaling.knative.dev/min-scale": "0"}
+        latte = manifest(**zero, **{"knative.aliyun.com/reserve-instance": "disable"})
+        latte["metadata"]["name"] = "latte"
+        for doc in (manifest(**zero), latte, manifest("tea.yaml")):
+            server.client().apply(doc)
+        for name in ("coffee", "latte", "tea"):
+            server.wait_ready(name)
+
+        def idle() -> bool:
+            return not server.pods("latte-00001") and [
+                pod["metadata"]["labels"].get(RESERVE_LABEL) for pod in server.pods("coffee-00001")
+            ] == ["true"]
+
+        wait_for(idle, timeout=90, interval=0.3, what="coffee on its reserve, latte at zero")
+        wait_for(lambda: ("reserve", True) in kinds(server), timeout=30, what="reserve ready")
+        tea = server.pods("tea-00001")
+        assert [p["metadata"]["labels"].get(RESERVE_LABEL) for p in tea] == [None]
+    finally:
+        assert server.stop() == 0, server.log()[-4000:]
 
 
 def test_a_revision_that_loses_its_traffic_gets_no_reserve(server: Server) -> None:

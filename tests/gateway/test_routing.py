@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
-from gateway.balancing import pick_endpoint
-from gateway.routing import Route, RouteTable, normalize_host
+from gateway.handling import Route, RouteTable, normalize_host
 
 
 def test_normalize_host() -> None:
@@ -32,16 +30,3 @@ def test_zero_weight_never_picked() -> None:
     route = Route([("a", 0), ("b", 100), ("c", 0)])
     assert {route.pick() for _ in range(1000)} == {"b"}
     assert Route([("a", 0)]).pick() is None
-
-
-@dataclass
-class _Ep:
-    name: str
-    in_flight: int
-
-
-def test_power_of_two_prefers_less_loaded() -> None:
-    busy, idle = _Ep("busy", 10), _Ep("idle", 0)
-    assert {pick_endpoint([busy, idle]).name for _ in range(100)} == {"idle"}
-    eps = [_Ep(str(i), 0) for i in range(4)]
-    assert {pick_endpoint(eps).name for _ in range(400)} == {"0", "1", "2", "3"}

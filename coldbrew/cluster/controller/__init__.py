@@ -1,0 +1,1 @@
+"""``coldbrew controller``: Services in, Revisions, Deployments and statuses out."""

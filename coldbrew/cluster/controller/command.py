@@ -1,0 +1,43 @@
+"""``coldbrew controller``: the cluster controller, leader-elected, with its admin app.
+
+A bad ``--config`` returns 1 at once, naming the key; otherwise it runs until SIGTERM
+(see :func:`..kube.running.run_with_admin`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from autoscaler.config import ConfigError
+from coldbrew.platform_config import load_config
+from gateway.admin import admin_app
+
+from ..kube.running import run_with_admin
+from .loop import run_controller
+from .reconciling import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve_controller(
+    *,
+    host: str,
+    admin_port: int,
+    domain: str,
+    config: Path | None,
+    kubeconfig: str | None,
+    lease_namespace: str | None = None,
+    identity: str = "",
+) -> int:
+    try:
+        platform = load_config(config)
+    except ConfigError as exc:
+        log.error("refusing to start: %s", exc)
+        return 1
+    settings = Settings(domain=domain, autoscaler=platform.autoscaler, reserve=platform.reserve)
+    app = admin_app()
+    work = run_controller(
+        settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity
+    )
+    return await run_with_admin(app, host, admin_port, work, "controller")

@@ -1,0 +1,129 @@
+"""The cluster controller's run loop: watches in, one reconcile per dirty Service out.
+
+Services and the Deployments the controller made are watched in all namespaces
+(resumable, see :mod:`..kube.watching`). Any event marks its Service dirty (a
+Deployment by its ``serving.knative.dev/service`` label); a single worker takes
+dirty keys one at a time and runs :func:`.reconciling.reconcile`, which recomputes
+the Service's whole world. A key marked again while being reconciled is
+reconciled again afterwards; a failed reconcile is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kubernetes_asyncio import client
+
+from ..deployments import SERVICE_LABEL
+from ..kube.accessing import DEPLOYMENTS, SERVICES, Kube, connect
+from ..kube.watching import Watcher
+from .reconciling import Settings, reconcile
+
+log = logging.getLogger(__name__)
+
+
+class ClusterController:
+    """Level-triggered controller of Knative Services against one API server."""
+
+    def __init__(self, api_client: client.ApiClient, settings: Settings | None = None) -> None:
+        self.kube = Kube(api_client)
+        self.settings = settings or Settings()
+        self.watchers = [
+            Watcher(self.kube, SERVICES, self._on_service),
+            Watcher(self.kube, DEPLOYMENTS, self._on_deployment, selector=SERVICE_LABEL),
+        ]
+        self._dirty: set[tuple[str, str]] = set()
+        self._wake = asyncio.Event()
+        for watcher in self.watchers:
+            watcher.on_synced = self._wake.set
+        self._idle = asyncio.Event()
+        self._failures: dict[tuple[str, str], int] = {}
+        self.reconciles = 0
+
+    def mark(self, namespace: str, name: str) -> None:
+        self._dirty.add((namespace, name))
+        self._idle.clear()
+        self._wake.set()
+
+    def _on_service(self, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        self.mark(meta.get("namespace", "default"), meta["name"])
+
+    def _on_deployment(self, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        service = (meta.get("labels") or {}).get(SERVICE_LABEL)
+        if service:
+            self.mark(meta.get("namespace", "default"), service)
+
+    async def wait_idle(self) -> None:
+        """Until every watch has listed and nothing is dirty or being reconciled."""
+        for watcher in self.watchers:
+            await watcher.synced.wait()
+        await self._idle.wait()
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(w.run()) for w in self.watchers]
+        try:
+            await self._work()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _work(self) -> None:
+        while True:
+            if not self._dirty:
+                if all(w.synced.is_set() for w in self.watchers):
+                    self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            key = min(self._dirty)
+            self._dirty.discard(key)
+            try:
+                self.reconciles += 1
+                await reconcile(self.kube, key[0], key[1], self.settings)
+                self._failures.pop(key, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                count = self._failures[key] = self._failures.get(key, 0) + 1
+                delay = min(0.1 * 2**count, 30.0)
+                log.exception("reconcile of %s/%s failed; retrying in %.1fs", *key, delay)
+                asyncio.get_running_loop().call_later(delay, self.mark, *key)
+
+
+async def run_controller(
+    *,
+    api_client: client.ApiClient | None = None,
+    settings: Settings | None = None,
+    kubeconfig: str | None = None,
+    lease_namespace: str | None = None,
+    identity: str = "",
+) -> None:
+    """Run the cluster controller until cancelled.
+
+    With ``lease_namespace`` it reconciles only while it holds the controller Lease there
+    (see :mod:`.electing`). Without ``api_client``: ``kubeconfig`` if given, else the
+    in-cluster config, else ``~/.kube/config``.
+    """
+    if api_client is None:
+        async with await connect(kubeconfig) as owned:
+            await run_controller(
+                api_client=owned,
+                settings=settings,
+                lease_namespace=lease_namespace,
+                identity=identity,
+            )
+        return
+    if lease_namespace is None:
+        await ClusterController(api_client, settings).run()
+        return
+    from .electing import ControllerReplica
+
+    replica = ControllerReplica(
+        api_client, settings, lease_namespace=lease_namespace, identity=identity
+    )
+    await replica.run()

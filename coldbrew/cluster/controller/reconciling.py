@@ -1,0 +1,172 @@
+"""Reconciling one Service: its whole world, recomputed on every event (level-triggered).
+
+1. Validate with :func:`coldbrew.api.parse_service` (what local mode and Knative's webhook
+   do); an invalid spec gets ``Ready=False`` reason ``InvalidSpec`` naming the field, and
+   nothing is created.
+2. Plan the revision with :func:`coldbrew.api.plan` against the Revision objects labelled
+   ``serving.knative.dev/service=<name>``; create it if new (owned by the Service).
+3. Ensure every revision's Deployment (and reserve Deployment) exists and matches.
+4. Write each Revision's status and the Service's status (``coldbrew.api.service_status``,
+   traffic resolved by ``coldbrew.api.resolve_traffic``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoscaler.config import AutoscalerConfig
+from autoscaler.pricing import KNOWN_TYPES
+from coldbrew.api import (
+    RevisionState,
+    ValidationError,
+    condition,
+    parse_service,
+    plan,
+    resolve_traffic,
+    revision_status,
+    service_status,
+)
+from coldbrew.api.status import stamp
+from coldbrew.platform_config import ReserveDefaults
+
+from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas, reserve_instance
+from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
+from ..kube.writing import ensure, write_status
+from ..revisioning import build_revision, record_of, revision_state, template_of
+
+INVALID_SPEC = "InvalidSpec"
+KEEP = ("replicas", "selector")  # the autoscaler owns replicas; selectors are immutable
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str = "example.com"
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
+    clock: Callable[[], float] = time.time
+
+
+def invalid_status(obj: dict[str, Any], error: ValidationError, now: float) -> dict[str, Any]:
+    """The previous status with Ready/ConfigurationsReady False ``InvalidSpec``."""
+    previous = obj.get("status") or {}
+    message = str(error)
+    conditions = [
+        condition("Ready", "False", INVALID_SPEC, message),
+        condition("ConfigurationsReady", "False", INVALID_SPEC, message),
+    ]
+    others = [c for c in previous.get("conditions") or [] if c.get("type") == "RoutesReady"]
+    return {
+        **previous,
+        "observedGeneration": obj["metadata"].get("generation", 1),
+        "conditions": stamp(conditions, now, previous) + others,
+    }
+
+
+def _owned(revision: dict[str, Any], service_uid: str) -> bool:
+    refs = revision["metadata"].get("ownerReferences") or []
+    return any(r.get("uid") == service_uid for r in refs)
+
+
+async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -> None:
+    svc_obj = await kube.get(SERVICES, namespace, name)
+    if svc_obj is None or svc_obj["metadata"].get("deletionTimestamp"):
+        return  # the garbage collector removes what it owned
+    generation = svc_obj["metadata"].get("generation", 1)
+
+    async def refuse(error: ValidationError) -> None:
+        def compute(obj: dict[str, Any]) -> dict[str, Any] | None:
+            if obj["metadata"].get("generation", 1) != generation:
+                return None  # a newer spec: its own event reconciles it
+            return invalid_status(obj, error, settings.clock())
+
+        await write_status(kube, SERVICES, svc_obj, compute)
+
+    try:
+        service = parse_service(svc_obj, instance_types=KNOWN_TYPES)
+    except ValidationError as error:
+        await refuse(error)
+        return
+    listing = await kube.list(REVISIONS, namespace, f"{SERVICE_LABEL}={name}")
+    uid = svc_obj["metadata"]["uid"]
+    revisions = {r["metadata"]["name"]: r for r in listing["items"] if _owned(r, uid)}
+    previous = svc_obj.get("status") or {}
+    try:
+        planned = plan(
+            service,
+            [record_of(r) for r in revisions.values()],
+            latest=previous.get("latestCreatedRevisionName"),
+        )
+    except ValidationError as error:
+        await refuse(error)
+        return
+    if planned.name not in revisions:
+        revisions[planned.name] = await ensure(
+            kube, REVISIONS, build_revision(svc_obj, service, planned)
+        )
+
+    states: dict[str, RevisionState] = {}
+    for rev_name, rev in sorted(revisions.items()):
+        states[rev_name] = await _revision(kube, rev, rev_name, planned.name, service, settings)
+
+    latest_created = planned.name
+    latest_ready = previous.get("latestReadyRevisionName")
+    if states[latest_created].ready:
+        latest_ready = latest_created
+    elif latest_ready not in states or not states[latest_ready].ready:
+        latest_ready = None
+    route = resolve_traffic(service, states, latest_created, latest_ready, settings.domain)
+
+    def compute(obj: dict[str, Any]) -> dict[str, Any] | None:
+        if obj["metadata"].get("generation", 1) != generation:
+            return None
+        return service_status(
+            service,
+            generation=generation,
+            domain=settings.domain,
+            latest_created=latest_created,
+            latest_ready=latest_ready,
+            revisions=states,
+            route=route,
+            now=settings.clock(),
+            previous=obj.get("status"),
+        )
+
+    await write_status(kube, SERVICES, svc_obj, compute)
+
+
+async def _revision(
+    kube: Kube,
+    rev: dict[str, Any],
+    rev_name: str,
+    latest: str,
+    service: Any,
+    settings: Settings,
+) -> RevisionState:
+    """Ensure the revision's Deployments, write its status, return its state."""
+    template = service.template if rev_name == latest else template_of(rev, service.name)
+    replicas = initial_replicas(template, settings.autoscaler)
+    standard = await ensure(
+        kube, DEPLOYMENTS, build_deployment(rev, template, replicas=replicas), keep=KEEP
+    )
+    reserve = None
+    plan_reserve = reserve_instance(template, settings.reserve, settings.autoscaler)
+    if plan_reserve is not None:
+        desired = build_deployment(rev, template, replicas=0, reserve=plan_reserve)
+        reserve = await ensure(kube, DEPLOYMENTS, desired, keep=KEEP)
+    state = revision_state(rev, standard, reserve)
+    deployment_status = standard.get("status") or {}
+
+    def compute(obj: dict[str, Any]) -> dict[str, Any]:
+        return revision_status(
+            state,
+            now=settings.clock(),
+            desired_replicas=(standard.get("spec") or {}).get("replicas", 0),
+            actual_replicas=deployment_status.get("readyReplicas") or 0,
+            previous=obj.get("status"),
+        )
+
+    await write_status(kube, REVISIONS, rev, compute)
+    return state

@@ -1,0 +1,1 @@
+"""Kubernetes plumbing the cluster components share: access, watches, writes, leases, runner."""

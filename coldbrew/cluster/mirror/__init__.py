@@ -1,0 +1,1 @@
+"""``coldbrew gateway --kubernetes``: the cluster mirrored into one gateway."""

@@ -1,0 +1,1 @@
+"""``coldbrew autoscaler``: the KPA against a cluster, writing Deployments' ``/scale``."""

@@ -1,0 +1,184 @@
+"""The control API: a small Kubernetes-shaped HTTP API over the controller.
+
+Paths follow the Kubernetes API so that the objects, and later kubectl
+habits, carry over:
+
+- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/services[/{name}]``
+  (GET; PUT applies a manifest; DELETE)
+- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET)
+- ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
+  (GET; the KPA's decisions and observed concurrency)
+- ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
+- ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from coldbrew.api import ValidationError
+from coldbrew.controlling import Controller
+from coldbrew.presenting import Presenter
+from coldbrew.storing import StoreError
+from gateway.admin import admin_app
+
+SERVING = "/apis/serving.knative.dev/v1"
+CORE = "/api/v1"
+AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
+CONTROLLER_KEY = web.AppKey("controller", Controller)
+PRESENTER_KEY = web.AppKey("presenter", Presenter)
+STOPPING_KEY = web.AppKey("stopping", asyncio.Event)  # set on shutdown: followers end
+
+
+def status_error(code: int, reason: str, message: str, **details: Any) -> web.Response:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Status",
+        "status": "Failure",
+        "code": code,
+        "reason": reason,
+        "message": message,
+    }
+    if details:
+        body["details"] = details
+    return web.json_response(body, status=code)
+
+
+def listing(kind: str, items: list[dict[str, Any]], api_version: str) -> web.Response:
+    return web.json_response(
+        {"apiVersion": api_version, "kind": f"{kind}List", "metadata": {}, "items": items}
+    )
+
+
+def _one(obj: dict[str, Any] | None, kind: str, name: str) -> web.Response:
+    if obj is None:
+        return status_error(404, "NotFound", f'{kind} "{name}" not found', name=name, kind=kind)
+    return web.json_response(obj)
+
+
+async def put_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    try:
+        obj = json.loads(await request.read())
+    except ValueError as exc:
+        return status_error(400, "BadRequest", f"body is not JSON: {exc}")
+    if not isinstance(obj, dict):
+        return status_error(400, "BadRequest", "body must be a JSON object")
+    metadata = obj.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return status_error(422, "Invalid", "expected a mapping: metadata", field="metadata")
+    metadata.setdefault("namespace", ns)
+    if metadata.get("name") != name or metadata.get("namespace") != ns:
+        return status_error(
+            400, "BadRequest", "metadata.name and metadata.namespace must match the URL"
+        )
+    try:
+        result, _ = request.app[CONTROLLER_KEY].apply(obj)
+    except ValidationError as exc:
+        return status_error(422, "Invalid", str(exc), field=exc.field)
+    except StoreError as exc:  # not saved, and not applied either
+        return status_error(500, "InternalError", str(exc))
+    body = {"result": result, "object": request.app[PRESENTER_KEY].service(ns, name)}
+    return web.json_response(body, status=201 if result == "created" else 200)
+
+
+async def delete_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    try:
+        deleted = request.app[CONTROLLER_KEY].delete(ns, name)
+    except StoreError as exc:  # not saved, and not deleted either
+        return status_error(500, "InternalError", str(exc))
+    if not deleted:
+        return status_error(404, "NotFound", f'services "{name}" not found', name=name)
+    return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
+
+
+async def pod_log(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    if request.app[PRESENTER_KEY].pod(ns, name) is None:
+        return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
+    runtime = request.app[CONTROLLER_KEY].runtime
+    try:
+        if request.query.get("follow") in ("true", "1"):
+            return await _follow_log(request, runtime.follow_log(name))
+        text = runtime.log(name)
+    except KeyError:
+        return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
+    return web.Response(text=text)
+
+
+async def _follow_log(request: web.Request, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
+    """``?follow=true``: the log so far, then as the pod writes it, until the pod is gone."""
+    first = await anext(chunks, b"")  # KeyError (no such pod) before the response starts
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+    await response.prepare(request)
+    if first:
+        await response.write(first)
+    stopping = request.app[STOPPING_KEY]
+    async for chunk in chunks:  # b"" while idle: a chance to notice the server stopping
+        if stopping.is_set():
+            break
+        if chunk:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _stopping(app: web.Application) -> None:
+    app[STOPPING_KEY].set()
+
+
+# Read-only kinds: (API prefix, plural, list kind, apiVersion, Presenter method for
+# one object, Presenter method for a list).
+READ_ONLY = (
+    (SERVING, "services", "Service", "serving.knative.dev/v1", "service", "services"),
+    (SERVING, "revisions", "Revision", "serving.knative.dev/v1", "revision", "revisions"),
+    (
+        AUTOSCALING,
+        "podautoscalers",
+        "PodAutoscaler",
+        "autoscaling.internal.knative.dev/v1alpha1",
+        "kpa",
+        "kpas",
+    ),
+    (CORE, "pods", "Pod", "v1", "pod", "pods"),
+)
+
+
+def _add_read_only(
+    app: web.Application, prefix: str, plural: str, kind: str, version: str, one: str, many: str
+) -> None:
+    """GET of a list (all namespaces or one) and of one object of a kind."""
+
+    async def get_list(request: web.Request) -> web.Response:
+        items = getattr(request.app[PRESENTER_KEY], many)(request.match_info.get("ns"))
+        return listing(kind, items, version)
+
+    async def get_one(request: web.Request) -> web.Response:
+        ns, name = request.match_info["ns"], request.match_info["name"]
+        return _one(getattr(request.app[PRESENTER_KEY], one)(ns, name), plural, name)
+
+    app.router.add_get(f"{prefix}/{plural}", get_list)
+    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}", get_list)
+    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}/{{name}}", get_one)
+
+
+def make_app(controller: Controller, presenter: Presenter) -> web.Application:
+    """The control API on a ``gateway.admin.admin_app`` (``/healthz``, ``/readyz``)."""
+    app = admin_app(client_max_size=8 * 1024 * 1024)
+    app[CONTROLLER_KEY] = controller
+    app[PRESENTER_KEY] = presenter
+    app[STOPPING_KEY] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
+    ns = "/namespaces/{ns}"
+    for entry in READ_ONLY:
+        _add_read_only(app, *entry)
+    app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
+    app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
+    app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
+    return app

@@ -1,0 +1,76 @@
+"""What the store keeps: one record per applied Service and per Revision cut from it.
+
+Records are immutable values, all the way down: the dataclasses are frozen and a
+record's ``manifest`` and ``labels`` are made read-only copies (:mod:`.frozen`) when
+the record is built, so changing them raises ``TypeError`` and the caller's own dict
+is not aliased. A caller changes stored state only by building a new record
+(``dataclasses.replace``) and ``put``-ting it inside a transaction. The repository can
+hand out the records it holds without copying them, and no reader can change what
+another reader, or the repository, sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .frozen import freeze
+
+
+class StoreError(RuntimeError):
+    """The state cannot be read or written, or the store was used wrongly."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredService:
+    """One applied Service, as the user last applied it."""
+
+    namespace: str
+    name: str
+    manifest: Mapping[str, Any]
+    generation: int
+    uid: str
+    created: float
+    # Name of the revision the current template maps to.
+    latest_created: str | None = None
+    # The newest revision that became ready while it was the latest created.
+    latest_ready: str | None = None
+    # Highest configuration generation ever used for a generated name.
+    revision_counter: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRevision:
+    """One immutable revision: the template it was cut from, never changed."""
+
+    namespace: str
+    name: str
+    service: str
+    generation: int
+    template_hash: str
+    # The service manifest that produced this revision (its template is ours).
+    manifest: Mapping[str, Any]
+    uid: str
+    created: float
+    # Sticky: once a revision has served it stays routable (Knative's Ready).
+    ever_ready: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
+        object.__setattr__(self, "labels", freeze(self.labels))
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+Record = TypeVar("Record", StoredService, StoredRevision)
