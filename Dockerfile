@@ -7,9 +7,13 @@
 #   coldbrew controller ...         (Service -> Revision -> Deployment reconciler)
 #   coldbrew autoscaler ...         (KPA: metrics stream in, deployments/scale out)
 # Ports: 8080 gateway traffic, 8081 admin / control API / health (/healthz).
+# BASE: the base image of both stages (any Debian-like image with python3 >= 3.11, pip and
+# useradd); the default is the pinned official image.
+
+ARG BASE=python:3.11.11-slim-bookworm
 
 # ---- build: wheels of the project and every dependency ----
-FROM python:3.11.11-slim-bookworm AS build
+FROM ${BASE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -25,12 +29,15 @@ COPY rulebook ./rulebook
 RUN pip wheel . --wheel-dir /wheels
 
 # ---- runtime: install the wheels, nothing else ----
-FROM python:3.11.11-slim-bookworm AS runtime
+FROM ${BASE} AS runtime
 
+# PIP_BREAK_SYSTEM_PACKAGES: a Debian base's own python3 refuses pip installs otherwise (PEP 668);
+# the official python images are not marked, so it changes nothing there.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_BREAK_SYSTEM_PACKAGES=1 \
     HOME=/tmp
 
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

@@ -14,7 +14,9 @@ habits, carry over:
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +32,7 @@ CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 CONTROLLER_KEY = web.AppKey("controller", Controller)
 PRESENTER_KEY = web.AppKey("presenter", Presenter)
+STOPPING_KEY = web.AppKey("stopping", asyncio.Event)  # set on shutdown: followers end
 
 
 def status_error(code: int, reason: str, message: str, **details: Any) -> web.Response:
@@ -99,11 +102,35 @@ async def pod_log(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
     if request.app[PRESENTER_KEY].pod(ns, name) is None:
         return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
+    runtime = request.app[CONTROLLER_KEY].runtime
     try:
-        text = request.app[CONTROLLER_KEY].runtime.log(name)
+        if request.query.get("follow") in ("true", "1"):
+            return await _follow_log(request, runtime.follow_log(name))
+        text = runtime.log(name)
     except KeyError:
         return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
     return web.Response(text=text)
+
+
+async def _follow_log(request: web.Request, chunks: AsyncIterator[bytes]) -> web.StreamResponse:
+    """``?follow=true``: the log so far, then as the pod writes it, until the pod is gone."""
+    first = await anext(chunks, b"")  # KeyError (no such pod) before the response starts
+    response = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8"})
+    await response.prepare(request)
+    if first:
+        await response.write(first)
+    stopping = request.app[STOPPING_KEY]
+    async for chunk in chunks:  # b"" while idle: a chance to notice the server stopping
+        if stopping.is_set():
+            break
+        if chunk:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def _stopping(app: web.Application) -> None:
+    app[STOPPING_KEY].set()
 
 
 # Read-only kinds: (API prefix, plural, list kind, apiVersion, Presenter method for
@@ -146,6 +173,8 @@ def make_app(controller: Controller, presenter: Presenter) -> web.Application:
     app = admin_app(client_max_size=8 * 1024 * 1024)
     app[CONTROLLER_KEY] = controller
     app[PRESENTER_KEY] = presenter
+    app[STOPPING_KEY] = asyncio.Event()
+    app.on_shutdown.append(_stopping)
     ns = "/namespaces/{ns}"
     for entry in READ_ONLY:
         _add_read_only(app, *entry)

@@ -30,7 +30,7 @@ class Presenter:
     def revision_status(self, rev: StoredRevision) -> dict[str, Any]:
         """The revision's Knative status, with live replica counts."""
         pods = self.controller.runtime.revision_state(rev.key)
-        state = RevisionState(ready=rev.ever_ready, failure=pods.failure)
+        state = RevisionState(ready=rev.ever_ready, failure=pods.failure, progress=pods.progress)
         status = revision_status(
             state,
             now=time.time(),

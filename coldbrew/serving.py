@@ -24,6 +24,7 @@ from coldbrew.fanning import FEED_PATH, FanOut
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
+from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 from gateway.admin import serve_admin
@@ -48,12 +49,14 @@ class ServeOptions:
     apply: list[Path] = field(default_factory=list)
     grace: float = 30.0
     workers: int = 1
+    runtime: str = "process"  # the CLI's default is "auto"; see choose_engine
 
 
 class Platform:
     """Everything ``coldbrew serve`` runs, wired together, startable from tests."""
 
-    def __init__(self, opts: ServeOptions) -> None:
+    def __init__(self, opts: ServeOptions, engine: Engine | None = None) -> None:
+        """``engine``: run pods as containers on it (see ``choose_engine``); None: processes."""
         self.opts = opts
         self.store = JsonFileRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
@@ -70,12 +73,18 @@ class Platform:
                 host=opts.host, port=opts.port, stats_url=self.stats_url
             )
         self.data_plane = data_plane
-        self.runtime = PodRuntime(
-            log_dir=opts.state_dir / "logs",
-            images=ImageMap.load(opts.images),
-            on_change=self._pods_changed,
-            drain=data_plane.drain_endpoint,
-        )
+        images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
+        self.runtime: PodRuntime
+        if engine is None:
+            self.runtime = PodRuntime(
+                log_dir=log_dir, images=images, on_change=self._pods_changed,
+                drain=data_plane.drain_endpoint,
+            )  # fmt: skip
+        else:  # containers of this state dir are this coldbrew's (see ContainerRuntime)
+            self.runtime = ContainerRuntime(
+                engine=engine, instance=str(opts.state_dir.resolve()), log_dir=log_dir,
+                images=images, on_change=self._pods_changed, drain=data_plane.drain_endpoint,
+            )  # fmt: skip
         self.config = load_config(opts.config)
         self.controller = Controller(
             self.store,
@@ -108,6 +117,7 @@ class Platform:
         self.controller.on_pods_changed(key)
 
     async def start(self) -> None:
+        await self.runtime.start()
         await self.start_admin()
         if self.gateway is not None:
             await self.gateway.start()
@@ -172,8 +182,20 @@ class Platform:
 
 async def run(opts: ServeOptions) -> int:
     try:
-        platform = Platform(opts)
+        engine = await choose_engine(opts.runtime)
+    except EngineError as exc:
+        log.error("refusing to start: --runtime %s: %s", opts.runtime, exc)
+        return 1
+    if engine is not None:
+        log.info("runtime: containers on %s", engine.describe())
+    else:
+        why = "asked for" if opts.runtime == "process" else "no container engine answers"
+        log.info("runtime: local processes (%s)", why)
+    try:
+        platform = Platform(opts, engine)
     except (ConfigError, ImageMapError, StoreError) as exc:
+        if engine is not None:
+            await engine.close()
         log.error("refusing to start: %s", exc)
         return 1
     await platform.start()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from coldbrew.api.model import Probe, RevisionTemplate
+from coldbrew.api.model import Probe, Resources, RevisionTemplate
 from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
+from coldbrew.runtime.specs import ContainerLimits
 from coldbrew.storing import StoredRevision
 
 SERVICE_LABEL = "serving.knative.dev/service"
@@ -24,6 +25,12 @@ def probe_spec(probe: Probe | None) -> ProbeSpec | None:
         success_threshold=probe.success_threshold or 1,
         initial_delay_seconds=probe.initial_delay_seconds,
     )
+
+
+def container_limits(r: Resources | None) -> ContainerLimits | None:
+    if r is None:
+        return None
+    return ContainerLimits(r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit)
 
 
 def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate:
@@ -49,8 +56,11 @@ def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate
             env=c.env,
             port=c.port,
             readiness_probe=probe_spec(c.readiness_probe),
+            image_pull_policy=c.image_pull_policy,
+            limits=container_limits(c.resources),
         ),
         labels=labels,
         annotations=dict(template.annotations),
         template_hash=rev.template_hash,
+        termination_grace_seconds=template.timeout_seconds,  # as Knative sets it on the pod
     )

@@ -1,6 +1,6 @@
 """Scale-from-zero overhead: first-response latency minus the pod's own start time.
 
-    python loadtest/coldstart.py [--rounds 5]
+    python loadtest/coldstart.py [--rounds 5] [--runtime process|docker]
 
 Starts ``coldbrew serve`` (fresh state, free ports), applies coffee with a 6 s
 window and no reserve instance, and for each round waits until the revision is at zero pods, then
@@ -10,6 +10,12 @@ sample app's own start-to-listening (spawn, then connect every millisecond)
 the same number of times. The difference of the medians is what coldbrew
 adds to a cold start. Prints a Markdown table and writes JSON to
 loadtest/results/. Traffic goes to 127.0.0.1 only.
+
+``--runtime docker`` (default 10 rounds) runs coffee as the test image
+(``tests/containers/images.py``: busybox httpd, imported into the engine) in a container, and
+the baseline is the engine's own create, start and first listen of the same image with the same
+settings (coldbrew's create body), timed through the same API client. It needs an engine
+answering (``$DOCKER_HOST``, ``/var/run/docker.sock`` or ``/run/podman/podman.sock``).
 """
 
 from __future__ import annotations
@@ -79,15 +85,24 @@ def cold_request_seconds(server: Server, revision: str = "coffee-00001", host: s
 
 def main() -> int:
     p = argparse.ArgumentParser(description="scale-from-zero overhead")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--runtime", choices=["process", "docker"], default="process")
     args = p.parse_args()
+    args.rounds = args.rounds or (10 if args.runtime == "docker" else 5)
     manifest = yaml.safe_load((ROOT / "examples" / "coffee.yaml").read_text())
     notes = manifest["spec"]["template"]["metadata"]["annotations"]
     notes["autoscaling.knative.dev/window"] = "6s"
     notes["knative.aliyun.com/reserve-instance"] = "disable"  # a real cold start from zero
+    app_start = app_start_seconds
+    if args.runtime == "docker":
+        from loadtest.containerstart import prepare_engine
+
+        image, app_start = prepare_engine()
+        container = manifest["spec"]["template"]["spec"]["containers"][0]
+        container.update(image=image, imagePullPolicy="Never")
     cold: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "state")
+        server = Server(Path(tmp) / "state", "--runtime", args.runtime)
         server.start()
         try:
             server.client().apply(manifest)
@@ -96,16 +111,18 @@ def main() -> int:
                 cold.append(cold_request_seconds(server))
         finally:
             server.stop()
-    starts = [app_start_seconds() for _ in range(args.rounds)]
+    starts = [app_start() for _ in range(args.rounds)]
     cold_ms, start_ms = statistics.median(cold) * 1e3, statistics.median(starts) * 1e3
-    print(f"\n### Scale from zero ({args.rounds} rounds, medians)\n")
+    print(f"\n### Scale from zero, {args.runtime} runtime ({args.rounds} rounds, medians)\n")
     print("| first response | pod start-to-listening | coldbrew overhead |")
     print("|---:|---:|---:|")
     print(f"| {cold_ms:.1f} ms | {start_ms:.1f} ms | {cold_ms - start_ms:.1f} ms |")
     out = ROOT / "loadtest" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"coldstart-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps({"cold_s": cold, "app_start_s": starts}, indent=1))
+    path = out / f"coldstart-{args.runtime}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(
+        json.dumps({"runtime": args.runtime, "cold_s": cold, "app_start_s": starts}, indent=1)
+    )
     print(f"\nwrote {path}")
     return 0
 

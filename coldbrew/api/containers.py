@@ -42,10 +42,11 @@ CONTAINER_FIELDS = (
     "ports",
     "readinessProbe",
     "resources",
+    "imagePullPolicy",
 )
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 CONTAINER_UNSUPPORTED = (
     "envFrom",
-    "imagePullPolicy",
     "lifecycle",
     "livenessProbe",
     "securityContext",
@@ -86,6 +87,11 @@ def parse_container(obj: Any, path: str) -> Container:
             f'image: "{image}", error: contains whitespace',
         )
     port, port_name = _port(obj, path)
+    policy = get_str(obj, "imagePullPolicy", path)
+    if policy is not None and policy not in PULL_POLICIES:
+        raise invalid_value(
+            policy, join(path, "imagePullPolicy"), 'must be "Always", "IfNotPresent" or "Never"'
+        )
     return Container(
         image=image,
         command=string_list(obj.get("command"), join(path, "command")),
@@ -95,6 +101,7 @@ def parse_container(obj: Any, path: str) -> Container:
         readiness_probe=_probe(obj, path, port or DEFAULT_PORT, port_name),
         name=name,
         resources=parse_resources(obj, path),
+        image_pull_policy=policy,
     )
 
 

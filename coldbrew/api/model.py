@@ -78,6 +78,7 @@ class Container:
     readiness_probe: Probe | None = None
     name: str | None = None
     resources: Resources | None = None
+    image_pull_policy: str | None = None  # None: Kubernetes' default for the image's tag
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -97,6 +98,8 @@ class Container:
             out["readinessProbe"] = self.readiness_probe.to_dict()
         if self.resources is not None:
             out["resources"] = {k: dict(v) for k, v in self.resources.raw.items()}
+        if self.image_pull_policy is not None:
+            out["imagePullPolicy"] = self.image_pull_policy
         return out
 
 

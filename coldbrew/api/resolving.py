@@ -23,11 +23,13 @@ class RevisionState:
     ``ready``: the revision became Ready (and stays so while scaled to zero).
     ``failure``: ``(reason, message)`` when it failed for good (e.g. the
     container exits before becoming ready), the shape of the runtime's
-    ``RevisionPods.failure``.
+    ``RevisionPods.failure``. ``progress``: ``(reason, message)`` of a revision still
+    deploying (e.g. ``Pulling`` its image), shown instead of ``Deploying``.
     """
 
     ready: bool
     failure: tuple[str, str] | None = None
+    progress: tuple[str, str] | None = None
 
     @property
     def failed(self) -> bool:

@@ -108,9 +108,9 @@ def revision_status(
             condition(t, FALSE, reason, message) for t in ("ContainerHealthy", "ResourcesAvailable")
         ]
     else:
-        parts = [
-            condition(t, UNKNOWN, DEPLOYING) for t in ("ContainerHealthy", "ResourcesAvailable")
-        ]
+        reason, message = (state.progress if state else None) or (DEPLOYING, "")
+        kinds = ("ContainerHealthy", "ResourcesAvailable")
+        parts = [condition(t, UNKNOWN, reason, message) for t in kinds]
     conditions = [aggregate("Ready", parts), *parts]
     status: dict[str, Any] = {"observedGeneration": generation}
     if desired_replicas is not None or actual_replicas is not None:

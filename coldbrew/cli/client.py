@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -97,3 +98,15 @@ class Client:
         if resp.status_code >= 400:
             self._check(resp)
         return resp.text
+
+    def follow_logs(self, pod: str, namespace: str | None = None) -> Iterator[str]:
+        """The pod's output as it comes, until the pod is gone."""
+        path = f"{CORE}/namespaces/{namespace or 'default'}/pods/{pod}/log"
+        try:
+            with self._http.stream("GET", path, params={"follow": "true"}, timeout=None) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    self._check(resp)
+                yield from resp.iter_text()
+        except httpx.TransportError as exc:
+            raise ClientError(f"lost the coldbrew server at {self.server} ({exc})") from exc

@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coldbrew", description="Knative-style serverless serving on one machine."
     )
+    parser.add_argument("--version", action="version", version=f"coldbrew {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run gateway, control API and pods")
@@ -50,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=int, default=1, help="gateway processes sharing the port (SO_REUSEPORT)"
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=["auto", "process", "docker"],
+        default="auto",
+        help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
+        "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
     )
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
@@ -110,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser("logs", help="print a pod's output")
     logs.add_argument("pod")
+    logs.add_argument("-f", "--follow", action="store_true", help="stream until the pod is gone")
     logs.add_argument("-n", "--namespace", default="default")
     _server_flag(logs)
     return parser
@@ -191,6 +201,7 @@ def run(argv: list[str] | None = None) -> int:
             config=args.config,
             apply=args.apply,
             workers=args.workers,
+            runtime=args.runtime,
         )
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
@@ -213,6 +224,11 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "delete":
             client.delete_service(args.name, args.namespace)
             print(f'service.serving.knative.dev "{args.name}" deleted')
+            return 0
+        if args.command == "logs" and args.follow:
+            for text in client.follow_logs(args.pod, args.namespace):
+                sys.stdout.write(text)
+                sys.stdout.flush()
             return 0
         if args.command == "logs":
             sys.stdout.write(client.logs(args.pod, args.namespace))

@@ -44,6 +44,19 @@ class LogFile:
         except FileNotFoundError:
             return ""
 
+    def read_from(self, offset: int, limit: int = 65536) -> tuple[bytes, int]:
+        """Up to ``limit`` bytes from ``offset`` and the next offset (0 after a trim)."""
+        try:
+            with open(self.path, "rb") as f:
+                size = f.seek(0, 2)
+                if size < offset:  # trimmed: start again at the new beginning
+                    offset = 0
+                f.seek(offset)
+                data = f.read(limit)
+        except FileNotFoundError:
+            return b"", offset
+        return data, offset + len(data)
+
     def tail(self, size: int = 4096) -> str:
         """The last ``size`` bytes of output."""
         try:

@@ -67,6 +67,8 @@ class Pod:
         self.phase: Phase = "Pending"
         self.status: Status = "ContainerCreating" if argv else "ImagePullBackOff"
         self.message = "" if argv else waiting_message
+        self.progress: tuple[str, str] | None = None  # (reason, message) before the first run
+        self.probe_hold = 0.0  # TCP probes: see probing.probe_tcp
         self.ready = False
         self.ever_ready = False  # in the current run
         self.restarts = 0
@@ -122,6 +124,10 @@ class Pod:
             self._notify()
         return served
 
+    def termination_grace(self, default: float) -> float:
+        """SIGTERM to SIGKILL when the pod is scaled away (processes: the runtime's)."""
+        return default
+
     async def stop(self, grace: float | None = None) -> None:
         """SIGTERM the process group, SIGKILL after ``grace``; returns when the pod is gone."""
         if grace is not None:
@@ -153,6 +159,8 @@ class Pod:
             if self.argv is None:  # nothing to run: ImagePullBackOff until deleted
                 await self._stop.wait()
                 return
+            if not await self._prepare():
+                return
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
@@ -182,6 +190,10 @@ class Pod:
             self.ports.release(self.port)
             if self._enforcement is not None:
                 await self._enforcement.release()
+
+    async def _prepare(self) -> bool:
+        """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
+        return True
 
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
@@ -273,7 +285,7 @@ class Pod:
         successes = failures = 0
         while True:
             try:
-                ok = await probing.probe_once(spec, port)
+                ok = await probing.probe_once(spec, port, self.probe_hold)
             except Exception:  # a probe bug must not silently stop readiness checks
                 log.exception("probing pod %s failed", self.name)
                 ok = False

@@ -20,11 +20,25 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def probe_tcp(port: int, limit: float) -> bool:
+async def probe_tcp(port: int, limit: float, hold: float = 0.0) -> bool:
+    """A connection is accepted; with ``hold``, and not closed by the peer within ``hold`` s.
+
+    ``hold`` is for ports behind a userland proxy (Docker's docker-proxy, rootless engines'
+    port forwarders): they accept at once, then close when the app behind is not listening yet.
+    """
     try:
         async with asyncio.timeout(limit):
-            _, writer = await asyncio.open_connection(HOST, port)
-            await _close(writer)
+            reader, writer = await asyncio.open_connection(HOST, port)
+            try:
+                if hold > 0:
+                    try:
+                        data = await asyncio.wait_for(reader.read(1), hold)
+                    except TimeoutError:
+                        return True  # still open: someone listens
+                    if not data:
+                        return False  # closed at once: a proxy with nothing behind it
+            finally:
+                await _close(writer)
     except (OSError, TimeoutError, ValueError):
         return False
     return True
@@ -54,13 +68,16 @@ async def probe_http(port: int, path: str, limit: float) -> bool:
     return 200 <= int(parts[1]) < 400
 
 
-async def probe_once(spec: ProbeSpec | None, port: int) -> bool:
-    """One probe attempt. No spec = Knative's default, a TCP connect to the pod's port."""
+async def probe_once(spec: ProbeSpec | None, port: int, hold: float = 0.0) -> bool:
+    """One probe attempt. No spec = Knative's default, a TCP connect to the pod's port.
+
+    ``hold``: for TCP probes, see :func:`probe_tcp`.
+    """
     if spec is None:
-        return await probe_tcp(port, 1.0)
+        return await probe_tcp(port, 1.0, hold)
     if spec.kind == "http":
         return await probe_http(port, spec.path, spec.timeout_seconds or 1.0)
-    return await probe_tcp(port, spec.timeout_seconds or 1.0)
+    return await probe_tcp(port, spec.timeout_seconds or 1.0, hold)
 
 
 def startup_period(elapsed: float) -> float:

@@ -43,12 +43,14 @@ class ReplicaSet:
     def state(self) -> RevisionPods:
         live = self.live()
         ready = sum(p.ready for p in live)
-        return RevisionPods(self.desired, ready, len(live), self._failure(live, ready))
+        progress = next((p.progress for p in live if p.progress is not None), None)
+        failure = self._failure(live, ready)
+        return RevisionPods(self.desired, ready, len(live), failure, progress)
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:
-            if p.status == "ImagePullBackOff":
-                return ("ImagePullBackOff", p.message)
+            if p.status in ("ErrImagePull", "ImagePullBackOff"):
+                return (p.status, p.message)
         if ready >= self.desired:
             return None
         for p in live:
@@ -123,7 +125,7 @@ class ReplicaSet:
                     log.warning("draining %s:%s timed out", HOST, pod.port)
                 except Exception:
                     log.exception("draining %s:%s failed", HOST, pod.port)
-            await pod.stop(self._grace)
+            await pod.stop(pod.termination_grace(self._grace))
         finally:
             if pod in self.pods:
                 self.pods.remove(pod)

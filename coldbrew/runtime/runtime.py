@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import resolve_argv
@@ -64,7 +65,12 @@ class PodRuntime:
         self._closed = False
         self.enforcer = enforcer or ResourceEnforcer()  # discovers cgroups on first use
 
+    kind = "process"  # what runs pods; see coldbrew.runtime.containers for "docker"
+
     # -- commands
+    async def start(self) -> None:
+        """Before the first ``scale``: nothing to do for processes."""
+
     def scale(self, template: PodTemplate, replicas: int) -> None:
         """Set the desired pod count of ``template.key``; pods start/stop in the background."""
         if replicas < 0:
@@ -111,6 +117,25 @@ class PodRuntime:
         """The pod's output so far (also for ``log_retention`` s after it was deleted)."""
         return self._logs[pod_name].read()
 
+    async def follow_log(self, pod_name: str, poll: float = 0.1) -> AsyncIterator[bytes]:
+        """The pod's output so far, then what it writes, until the pod is gone (KeyError: none).
+
+        Yields ``b""`` every ``poll`` s while there is nothing new, so a reader can stop.
+        A log file trimmed at its cap starts over from its new beginning.
+        """
+        lf = self._logs[pod_name]
+        offset = 0
+        while True:
+            live = pod_name in self._logs and any(
+                p.name == pod_name for rs in self._sets.values() for p in rs.pods
+            )
+            chunk, offset = lf.read_from(offset)
+            if not chunk and not live:
+                return
+            yield chunk
+            if not chunk:
+                await asyncio.sleep(poll)
+
     async def wait_ready(self, key: str, count: int = 1, timeout: float = 10) -> bool:  # noqa: ASYNC109
         """Wait until ``key`` has at least ``count`` ready pods; False on timeout."""
         loop = asyncio.get_running_loop()
@@ -128,12 +153,17 @@ class PodRuntime:
 
     # -- internals
     def _make_pod(self, rs: ReplicaSet) -> Pod:
+        argv, missing = resolve_argv(rs.template, self.images, self.python)
+        return Pod(argv=argv, waiting_message=missing or "", cwd=self.images.base_dir,
+                   enforcer=self.enforcer, **self._pod_basics(rs))  # fmt: skip
+
+    def _pod_basics(self, rs: ReplicaSet) -> dict[str, Any]:
+        """What every pod gets whatever runs it: name, labels, log, back-off, ports, notify."""
         t = rs.template
         taken = set(self._logs)
         reserve = t.role == "reserve"
         seed = f"{t.template_hash}/reserve" if reserve and t.template_hash else t.template_hash
         name = pod_name(t.revision, template_hash_part(seed, t.key), taken, reserve=reserve)
-        argv, missing = resolve_argv(t, self.images, self.python)
         labels = {k: v for k, v in t.labels.items() if k != RESERVE_LABEL}
         if reserve:
             labels[RESERVE_LABEL] = "true"
@@ -146,26 +176,21 @@ class PodRuntime:
             "app": t.revision,
         }
         lf = self._logs[name] = LogFile(self.log_dir / f"{name}.log", self.log_cap)
-        pod: Pod | None = None
 
         def changed() -> None:
+            pod = next((p for p in rs.pods if p.name == name), None)
             if pod is not None:
                 rs.pod_changed(pod)
 
-        pod = Pod(
-            name=name,
-            template=t,
-            argv=argv,
-            waiting_message=missing or "",
-            labels=labels,
-            log_file=lf,
-            notify=changed,
-            cwd=self.images.base_dir,
-            backoff=Backoff(*self._backoff),
-            ports=self._ports,
-            enforcer=self.enforcer,
-        )
-        return pod
+        return {
+            "name": name,
+            "template": t,
+            "labels": labels,
+            "log_file": lf,
+            "notify": changed,
+            "backoff": Backoff(*self._backoff),
+            "ports": self._ports,
+        }
 
     def _removed(self, pod: Pod) -> None:
         name = pod.name

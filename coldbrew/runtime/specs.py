@@ -12,7 +12,13 @@ from rulebook.ask import RESERVE_LABEL as RESERVE_LABEL  # "true" on reserve pod
 Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
 Role = Literal["standard", "reserve"]
 Status = Literal[
-    "ContainerCreating", "Running", "CrashLoopBackOff", "Error", "Terminating", "ImagePullBackOff"
+    "ContainerCreating",
+    "Running",
+    "CrashLoopBackOff",
+    "Error",
+    "Terminating",
+    "ErrImagePull",
+    "ImagePullBackOff",
 ]
 CONTAINER_NAME = "user-container"
 ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were enforced
@@ -43,8 +49,20 @@ class ContainerSpec:
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
-    port: int | None = None  # declared containerPort (informational: $PORT is always ours)
+    port: int | None = None  # declared containerPort (processes: $PORT is always ours)
     readiness_probe: ProbeSpec | None = None
+    image_pull_policy: str | None = None  # containers only; None: Kubernetes' default
+    limits: ContainerLimits | None = None  # containers only (processes: PodTemplate.resources)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLimits:
+    """``resources`` of the container: cpu in cores, memory in bytes; None: not set."""
+
+    cpu_request: float | None = None
+    memory_request: float | None = None
+    cpu_limit: float | None = None
+    memory_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +96,9 @@ class PodTemplate:
     # "reserve": ASK's reserved instance, a replica set of its own next to the standard one
     role: Role = "standard"
     resources: PodResources | None = None  # enforced as far as this machine allows
+    # SIGTERM -> SIGKILL when scaled down (Knative: the revision's timeoutSeconds); containers
+    # only: process pods keep the runtime's grace
+    termination_grace_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ("standard", "reserve"):
@@ -98,6 +119,7 @@ class RevisionPods:
     ready: int
     pods: int  # pods that exist and are not terminating
     failure: tuple[str, str] | None = None  # (reason, message)
+    progress: tuple[str, str] | None = None  # (reason, message) while deploying, e.g. Pulling
 
 
 def rfc3339(ts: float | None) -> str | None:
@@ -135,7 +157,12 @@ class PodInfo:
 
     def to_k8s(self) -> dict[str, Any]:
         """A Kubernetes ``v1/Pod``-shaped object (for ``get pods -o yaml`` and friends)."""
-        waiting = self.status in ("ContainerCreating", "CrashLoopBackOff", "ImagePullBackOff")
+        waiting = self.status in (
+            "ContainerCreating",
+            "CrashLoopBackOff",
+            "ErrImagePull",
+            "ImagePullBackOff",
+        )
         state: dict[str, Any]
         if waiting:
             state = {"waiting": {"reason": self.status}}

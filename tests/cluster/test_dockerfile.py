@@ -63,13 +63,23 @@ def parse_instructions(text: str) -> list[Instruction]:
 
 
 def parse_stages(text: str) -> list[Stage]:
+    """Stages; a FROM's ``${ARG}`` is replaced by the global ARG's default, if it has one."""
     stages: list[Stage] = []
+    defaults: dict[str, str] = {}
     for ins in parse_instructions(text):
         if ins.name == "FROM":
             words = [w for w in ins.args.split() if not w.startswith("--")]
             alias = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
-            stages.append(Stage(image=words[0], alias=alias))
+            image = re.sub(
+                r"\$\{(\w+)\}|\$(\w+)",
+                lambda m: defaults.get(m.group(1) or m.group(2), m.group(0)),
+                words[0],
+            )
+            stages.append(Stage(image=image, alias=alias))
         elif ins.name in ("ARG",) and not stages:
+            name, sep, value = ins.args.partition("=")
+            if sep:
+                defaults[name.strip()] = value.strip().strip('"')
             continue  # global ARGs before the first FROM
         else:
             assert stages, f"line {ins.line}: {ins.name} before the first FROM"
@@ -98,7 +108,7 @@ def image_problem(image: str, earlier_aliases: set[str]) -> str | None:
     if image in earlier_aliases:
         return None
     if "$" in image:
-        return "uses a build argument; pin the image literally"
+        return "uses a build argument without a default; give it a pinned default"
     name = image.partition("@")[0]
     last = name.rsplit("/", 1)[-1]
     if ":" not in last:
@@ -254,6 +264,12 @@ BAD = {
     "add url": (
         "FROM python:3.11.11 AS b\nADD https://x.io/a.tgz /a\nFROM b\nUSER 1\n"
         'ENTRYPOINT ["coldbrew"]\n'
+    ),
+    "base arg without default": (
+        'ARG BASE\nFROM ${BASE} AS b\nFROM b\nUSER 1\nENTRYPOINT ["coldbrew"]\n'
+    ),
+    "base arg defaults to latest": (
+        'ARG BASE=python:latest\nFROM $BASE AS b\nFROM b\nUSER 1\nENTRYPOINT ["coldbrew"]\n'
     ),
     "apt lists kept": (
         "FROM python:3.11.11 AS b\nRUN apt-get update && \\\n    apt-get install -y curl\n"

@@ -66,6 +66,8 @@ class Server:
         return f"http://127.0.0.1:{self.admin_port}"
 
     def start(self) -> None:
+        # The process runtime unless the test asks for another (an engine may be up).
+        runtime = [] if "--runtime" in self.extra else ["--runtime", "process"]
         cmd = [
             sys.executable,
             "-m",
@@ -77,6 +79,7 @@ class Server:
             str(self.admin_port),
             "--state-dir",
             str(self.state_dir),
+            *runtime,
             *self.extra,
         ]
         log = self.log_path.open("ab")

@@ -1,0 +1,129 @@
+"""The Docker Engine API body that creates one pod's container.
+
+* Knative's runtime contract: ``PORT`` is the declared containerPort (else 8080) inside the
+  container, plus ``K_SERVICE``, ``K_REVISION``, ``K_CONFIGURATION`` and the container's env.
+* ``command`` replaces the image's entrypoint (and drops its cmd), ``args`` replace its cmd,
+  with ``$(VAR)`` references expanded, as Kubernetes does.
+* The port is published on 127.0.0.1 only, at a host port the runtime picked.
+* Limits: reserve pods get their instance type's cpu/memory (``PodTemplate.resources``); other
+  pods their ``resources.limits`` (``NanoCpus``, ``Memory``) and requests where the engine has
+  them (``CpuShares``, ``MemoryReservation``).
+* Security: not privileged, no added capabilities, no new privileges, bridge network (never the
+  host's), no mounts, ulimits within this machine's hard limits.
+"""
+
+from __future__ import annotations
+
+import resource
+from typing import Any
+
+from coldbrew.runtime.containers.engine import INSTANCE_LABEL, MANAGED_LABEL, POD_LABEL
+from coldbrew.runtime.launch import expand
+from coldbrew.runtime.specs import PodTemplate, format_bytes
+
+DEFAULT_PORT = 8080
+HOST = "127.0.0.1"
+NOFILE, NPROC = 10_000, 1_000  # engines ask for more than many hosts' hard limits allow
+
+
+def contract_env(template: PodTemplate) -> dict[str, str]:
+    env = dict(template.container.env)
+    env.update(
+        PORT=str(container_port(template)),
+        K_SERVICE=template.service,
+        K_REVISION=template.revision,
+        K_CONFIGURATION=template.configuration,
+    )
+    return env
+
+
+def container_port(template: PodTemplate) -> int:
+    return template.container.port or DEFAULT_PORT
+
+
+def _ulimit(kind: int, want: int) -> int:
+    _, hard = resource.getrlimit(kind)
+    return want if hard == resource.RLIM_INFINITY else min(want, hard)
+
+
+def ulimits() -> list[dict[str, Any]]:
+    nofile = _ulimit(resource.RLIMIT_NOFILE, NOFILE)
+    nproc = _ulimit(resource.RLIMIT_NPROC, NPROC)
+    return [
+        {"Name": "nofile", "Soft": nofile, "Hard": nofile},
+        {"Name": "nproc", "Soft": nproc, "Hard": nproc},
+    ]
+
+
+def limits(template: PodTemplate) -> dict[str, int]:
+    """HostConfig's cpu/memory fields for the template."""
+    out: dict[str, int] = {}
+    r = template.resources
+    if r is not None:  # a reserve pod: its instance type's size
+        if r.cpu is not None:
+            out["NanoCpus"] = round(r.cpu * 1e9)
+        if r.memory is not None:
+            out["Memory"] = int(r.memory)
+        return out
+    lim = template.container.limits
+    if lim is None:
+        return out
+    if lim.cpu_limit is not None:
+        out["NanoCpus"] = round(lim.cpu_limit * 1e9)
+    if lim.memory_limit is not None:
+        out["Memory"] = int(lim.memory_limit)
+    if lim.cpu_request is not None:
+        out["CpuShares"] = max(2, round(lim.cpu_request * 1024))
+    if lim.memory_request is not None:
+        out["MemoryReservation"] = int(lim.memory_request)
+    return out
+
+
+def describe_limits(host_config: dict[str, Any]) -> str:
+    """What the engine reports it enforces, e.g. ``engine cpu=0.5 mem=64Mi``."""
+    parts = ["engine"]
+    nano = host_config.get("NanoCpus") or 0
+    quota, period = host_config.get("CpuQuota") or 0, host_config.get("CpuPeriod") or 0
+    if nano:
+        parts.append(f"cpu={nano / 1e9:g}")
+    elif quota and period:
+        parts.append(f"cpu={quota / period:g}")
+    if host_config.get("Memory"):
+        parts.append(f"mem={format_bytes(host_config['Memory'])}")
+    return " ".join(parts) if len(parts) > 1 else "engine unlimited"
+
+
+def create_body(
+    template: PodTemplate, *, pod: str, instance: str, host_port: int
+) -> dict[str, Any]:
+    c = template.container
+    env = contract_env(template)
+    port = f"{container_port(template)}/tcp"
+    labels = {k: v for k, v in template.labels.items()}
+    labels.update({MANAGED_LABEL: "coldbrew", INSTANCE_LABEL: instance, POD_LABEL: pod})
+    body: dict[str, Any] = {
+        "Image": c.image,
+        "Env": [f"{k}={v}" for k, v in env.items()],
+        "Labels": labels,
+        "ExposedPorts": {port: {}},
+        "AttachStdin": False,
+        "OpenStdin": False,
+        "Tty": False,
+        "HostConfig": {
+            "PortBindings": {port: [{"HostIp": HOST, "HostPort": str(host_port)}]},
+            "NetworkMode": "bridge",
+            "Privileged": False,
+            "CapAdd": [],
+            "SecurityOpt": ["no-new-privileges"],
+            "Binds": [],
+            "RestartPolicy": {"Name": "no"},
+            "Ulimits": ulimits(),
+            **limits(template),
+        },
+    }
+    if c.command:
+        body["Entrypoint"] = expand(c.command, env)
+        body["Cmd"] = expand(c.args, env)
+    elif c.args:
+        body["Cmd"] = expand(c.args, env)
+    return body

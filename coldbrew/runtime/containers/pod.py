@@ -1,0 +1,188 @@
+"""One pod as a container: image pulled first, then a container per run, restarted with back-off.
+
+Everything else (readiness probing, restart back-off, CrashLoopBackOff, drain-then-stop) is the
+process pod's (:class:`coldbrew.runtime.pods.Pod`): only how a run starts, is stopped and ends
+differs. Each run is a fresh container ``{pod}-{restarts}``, removed when it ends; its output
+is streamed from the engine into the pod's log file, so ``coldbrew logs`` reads it as it reads
+a process's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import aiodocker
+
+from coldbrew.runtime.containers.creating import create_body, describe_limits
+from coldbrew.runtime.containers.engine import Engine
+from coldbrew.runtime.containers.pulling import Puller, PullError
+from coldbrew.runtime.pods import Backoff, Pod
+
+log = logging.getLogger(__name__)
+KILL_WAIT = 10.0  # after SIGKILL, how long to wait for the engine to report the exit
+PROBE_HOLD = 0.003  # a TCP probe's connection must stay open this long (see probing.probe_tcp)
+
+
+class ContainerPod(Pod):
+    def __init__(self, *, engine: Engine, puller: Puller, instance: str, **kw: Any) -> None:
+        super().__init__(argv=("container",), waiting_message="", **kw)
+        self.engine, self.puller, self.instance = engine, puller, instance
+        self.container_id: str | None = None
+        # the published port may be a userland proxy's that accepts before the app listens
+        self.probe_hold = PROBE_HOLD
+        self._removing: set[asyncio.Task[None]] = set()
+
+    def termination_grace(self, default: float) -> float:
+        """The template's terminationGracePeriodSeconds (Knative: the revision's timeout)."""
+        own = self.template.termination_grace_seconds
+        return default if own is None else own
+
+    # -- image
+    async def _prepare(self) -> bool:
+        image, policy = self.template.container.image, self.template.container.image_pull_policy
+        backoff = Backoff(self.backoff.initial, self.backoff.maximum)
+        while not self._stop.is_set():
+            if self.puller.needs_pull(image, policy) is not False:
+                self.message = f'Pulling image "{image}"'
+                self.progress = ("Pulling", self.message)
+                self._notify()
+            ensuring = asyncio.ensure_future(self.puller.ensure(image, policy))
+            stopping = asyncio.ensure_future(self._stop.wait())
+            try:
+                await asyncio.wait({ensuring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+            if not ensuring.done():
+                ensuring.cancel()
+                self.progress = None
+                return False
+            exc = ensuring.exception()
+            self.progress = None
+            if exc is None:
+                self.message = ""
+                return True
+            if not isinstance(exc, PullError):
+                exc = PullError(f'failed to pull image "{image}": {exc}')
+            self.message = str(exc)
+            self.log_file.write(f"coldbrew: {exc}\n".encode())
+            self._set(status="ErrImagePull")
+            delay = max(backoff.next(), backoff.initial)
+            self.message = f'Back-off pulling image "{image}": {exc}'
+            self._set(status="ImagePullBackOff")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        return False
+
+    # -- runs
+    async def _run_once(self, argv: tuple[str, ...]) -> int:
+        docker = self.engine.docker
+        self.port = self.ports.allocate(prefer=self.port)
+        body = create_body(
+            self.template, pod=self.name, instance=self.instance, host_port=self.port
+        )
+        try:
+            container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
+        except aiodocker.DockerError as exc:
+            if exc.status == 404:  # the image went away: ask again before the next run
+                self.puller.forget(self.template.container.image)
+            self.log_file.write(f"coldbrew: cannot create the container: {exc.message}\n".encode())
+            return 128
+        self.container_id = container.id
+        try:
+            return await self._supervise_container(container)
+        finally:
+            self.container_id = None
+            await asyncio.shield(self._remove(container))
+
+    async def _supervise_container(self, container: aiodocker.containers.DockerContainer) -> int:
+        loop = asyncio.get_running_loop()
+        try:
+            await container.start()
+        except aiodocker.DockerError as exc:
+            self.log_file.write(f"coldbrew: cannot start the container: {exc.message}\n".encode())
+            return 128
+        # "not-running" (the default) also answers for a container that already exited
+        exited = loop.create_task(container.wait())
+        self.started, self.phase = time.time(), "Running"
+        self.ever_ready = False
+        self._set(status="Running")
+        probing_task = loop.create_task(self._probe_loop())  # first: cold starts wait on it
+        pumping = loop.create_task(self._pump(container))
+        inspecting = loop.create_task(self._inspect(container))
+        stopping = loop.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            probing_task.cancel()
+            if not exited.done():
+                await self._signal(container, "SIGTERM")
+                try:
+                    await asyncio.wait_for(asyncio.shield(exited), self.grace)
+                except TimeoutError:
+                    log.info("pod %s did not stop within %.0fs; killing it", self.name, self.grace)
+                    await self._signal(container, "SIGKILL")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(exited), KILL_WAIT)
+        finally:
+            probing_task.cancel()
+            stopping.cancel()
+            inspecting.cancel()
+            self.pid = None
+            self._set(ready=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(pumping), 1.0)
+            pumping.cancel()
+        if not exited.done():
+            exited.cancel()
+            return 137
+        try:
+            return int((exited.result() or {}).get("StatusCode", 1))
+        except (aiodocker.DockerError, asyncio.CancelledError):
+            return 1
+
+    async def _inspect(self, container: aiodocker.containers.DockerContainer) -> None:
+        """What the engine enforces (``get pods -o wide``) and the container's pid."""
+        try:
+            info = await container.show()
+        except aiodocker.DockerError as exc:
+            log.warning("cannot inspect container of pod %s: %s", self.name, exc)
+            return
+        self.enforced = describe_limits(info.get("HostConfig") or {})
+        self.pid = (info.get("State") or {}).get("Pid") or None
+
+    async def _signal(self, container: aiodocker.containers.DockerContainer, sig: str) -> None:
+        try:
+            await container.kill(signal=sig)
+        except aiodocker.DockerError as exc:  # already gone, or stopping
+            log.debug("signalling pod %s: %s", self.name, exc)
+
+    async def _pump(self, container: aiodocker.containers.DockerContainer) -> None:
+        """The engine's log stream (stdout and stderr) into the pod's log file, until EOF."""
+        with contextlib.suppress(aiodocker.DockerError, OSError):
+            async for chunk in container.log(stdout=True, stderr=True, follow=True):
+                self.log_file.write(chunk.encode() if isinstance(chunk, str) else chunk)
+
+    def _remove(self, container: aiodocker.containers.DockerContainer) -> asyncio.Task[None]:
+        async def remove() -> None:
+            try:
+                await container.delete(force=True)
+            except aiodocker.DockerError as exc:
+                if exc.status != 404:
+                    log.warning("cannot remove container of pod %s: %s", self.name, exc)
+
+        task = asyncio.get_running_loop().create_task(remove())
+        self._removing.add(task)
+        task.add_done_callback(self._removing.discard)
+        return task
+
+    def kill(self) -> None:
+        cid = self.container_id
+        if cid is None:
+            return
+        container = self.engine.docker.containers.container(cid)
+        task = asyncio.get_running_loop().create_task(self._signal(container, "SIGKILL"))
+        self._removing.add(task)
+        task.add_done_callback(self._removing.discard)
