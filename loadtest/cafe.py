@@ -1,6 +1,6 @@
 """The seed's whole cafe demo with reserved instances, as one command.
 
-    python loadtest/cafe.py [--load 15] [--concurrency 90] [--window 6s]
+    python loadtest/cafe.py [--load 15] [--concurrency 90] [--window 6s] [--runtime docker]
 
 On a fresh ``coldbrew serve`` (free ports, temporary state): apply coffee,
 stress it with ``hey -c 90 ?sleep=100``, let it idle until the reserve pod is
@@ -11,6 +11,10 @@ gets one request: a cold start. Samples standard and reserve pods every
 200 ms; writes a CSV and a PNG (pods over time with request latencies) to
 loadtest/results/ and prints the wake-up latency next to the cold start.
 Traffic goes to 127.0.0.1 only.
+
+``--runtime docker`` runs coffee and tea as containers of the test image
+(``tests/containers/images.py``, imported into the engine; no registry), so the wake-up is a
+reserve *container* answering and the cold start a container created and started from zero.
 """
 
 from __future__ import annotations
@@ -36,8 +40,15 @@ COFFEE, TEA = "coffee.default.example.com", "tea.default.example.com"
 RESERVE_LABEL = "knative.aliyun.com/reserve-instance"
 
 
+IMAGE: str | None = None  # --runtime docker: the test image every container runs
+
+
 def manifest(name: str, window: str, **annotations: str) -> dict:
     doc = yaml.safe_load((ROOT / "examples" / name).read_text())
+    if IMAGE is not None:
+        doc["spec"]["template"]["spec"]["containers"][0].update(
+            image=IMAGE, imagePullPolicy="Never"
+        )
     notes = doc["spec"]["template"]["metadata"]["annotations"]
     notes["autoscaling.knative.dev/window"] = window
     notes.update(annotations)
@@ -157,9 +168,15 @@ def main() -> int:
     p.add_argument("--concurrency", type=int, default=90)
     p.add_argument("--window", default="6s")
     p.add_argument("--rest", type=float, default=5.0, help="idle seconds on the reserve pod")
+    p.add_argument("--runtime", choices=["process", "docker"], default="process")
     args = p.parse_args()
+    if args.runtime == "docker":
+        global IMAGE
+        from loadtest.containerstart import prepare_engine
+
+        IMAGE, _ = prepare_engine()
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "state")
+        server = Server(Path(tmp) / "state", "--runtime", args.runtime)
         server.start()
         try:
             result = run(server, args)
