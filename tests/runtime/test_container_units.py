@@ -22,7 +22,7 @@ NOWHERE = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
 
 
 def template(**container: object) -> PodTemplate:
-    spec = ContainerSpec(image="ghcr.io/acme/orders:1.4", **container)  # type: ignore[arg-type]
+    spec = ContainerSpec(image="registry.example.com/acme/orders:1.4", **container)  # type: ignore[arg-type]
     return PodTemplate("default", "orders", "orders", "orders-00001", spec)
 
 
@@ -49,12 +49,12 @@ def test_serve_runtime_docker_without_an_engine_exits_1(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("image", "policy"),
     [
-        ("ghcr.io/acme/orders", "Always"),
-        ("ghcr.io/acme/orders:latest", "Always"),
+        ("registry.example.com/acme/orders", "Always"),
+        ("registry.example.com/acme/orders:latest", "Always"),
         ("localhost:5000/orders", "Always"),
         ("localhost:5000/orders:1.4", "IfNotPresent"),
-        ("ghcr.io/acme/orders:1.4", "IfNotPresent"),
-        ("ghcr.io/acme/orders@sha256:" + "a" * 64, "IfNotPresent"),
+        ("registry.example.com/acme/orders:1.4", "IfNotPresent"),
+        ("registry.example.com/acme/orders@sha256:" + "a" * 64, "IfNotPresent"),
     ],
 )
 def test_default_pull_policy_is_kubernetes(image: str, policy: str) -> None:
@@ -63,11 +63,17 @@ def test_default_pull_policy_is_kubernetes(image: str, policy: str) -> None:
 
 def test_registry_credentials_from_the_docker_config(tmp_path: Path) -> None:
     auth = base64.b64encode(b"me:secret").decode()
-    (tmp_path / "config.json").write_text(json.dumps({"auths": {"ghcr.io": {"auth": auth}}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"auths": {"registry.example.com": {"auth": auth}}})
+    )
     env = {"DOCKER_CONFIG": str(tmp_path)}
-    found = registry_auth("ghcr.io/acme/orders:1.4", env)
-    assert found == {"username": "me", "password": "secret", "serveraddress": "ghcr.io"}
-    assert registry_auth("quay.io/acme/orders:1.4", env) is None
+    found = registry_auth("registry.example.com/acme/orders:1.4", env)
+    assert found == {
+        "username": "me",
+        "password": "secret",
+        "serveraddress": "registry.example.com",
+    }
+    assert registry_auth("other.example.org/acme/orders:1.4", env) is None
 
 
 def test_contract_env_port_and_loopback_publishing() -> None:
@@ -122,7 +128,7 @@ def test_image_pull_policy_is_validated_and_kept() -> None:
     from coldbrew.api import ValidationError, parse_service
 
     def svc(policy: str) -> dict[str, object]:
-        container = {"image": "ghcr.io/acme/orders:1.4", "imagePullPolicy": policy}
+        container = {"image": "registry.example.com/acme/orders:1.4", "imagePullPolicy": policy}
         return {
             "apiVersion": "serving.knative.dev/v1",
             "kind": "Service",

@@ -32,7 +32,10 @@ class PullError(Exception):
 
 
 def split_reference(image: str) -> tuple[str, str]:
-    """(registry host, rest): ``ghcr.io/acme/orders:1.4`` -> (``ghcr.io``, ``acme/orders:1.4``)."""
+    """(registry host, rest).
+
+    ``registry.example.com/acme/orders:1.4`` -> (``registry.example.com``, ``acme/orders:1.4``).
+    """
     first, sep, rest = image.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
         return first, rest
