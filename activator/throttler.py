@@ -181,17 +181,16 @@ class Throttler(Generic[T]):
         return self.dispatch()
 
     # -- hot path ----------------------------------------------------------------
-    def pick(self) -> T | None:
-        """A pod with a free slot for a new request, or None: it must wait (FIFO)."""
-        if self.waiting:
-            return None
-        return self.policy(self.endpoints, self.container_concurrency)
+    def pick(self, avoid: T | None = None) -> T | None:
+        """A pod with a free slot for a new request, or None: it must wait (FIFO).
 
-    def pick_other(self, avoid: T) -> T | None:
-        """As :meth:`pick`, but not ``avoid`` (a pod that refused) while another pod exists."""
+        ``avoid``: a pod not to choose while another exists (one that refused this request).
+        """
         if self.waiting:
             return None
-        endpoints = [e for e in self.endpoints if e is not avoid] or self.endpoints
+        endpoints = self.endpoints
+        if avoid is not None:
+            endpoints = [e for e in endpoints if e is not avoid] or endpoints
         return self.policy(endpoints, self.container_concurrency)
 
     def enqueue(self, waiter: Waiter[T]) -> bool:

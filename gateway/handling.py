@@ -240,8 +240,7 @@ class Exchange:
         elif rev.forgotten:
             self.fail(errors.UNAVAILABLE)
             return
-        refused = self.refused
-        endpoint = rev.throttler.pick() if refused is None else rev.throttler.pick_other(refused)
+        endpoint = rev.throttler.pick(self.refused)
         if endpoint is None:
             self._wait(rev, now)
             return
@@ -296,14 +295,11 @@ class Exchange:
             self.task = None
             if self.retried or self.finished:
                 self.fail(errors.BAD_GATEWAY)
-                return
-            # Nothing reached the pod (refused: it stopped listening before the gateway saw
-            # it terminating), so the request may go once more, to another pod if there is
-            # one, as Knative's activator retries a failed dial. Its body is still pending.
-            self.retried = True
-            self.refused = endpoint
-            self._release(False, self.ctx.clock())
-            self.start()
+            else:
+                # Nothing reached the pod (refused: it stopped listening before the gateway
+                # saw it terminating); as Knative's activator retries a failed dial, go once
+                # more, to another pod if there is one. The body is still pending.
+                self._retry(refused=endpoint)
             return
         self.task = None
         if self.finished:
@@ -460,11 +456,9 @@ class Exchange:
             and not self.retried
             and self.replay is not None
         ):
-            self.retried = True
-            self._release(False, self.ctx.clock())
-            self.pending = list(self.replay)
+            self.pending = list(self.replay)  # sent on the stale connection: send it again
             self.pending_size = self.replay_size
-            self.start()
+            self._retry(refused=None)
             return
         self.fail(errors.BAD_GATEWAY)
 
@@ -514,6 +508,13 @@ class Exchange:
                 throttler.buffered -= self.pending_size
             rev.load.add(-1, now)
         return now
+
+    def _retry(self, *, refused: Endpoint | None) -> None:
+        """Forward the request once more on a fresh connection (the arrival is not recounted)."""
+        self.retried = True
+        self.refused = refused
+        self._release(False, self.ctx.clock())
+        self.start()
 
     def _release(self, reusable: bool, now: float, *, hard: bool = False) -> None:
         """Let go of the upstream connection (``hard``: abort it) and the endpoint slot."""

@@ -382,13 +382,8 @@ class ClientProtocol(asyncio.Protocol):
         if upgrade is not None:
             self._upgrading = True
             self.gate.pause(UPGRADE)
-        if self.active is None:  # _activate, inlined: the usual case
-            self.active = ex
-            self._head_request = head_request
-            self._http10 = version == "1.0"
-            self._keep_alive = keep_alive
-            self._framing = 0
-            ex.start()
+        if self.active is None:
+            self._activate(ex, head_request, version == "1.0", keep_alive)
         else:
             self._queue.append((ex, head_request, version == "1.0", keep_alive))
             self.gate.pause(PIPELINE)
