@@ -73,10 +73,7 @@ class MemoryRepository:
         return self._revisions
 
     def revisions_of(self, namespace: str, service: str) -> list[StoredRevision]:
-        rows = self._revisions._rows.values()
-        found = [r for r in rows if r.namespace == namespace and r.service == service]
-        found.sort(key=_revision_order)
-        return found
+        return [r for r in self._revisions.list(namespace) if r.service == service]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
