@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import aiodocker
@@ -173,7 +174,11 @@ class ContainerPod(Pod):
                 if exc.status != 404:
                     log.warning("cannot remove container of pod %s: %s", self.name, exc)
 
-        task = asyncio.get_running_loop().create_task(remove())
+        return self._background(remove())
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``work`` as a task kept referenced until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
         self._removing.add(task)
         task.add_done_callback(self._removing.discard)
         return task
@@ -183,6 +188,4 @@ class ContainerPod(Pod):
         if cid is None:
             return
         container = self.engine.docker.containers.container(cid)
-        task = asyncio.get_running_loop().create_task(self._signal(container, "SIGKILL"))
-        self._removing.add(task)
-        task.add_done_callback(self._removing.discard)
+        self._background(self._signal(container, "SIGKILL"))
