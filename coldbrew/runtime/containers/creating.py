@@ -99,7 +99,7 @@ def create_body(
     c = template.container
     env = contract_env(template)
     port = f"{container_port(template)}/tcp"
-    labels = {k: v for k, v in template.labels.items()}
+    labels = dict(template.labels)
     labels.update({MANAGED_LABEL: "coldbrew", INSTANCE_LABEL: instance, POD_LABEL: pod})
     body: dict[str, Any] = {
         "Image": c.image,
