@@ -126,9 +126,7 @@ class PodRuntime:
         lf = self._logs[pod_name]
         offset = 0
         while True:
-            live = pod_name in self._logs and any(
-                p.name == pod_name for rs in self._sets.values() for p in rs.pods
-            )
+            live = any(p.name == pod_name for rs in self._sets.values() for p in rs.pods)
             chunk, offset = lf.read_from(offset)
             if not chunk and not live:
                 return
