@@ -6,8 +6,9 @@ them what its Deployments and Services say.
 
 from __future__ import annotations
 
-from coldbrew.cluster.scaler.handing import Replicas, deployment_replicas
+from coldbrew.cluster.scaler.handing import deployment_replicas
 from coldbrew.cluster.scaler.retiring import routed, wanted
+from rulebook.reserve import Replicas
 from tests.cluster.autoscaler_helpers import deployment
 
 

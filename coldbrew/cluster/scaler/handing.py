@@ -35,6 +35,3 @@ def deployment_replicas(
         standard_spec=replicas_of(standard),
         reserve_spec=replicas_of(reserve),
     )
-
-
-__all__ = ["Replicas", "deployment_replicas"]
