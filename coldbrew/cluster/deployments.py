@@ -15,8 +15,6 @@ from typing import Any
 from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import InstanceType
 from coldbrew.api import RevisionTemplate
-from coldbrew.platform_config import ReserveDefaults
-from coldbrew.reserve_choice import revision_reserve
 from rulebook import scale_bounds
 from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
 from rulebook.reserve import Reserve
@@ -44,13 +42,6 @@ def initial_replicas(template: RevisionTemplate, config: AutoscalerConfig) -> in
             s.initial_scale, config.initial_scale, allow_zero=config.allow_zero_initial_scale
         ),
     )
-
-
-def reserve_instance(
-    template: RevisionTemplate, defaults: ReserveDefaults, config: AutoscalerConfig
-) -> Reserve[InstanceType] | None:
-    """The revision's reserve Deployment's instance, if it has one (routed or not)."""
-    return revision_reserve(template.scaling, defaults, config)
 
 
 def _container(template: RevisionTemplate, service: str, revision: str) -> dict[str, Any]:

@@ -31,8 +31,9 @@ from coldbrew.api import (
 )
 from coldbrew.api.status import stamp
 from coldbrew.platform_config import ReserveDefaults
+from coldbrew.reserve_choice import revision_reserve
 
-from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas, reserve_instance
+from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas
 from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
 from ..kube.writing import ensure, write_status
 from ..revisioning import build_revision, record_of, revision_state, template_of
@@ -152,7 +153,7 @@ async def _revision(
         kube, DEPLOYMENTS, build_deployment(rev, template, replicas=replicas), keep=KEEP
     )
     reserve = None
-    plan_reserve = reserve_instance(template, settings.reserve, settings.autoscaler)
+    plan_reserve = revision_reserve(template.scaling, settings.reserve, settings.autoscaler)
     if plan_reserve is not None:
         desired = build_deployment(rev, template, replicas=0, reserve=plan_reserve)
         reserve = await ensure(kube, DEPLOYMENTS, desired, keep=KEEP)

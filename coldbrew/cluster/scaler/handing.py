@@ -5,7 +5,7 @@ The autoscaler re-evaluates it on every Deployment event and every KPA decision
 (level-triggered). What the cluster looks like is read from the Deployments: ``spec.replicas``
 is what a side that must wait keeps, ``status.readyReplicas`` its ready pods. A reserve
 Deployment exists only for a revision configured with a reserve
-(:func:`.deployments.reserve_instance`), and it serves only while the revision is routed.
+(:func:`coldbrew.reserve_choice.revision_reserve`), and it serves only while the revision is routed.
 """
 
 from __future__ import annotations

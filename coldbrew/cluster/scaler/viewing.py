@@ -19,9 +19,10 @@ from typing import Any
 
 from autoscaler.spec import DeciderSpec
 from coldbrew.platform_config import PlatformConfig
+from coldbrew.reserve_choice import revision_reserve
 from coldbrew.scaling import decider_spec
 
-from ..deployments import REVISION_LABEL, SERVICE_LABEL, deployment_name, reserve_instance
+from ..deployments import REVISION_LABEL, SERVICE_LABEL, deployment_name
 from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
 from ..kube.watching import Watcher
 from ..revisioning import service_of, template_of, was_ready
@@ -151,7 +152,7 @@ class ClusterView:
             log.warning("revision %s: cannot read its template (%s); not autoscaling it", key, exc)
             return
         platform = self.config
-        reserve = reserve_instance(template, platform.reserve, platform.autoscaler)
+        reserve = revision_reserve(template.scaling, platform.reserve, platform.autoscaler)
         old = self.revisions.get(key)
         new = RevisionRecord(
             service=service,
