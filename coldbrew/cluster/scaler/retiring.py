@@ -30,27 +30,18 @@ def routed(service_status: dict[str, Any] | None, revision: str) -> bool:
     return any(t.get("revisionName") == revision for t in service_status.get("traffic") or [])
 
 
-def _latest(service_status: dict[str, Any], revision: str, ready_once: bool) -> bool | None:
-    if service_status.get("latestCreatedRevisionName") == revision:
-        return True
-    return False if ready_once else None
-
-
-def _route_saw_ready(service_status: dict[str, Any], revision: str) -> bool:
-    """The route was resolved knowing ``revision`` is ready (unless it is the latest created,
-    the status's ``latestReadyRevisionName`` is written at the same time as its traffic)."""
-    if service_status.get("latestCreatedRevisionName") != revision:
-        return True
-    return service_status.get("latestReadyRevisionName") == revision
-
-
 def wanted(service_status: dict[str, Any] | None, revision: str, ready_once: bool) -> bool:
     """The KPA owns ``revision``'s replicas; False: it is retired (both Deployments at 0)."""
     if service_status is None:
         return autoscaled(routed=None, latest=None, ever_ready=ready_once)
-    ready_once = ready_once and _route_saw_ready(service_status, revision)
+    latest = service_status.get("latestCreatedRevisionName") == revision
+    if latest and service_status.get("latestReadyRevisionName") != revision:
+        # The route was not yet resolved knowing it is ready: the status writes
+        # latestReadyRevisionName together with its traffic. Still coming up.
+        ready_once = False
     return autoscaled(
         routed=routed(service_status, revision),
-        latest=_latest(service_status, revision, ready_once),
+        # Not the latest created: a never-ready revision may be newer than the status knows.
+        latest=True if latest else (False if ready_once else None),
         ever_ready=ready_once,
     )
