@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from tests.containers.test_cafe_containers import COFFEE, service
 from tests.containers.util import containers_of
 from tests.e2e.harness import Hey, Server, wait_for
 from tests.e2e.test_reserve import Trickle, kinds
+from tests.tooling import needs_tool
 
 CPU_ANNOTATION = "k8s.aliyun.com/eci-instance-cpu"
 MEM_ANNOTATION = "k8s.aliyun.com/eci-instance-mem"
@@ -29,7 +29,7 @@ def coffee(image: str) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+@needs_tool("hey")
 @pytest.mark.timeout(240)
 def test_stress_then_one_reserve_container(
     server: Server, engine_url: str, hello_image: str

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import shutil
 import time
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
 from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
+from tests.tooling import needs_tool
 
 COFFEE = "coffee.default.example.com"
 APPS = Path(__file__).resolve().parents[1] / "apps"
-hey_missing = pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+hey_missing = needs_tool("hey")
 
 
 def coffee(window: str = "6s", **annotations: str) -> dict:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import collections
 import os
 import re
-import shutil
 import signal
 import time
 
 import httpx
-import pytest
 
 from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
+from tests.tooling import needs_tool
 
 COFFEE = "coffee.default.example.com"
 
@@ -57,7 +56,7 @@ def load_seen(server: Server, revision: str = "coffee-00001") -> bool:
     return float(pa["status"].get("coldbrew", {}).get("panicValue", 0)) > 0
 
 
-@pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+@needs_tool("hey")
 def test_rollout_under_load_drops_nothing(server: Server) -> None:
     server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
     server.wait_ready("coffee")

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
+from tests.tooling import needs_tool
 
 COFFEE = "coffee.default.example.com"
 RESERVE_LABEL = "knative.aliyun.com/reserve-instance"
-hey_missing = pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+hey_missing = needs_tool("hey")
 
 
 def manifest(name: str = "coffee.yaml", **annotations: str) -> dict:

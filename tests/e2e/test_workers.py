@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import EXAMPLES, Server, wait_for
+from tests.tooling import needs_tool
 
 COFFEE = "coffee.default.example.com"
 
@@ -49,7 +49,7 @@ def test_two_workers_serve_and_follow_rollouts(two_workers: Server) -> None:
     assert answers == {"Hello coffee-v1!\n"}
 
 
-@pytest.mark.skipif(shutil.which("hey") is None, reason="hey is not installed")
+@needs_tool("hey")
 def test_both_workers_take_connections(two_workers: Server) -> None:
     server = two_workers
     server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
