@@ -26,6 +26,7 @@ from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
 from coldbrew.storing import JsonFileRepository, StoreError
+from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
 
@@ -64,7 +65,7 @@ class Platform:
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
         self.fanout: FanOut | None = None
-        self.workers: list[asyncio.subprocess.Process] = []
+        self.workers: Supervisor | None = None
         data_plane: Gateway | FanOut
         if opts.workers > 1:
             data_plane = self.fanout = FanOut(expected=opts.workers)
@@ -130,13 +131,13 @@ class Platform:
 
     async def _start_workers(self, fanout: FanOut) -> None:
         feed = f"ws://{self.opts.host}:{self.opts.admin_port}{FEED_PATH}"
-        for _ in range(self.opts.workers):
-            cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
-            cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
-            self.workers.append(await asyncio.create_subprocess_exec(*cmd))
+        cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
+        cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+        self.workers = Supervisor(cmd, self.opts.workers)
+        await self.workers.start()
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
-            if any(w.returncode is not None for w in self.workers):
+            if self.workers.exited_at_start():
                 raise RuntimeError("a gateway worker exited at start (is the port in use?)")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gateway workers did not connect in {WORKER_START_TIMEOUT}s")
@@ -172,10 +173,8 @@ class Platform:
             self._autoscaling.cancel()
         if self.gateway is not None:
             await self.gateway.stop(grace=self.opts.grace)
-        for worker in self.workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            await worker.wait()
+        if self.workers is not None:
+            await self.workers.stop()
         await self.stop_admin()
         await self.runtime.shutdown()
 
