@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,11 @@ STABLE_AFTER = 10.0
 class Supervisor:
     """Start ``count`` copies of ``cmd`` and restart any that exits until :meth:`stop`."""
 
-    def __init__(self, cmd: Sequence[str], count: int) -> None:
+    def __init__(
+        self, cmd: Sequence[str], count: int, env: Mapping[str, str] | None = None
+    ) -> None:
         self.cmd = list(cmd)
+        self.env = {**os.environ, **(env or {})}
         self.count = count
         self.processes: list[asyncio.subprocess.Process] = []
         self.restarts = 0
@@ -49,7 +53,7 @@ class Supervisor:
         return [p.pid for p in self.processes]
 
     async def _spawn(self) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(*self.cmd)
+        return await asyncio.create_subprocess_exec(*self.cmd, env=self.env)
 
     async def _watch(self, slot: int) -> None:
         backoff = FIRST_BACKOFF
