@@ -15,12 +15,14 @@ removes the Pod once the process has exited, as the kubelet does with a grace pe
 from __future__ import annotations
 
 import asyncio
-import itertools
+import json
 import os
 import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
+
+from coldbrew.runtime.naming import random_suffix, template_hash_part
 
 from .serving import Emulator
 
@@ -47,7 +49,6 @@ class Kubelet:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
         self.pods: dict[tuple[str, str], list[_Pod]] = {}  # (namespace, deployment) -> pods
-        self._names = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
 
@@ -112,7 +113,11 @@ class Kubelet:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "coldbrew.sample", env=env
         )
-        name = f"{dep['metadata']['name']}-{next(self._names):05d}"
+        # {deployment}-{pod-template-hash}-{5 random}, as the ReplicaSet names them
+        template = json.dumps(dep["spec"]["template"], sort_keys=True)
+        name = f"{dep['metadata']['name']}-{template_hash_part(template, '')}-{random_suffix()}"
+        while any(p.name == name for pods in self.pods.values() for p in pods):
+            name = f"{dep['metadata']['name']}-{template_hash_part(template, '')}-{random_suffix()}"
         pod = _Pod(name, port, process)
         await self._write_pod(dep, pod)
         return pod
