@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .discovery import Catalog, Resource
 from .patching import json_patch, prune, strategic_merge_patch, unknown_fields
-from .storing import Key, Store, matches, merge_patch
+from .storing import Key, Store, matches, merge_patch, now_stamp
 from .tables import table, wants_table
 
 MERGE, STRATEGIC, JSON_PATCH = (
@@ -203,7 +203,7 @@ class Emulator(Store):
             namespace=ns,
             uid=str(uuid.uuid4()),
             generation=1,
-            creationTimestamp=f"2024-05-01T12:00:{next(self._counter) % 60:02d}Z",
+            creationTimestamp=now_stamp(),
         )
         body.setdefault("status", {})
         if (gv, plural) == ("v1", "services"):
