@@ -21,6 +21,7 @@ from kubernetes_asyncio import client
 from coldbrew.api import ValidationError, parse_service
 from coldbrew.api.features import Features
 from coldbrew.cluster import ClusterController, Settings
+from coldbrew.cluster.revisioning import template_of
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import api_client, api_server
 
@@ -190,6 +191,13 @@ async def test_every_allowed_field_reaches_the_deployment(api) -> None:
     assert spec["containers"] == POD_SPEC["containers"]
     assert spec["volumes"] == POD_SPEC["volumes"]
     assert spec["timeoutSeconds"] == 300 and spec["containerConcurrency"] == 0
+    # what the gateway mirror and the autoscaler read back from it is the same template
+    again = template_of(revision, "coffee")
+    assert again.raw_spec is not None
+    assert (
+        again.template_hash()
+        == parse_service(manifest(POD_SPEC), keep_raw=True).template.template_hash()
+    )
 
 
 async def test_flag_enabled_pod_fields_reach_the_deployment(api) -> None:

@@ -2,8 +2,9 @@
 
 For each Deployment in the emulator, :class:`Kubelet` keeps ``spec.replicas`` pods running
 as real local processes of the bundled sample app (``python -m coldbrew.sample``, with the
-container's ``env``), writes their Pod objects (the template's labels, ``podIP``
-127.0.0.1, a Ready condition once the process accepts connections) and the Deployment's
+serving container's ``env``; sidecars are not run), writes their Pod objects (the
+template's labels, ``podIP`` 127.0.0.1, a Ready condition once the process accepts
+connections) and the Deployment's
 ``status`` (``replicas``, ``readyReplicas``, ``availableReplicas``).
 
 What differs from a real cluster, and why: every pod shares 127.0.0.1, so each gets its
@@ -33,6 +34,11 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _serving(containers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The container that serves (the one with ports, as Knative has it); sidecars do not run."""
+    return next((c for c in containers if c.get("ports")), containers[0])
 
 
 @dataclass
@@ -105,7 +111,7 @@ class Kubelet:
         task.add_done_callback(self._busy.discard)
 
     async def _start(self, dep: dict[str, Any]) -> _Pod:
-        container = dep["spec"]["template"]["spec"]["containers"][0]
+        container = _serving(dep["spec"]["template"]["spec"]["containers"])
         port = _free_port()
         env = dict(os.environ)
         env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
@@ -131,7 +137,7 @@ class Kubelet:
         }
         if terminating:
             meta["deletionTimestamp"] = "2026-11-28T00:00:00Z"
-        container = template["spec"]["containers"][0]
+        container = _serving(template["spec"]["containers"])
         port = {"containerPort": pod.port}
         await self.emu.put(
             "v1",
