@@ -126,11 +126,14 @@ Rule = Callable[[Features, Any], bool]
 Mask = dict[str, Any]
 
 
+_RULE_FLAGS: dict[Rule, str] = {}  # the flag a refusal by each rule names
+
+
 def _flag(key: str) -> Rule:
     def rule(features: Features, value: Any) -> bool:
         return features.on(key)
 
-    rule.__doc__ = key
+    _RULE_FLAGS[rule] = key
     return rule
 
 
@@ -306,9 +309,14 @@ POD_SPEC: Mask = {
 }
 
 
-def _flag_of(rule: Rule) -> str | None:
-    doc = rule.__doc__ or ""
-    return doc if doc in DEFAULTS else None
+_RULE_FLAGS.update(
+    {
+        _add_capabilities: "kubernetes.containerspec-addcapabilities",
+        _pod_security_key: "kubernetes.podspec-securitycontext",
+        _pod_security_field: "kubernetes.podspec-securitycontext",
+        _pod_seccomp: "kubernetes.podspec-securitycontext",
+    }
+)
 
 
 def _walk(value: Any, mask: Mask, path: str, features: Features, strict: bool) -> None:
@@ -328,7 +336,7 @@ def _walk(value: Any, mask: Mask, path: str, features: Features, strict: bool) -
         if isinstance(entry, tuple):
             rule, inner = entry
             if not rule(features, value[key]):
-                flag = _flag_of(rule)
+                flag = _RULE_FLAGS.get(rule)
                 details = (
                     f'behind the feature flag "{flag}" ({features.flag(flag)})' if flag else ""
                 )

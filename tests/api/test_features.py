@@ -69,7 +69,12 @@ def test_config_section_overrides_and_names_bad_keys() -> None:
         (
             {"securityContext": {"runAsUser": 1}},
             "spec.template.spec.securityContext",
-            "",
+            "kubernetes.podspec-securitycontext",
+        ),
+        (
+            {"containers": [{"image": "a", "securityContext": {"capabilities": {"add": ["X"]}}}]},
+            "spec.template.spec.containers[0].securityContext.capabilities.add",
+            "kubernetes.containerspec-addcapabilities",
         ),
     ],
 )
