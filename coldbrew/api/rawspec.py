@@ -16,14 +16,15 @@ holds entirely keeps no raw copy, so its revision (and template hash) is unchang
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from typing import Any
 
 from .checks import join
 from .containers import CONTAINER_FIELDS, PROBE_FIELDS, parse_container
 from .errors import ValidationError, missing_field
 
-MODELLED_POD = (
-    "containers",
+# Knative's revision fields beside the pod spec (not written to a pod).
+REVISION_FIELDS = (
     "containerConcurrency",
     "timeoutSeconds",
     "responseStartTimeoutSeconds",
@@ -93,16 +94,19 @@ def project_container(c: Any) -> Any:
     return out
 
 
-def project(pod: dict[str, Any]) -> dict[str, Any]:
-    """The part of a raw pod spec the model holds: the serving container, modelled keys."""
-    out = {k: copy.deepcopy(v) for k, v in pod.items() if k in MODELLED_POD}
+def project(pod: dict[str, Any], pod_fields: Collection[str]) -> dict[str, Any]:
+    """The part of a raw pod spec the model holds: the serving container and the pod keys
+    the validator parses (``pod_fields``), each container key the validator parses."""
+    out = {k: copy.deepcopy(v) for k, v in pod.items() if k in pod_fields}
     containers = pod.get("containers")
     if isinstance(containers, list) and containers:
         out["containers"] = [project_container(containers[serving_index(containers)])]
     return out
 
 
-def split_raw(pod: dict[str, Any], path: str) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
+def split_raw(
+    pod: dict[str, Any], path: str, pod_fields: Collection[str]
+) -> tuple[dict[str, Any], dict[str, Any] | None, int]:
     """``(projection, raw spec or None, serving container index)`` of a gated pod spec.
 
     Sidecars are checked here (Knative's port and name rules, and each container's
@@ -117,5 +121,5 @@ def split_raw(pod: dict[str, Any], path: str) -> tuple[dict[str, Any], dict[str,
         for i, c in enumerate(containers):
             if i != index:
                 parse_container(project_container(c), f"{join(path, 'containers')}[{i}]")
-    projection = project(pod)
+    projection = project(pod, pod_fields)
     return projection, (None if projection == pod else copy.deepcopy(pod)), index

@@ -193,7 +193,10 @@ def _template(
     spec_path = join(path, "spec")
     pod = get_mapping(template, "spec", path, required=True) or {}
     gate_pod_spec(pod, spec_path, features, strict=keep_raw)
-    pod, raw_spec, serving = split_raw(pod, spec_path) if keep_raw else (pod, None, 0)
+    if keep_raw:  # cluster mode: the validator parses what it knows, the rest is kept raw
+        pod, raw_spec, serving = split_raw(pod, spec_path, _TEMPLATE_SPEC_FIELDS)
+    else:
+        raw_spec, serving = None, 0
     check_keys(pod, _TEMPLATE_SPEC_FIELDS, spec_path, _POD_SPEC_UNSUPPORTED)
     containers = get_list(pod, "containers", spec_path)
     if not containers:

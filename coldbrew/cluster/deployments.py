@@ -18,7 +18,7 @@ from typing import Any
 from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import InstanceType
 from coldbrew.api import RevisionTemplate
-from coldbrew.api.rawspec import MODELLED_POD, serving_index
+from coldbrew.api.rawspec import REVISION_FIELDS, serving_index
 from rulebook import scale_bounds
 from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
 from rulebook.reserve import Reserve
@@ -31,7 +31,6 @@ REVISION_LABEL = "serving.knative.dev/revision"
 REVISION_UID_LABEL = "serving.knative.dev/revisionUID"
 ROLE_LABEL = "serving.coldbrew.dev/role"
 DEFAULT_PORT = 8080
-REVISION_FIELDS = tuple(k for k in MODELLED_POD if k != "containers")  # not pod-spec fields
 
 
 def deployment_name(revision: str, reserve: bool = False) -> str:
