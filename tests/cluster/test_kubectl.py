@@ -27,6 +27,7 @@ from coldbrew.cluster import ClusterController
 from tests.cluster.emulator import Emulator
 from tests.cluster.emulator.kubelet import Kubelet
 from tests.cluster.objects import api_client, api_server, kubeconfig
+from tests.cluster.test_pod_spec import POD_SPEC, manifest
 from tests.tooling import needs_tool
 
 pytestmark = [pytest.mark.timeout(120), needs_tool("kubectl")]
@@ -274,3 +275,16 @@ async def test_patches_merge_json_and_strategic(session: Session) -> None:
     ports = {p["name"]: p for p in gw["spec"]["ports"]}
     assert set(ports) == {"http", "https"}
     assert ports["http"]["nodePort"] == node_port  # kept by the merge, not replaced
+
+
+async def test_a_manifest_using_every_allowed_field_applies_strictly(session: Session) -> None:
+    """kubectl's Strict field validation passes the whole pod spec; the Deployment has it."""
+    path = session.file("everything.yaml", yaml.safe_dump(manifest(POD_SPEC)))
+    _, out, err = await session.kubectl("apply", "-f", path)
+    assert out == "service.serving.knative.dev/coffee created\n" and "Warning" not in err
+    name = "coffee-00001-deployment"
+    dep = await session.until(lambda: session.emu.get("apps/v1", "deployments", "default", name))
+    spec = dep["spec"]["template"]["spec"]
+    assert spec["volumes"] == POD_SPEC["volumes"]
+    assert spec["containers"][1] == POD_SPEC["containers"][1]
+    assert spec["serviceAccountName"] == "coffee-robot"
