@@ -27,7 +27,8 @@ What is emulated (and only this):
   ``ERROR`` event with a 410 ``Status`` (as the real API server sends it), and
   :meth:`Emulator.drop_watches` cuts every open stream (a disconnect);
 * fault injection: :meth:`Emulator.fail_next` answers the next matching request with an error;
-* what the real ``kubectl`` (v1.32) needs (:mod:`.discovery`, :mod:`.tables`, :mod:`.patching`):
+* what the real ``kubectl`` (v1.32) needs (:mod:`.kubectl`, with :mod:`.discovery`,
+  :mod:`.tables`, :mod:`.patching`):
   legacy discovery (``/api``, ``/apis``, ``/api/v1``, ``/apis/{group}/{version}``; the
   custom resources, short names and categories from the chart's CRDs), ``/version``,
   ``/openapi/v3`` documents declaring the ``fieldValidation`` parameter on every PATCH

@@ -12,46 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .discovery import Catalog, Resource
-from .patching import json_patch, prune, strategic_merge_patch, unknown_fields
+from .discovery import Catalog
+from .errors import Refused, error, status, warning_headers
+from .kubectl import KubectlSide
 from .storing import Key, Store, matches, merge_patch, now_stamp
-from .tables import table, wants_table
-
-MERGE, STRATEGIC, JSON_PATCH = (
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/json-patch+json",
-)
-VALIDATION = ("Strict", "Warn", "Ignore")
-
-
-class Refused(Exception):
-    """A write the API server answers with an error Status."""
-
-    def __init__(self, code: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.response = _error(code, reason, message)
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "status": "Failure",
-        "code": code,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def _error(code: int, reason: str, message: str) -> web.Response:
-    return web.json_response(_status(code, reason, message), status=code)
-
-
-def _warning_headers(warnings: list[str]) -> dict[str, str] | None:
-    if not warnings:
-        return None
-    return {"Warning": ", ".join('299 - "{}"'.format(w.replace('"', '\\"')) for w in warnings)}
+from .tables import wants_table
 
 
 @dataclass
@@ -63,7 +28,7 @@ class Fault:
 
 
 @dataclass
-class Emulator(Store):
+class Emulator(Store, KubectlSide):
     """The state of :class:`Store` served over HTTP as a Kubernetes API server."""
 
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
@@ -107,7 +72,7 @@ class Emulator(Store):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
-                return _error(
+                return error(
                     fault.code, "Conflict" if fault.code == 409 else "Injected", "injected fault"
                 )
         m = request.match_info
@@ -127,7 +92,7 @@ class Emulator(Store):
         assert ns is not None
         key = (gv, plural, ns, name)
         if key not in self.objects:
-            return _error(404, "NotFound", f'{plural} "{name}" not found')
+            return error(404, "NotFound", f'{plural} "{name}" not found')
         if request.method == "GET":
             resource = self.catalog.get(gv, plural)
             if (
@@ -152,17 +117,17 @@ class Emulator(Store):
         if request.method == "PUT":
             want = body.get("metadata", {}).get("resourceVersion")
             if want and want != current["metadata"]["resourceVersion"]:
-                return _error(
+                return error(
                     409,
                     "Conflict",
                     "the object has been modified; "
                     "please apply your changes to the latest version and try again",
                 )
         elif request.method != "PATCH":
-            return _error(405, "MethodNotAllowed", request.method)
+            return error(405, "MethodNotAllowed", request.method)
         method = "PUT" if request.method == "PATCH" and sub is None else request.method
         written = await self.write(key, current, body, sub, method)
-        return web.json_response(self._view(written, sub), headers=_warning_headers(warnings))
+        return web.json_response(self._view(written, sub), headers=warning_headers(warnings))
 
     async def write(
         self, key: Key, current: dict[str, Any], body: dict[str, Any], sub: str | None, method: str
@@ -198,7 +163,7 @@ class Emulator(Store):
         meta = body.setdefault("metadata", {})
         key = (gv, plural, ns, meta.get("name", ""))
         if key in self.objects:
-            return _error(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
+            return error(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         meta.update(
             namespace=ns,
             uid=str(uuid.uuid4()),
@@ -209,114 +174,7 @@ class Emulator(Store):
         if (gv, plural) == ("v1", "services"):
             self._allocate(body)
         stored = await self._store("ADDED", key, body)
-        return web.json_response(stored, status=201, headers=_warning_headers(warnings))
-
-    def _allocate(self, svc: dict[str, Any]) -> None:
-        """A core Service's defaults: type, a cluster IP, ports' protocol/targetPort/nodePort."""
-        spec = svc.setdefault("spec", {})
-        kind = spec.setdefault("type", "ClusterIP")
-        n = next(self._counter)
-        spec.setdefault("clusterIP", f"10.96.{n // 250}.{n % 250 + 1}")
-        for index, port in enumerate(spec.get("ports") or []):
-            port.setdefault("protocol", "TCP")
-            port.setdefault("targetPort", port.get("port"))
-            if kind in ("NodePort", "LoadBalancer"):
-                port.setdefault("nodePort", 30000 + (n * 7 + index) % 2768)
-
-    # -- what kubectl needs beyond CRUD ------------------------------------------
-
-    async def discovery(self, request: web.Request) -> web.Response:
-        m = request.match_info
-        if request.path == "/api":
-            return web.json_response(self.catalog.api_versions())
-        if request.path == "/apis":
-            return web.json_response(self.catalog.api_group_list())
-        gv = f"{m['group']}/{m['version']}" if "group" in m else m["version"]
-        listing = self.catalog.resource_list(gv)
-        if listing is None:
-            return _error(404, "NotFound", "the server could not find the requested resource")
-        return web.json_response(listing)
-
-    async def openapi(self, request: web.Request) -> web.Response:
-        tail = request.match_info.get("tail")
-        if not tail:
-            return web.json_response(self.catalog.openapi_root())
-        gv = tail.split("/", 1)[1] if "/" in tail else ""
-        doc = self.catalog.openapi_document(gv)
-        if doc is None:
-            return _error(404, "NotFound", "the server could not find the requested resource")
-        return web.json_response(doc)
-
-    async def version(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "major": "1",
-                "minor": "32",
-                "gitVersion": "v1.32.0-emulated",
-                "platform": "linux/amd64",
-            }
-        )
-
-    def _table(
-        self, request: web.Request, resource: Resource, objects: list[dict[str, Any]]
-    ) -> web.Response:
-        include = request.query.get("includeObject", "Metadata")
-        return web.json_response(table(resource, objects, str(self.rv), include))
-
-    def _patched(
-        self, request: web.Request, gv: str, plural: str, current: dict[str, Any], patch: Any
-    ) -> dict[str, Any]:
-        """The whole object after the request's patch (by its Content-Type)."""
-        kind = request.content_type
-        self.patches.append((request.path, kind))
-        resource = self.catalog.get(gv, plural)
-        if kind == STRATEGIC:
-            if resource is None or resource.custom:
-                raise Refused(
-                    415,
-                    "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types "
-                    f"include: {JSON_PATCH}, {MERGE}, application/apply-patch+yaml",
-                )
-            out = strategic_merge_patch(current, patch)
-        elif kind == JSON_PATCH:
-            try:
-                out = json_patch(current, patch)
-            except Exception as exc:  # jsonpatch's errors: a bad patch is the client's
-                raise Refused(422, "Invalid", f"the server rejected our request: {exc}") from None
-        else:
-            out = merge_patch(current, patch)
-        meta = out.setdefault("metadata", {})
-        meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
-        return out
-
-    def _validated(
-        self, request: web.Request, gv: str, plural: str, body: Any, warnings: list[str]
-    ) -> Any:
-        """Field validation (``fieldValidation``) of a custom resource against its schema."""
-        directive = request.query.get("fieldValidation")
-        resource = self.catalog.get(gv, plural)
-        if directive is None or resource is None or resource.schema is None:
-            return body
-        if directive not in VALIDATION:
-            raise Refused(
-                400,
-                "BadRequest",
-                f'fieldValidation parameter unsupported: "{directive}" '
-                "(valid values: Ignore, Warn, Strict)",
-            )
-        unknown = unknown_fields(body, resource.schema)
-        if unknown and directive == "Strict":
-            listed = ", ".join(f'unknown field "{u}"' for u in unknown)
-            raise Refused(
-                400,
-                "BadRequest",
-                f'{resource.kind} in version "{resource.version}" cannot be handled as a '
-                f"{resource.kind}: strict decoding error: {listed}",
-            )
-        if directive == "Warn":
-            warnings += [f'unknown field "{u}"' for u in unknown]
-        return prune(body, unknown)
+        return web.json_response(stored, status=201, headers=warning_headers(warnings))
 
     def _view(self, obj: dict[str, Any], sub: str | None) -> dict[str, Any]:
         if sub != "scale":
@@ -370,7 +228,7 @@ class Emulator(Store):
             await send(
                 {
                     "type": "ERROR",
-                    "object": _status(
+                    "object": status(
                         410, "Expired", f"too old resource version: {since} ({self.compacted})"
                     ),
                 }
