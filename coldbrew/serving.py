@@ -104,6 +104,7 @@ class Platform:
             config=self.config.autoscaler,
             reserve=self.config.reserve,
             prices=self.config.prices,
+            features=self.config.features,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         if self.fanout is not None:

@@ -26,7 +26,9 @@ from .checks import (
 )
 from .containers import parse_container
 from .errors import ValidationError, invalid_value, missing_field, out_of_bounds, wrong_type
+from .features import KNATIVE_DEFAULTS, Features, gate_pod_spec
 from .model import RevisionTemplate, Service
+from .rawspec import split_raw
 from .traffic import parse_traffic
 
 API_VERSION = "serving.knative.dev/v1"
@@ -75,12 +77,21 @@ _TEMPLATE_SPEC_FIELDS = (
 )
 
 
-def parse_service(obj: Any, *, instance_types: Collection[str] | None = None) -> Service:
+def parse_service(
+    obj: Any,
+    *,
+    instance_types: Collection[str] | None = None,
+    features: Features = KNATIVE_DEFAULTS,
+    keep_raw: bool = False,
+) -> Service:
     """Validate a Service manifest (a parsed YAML/JSON mapping) and normalize it.
 
     Defaults: namespace ``default``, containerConcurrency 0, timeoutSeconds 300,
     traffic ``None`` (100% to the latest ready revision). ``instance_types`` is an
     optional catalogue for ``knative.aliyun.com/reserve-instance-eci-use-specs``.
+    ``features`` are the feature flags the pod spec is gated by (both modes);
+    ``keep_raw`` (cluster mode) accepts every field the flags allow and keeps the pod
+    spec as written in ``template.raw_spec`` (:mod:`coldbrew.api.rawspec`).
     Raises :class:`ValidationError`.
     """
     if not isinstance(obj, dict):
@@ -112,7 +123,7 @@ def parse_service(obj: Any, *, instance_types: Collection[str] | None = None) ->
             )
     spec = get_mapping(obj, "spec", "", required=True) or {}
     check_keys(spec, ("template", "traffic"), "spec")
-    template = _template(spec, name, instance_types)
+    template = _template(spec, name, instance_types, features, keep_raw)
     traffic = parse_traffic(spec.get("traffic"), name)
     return Service(name, namespace, template, traffic, labels, annotations)
 
@@ -152,7 +163,11 @@ def _check_service_labels(labels: dict[str, str]) -> None:
 
 
 def _template(
-    spec: dict[str, Any], service: str, instance_types: Collection[str] | None
+    spec: dict[str, Any],
+    service: str,
+    instance_types: Collection[str] | None,
+    features: Features,
+    keep_raw: bool,
 ) -> RevisionTemplate:
     path = "spec.template"
     template = get_mapping(spec, "template", "spec", required=True) or {}
@@ -177,6 +192,11 @@ def _template(
 
     spec_path = join(path, "spec")
     pod = get_mapping(template, "spec", path, required=True) or {}
+    gate_pod_spec(pod, spec_path, features, strict=keep_raw)
+    if keep_raw:  # cluster mode: the validator parses what it knows, the rest is kept raw
+        pod, raw_spec, serving = split_raw(pod, spec_path, _TEMPLATE_SPEC_FIELDS)
+    else:
+        raw_spec, serving = None, 0
     check_keys(pod, _TEMPLATE_SPEC_FIELDS, spec_path, _POD_SPEC_UNSUPPORTED)
     containers = get_list(pod, "containers", spec_path)
     if not containers:
@@ -187,7 +207,7 @@ def _template(
             f"multi-container is off, but found {len(containers)} containers",
             "coldbrew runs exactly one container per revision (no sidecars)",
         )
-    container = parse_container(containers[0], join(spec_path, "containers") + "[0]")
+    container = parse_container(containers[0], join(spec_path, "containers") + f"[{serving}]")
     cc = get_int(pod, "containerConcurrency", spec_path, 0, MAX_CONTAINER_CONCURRENCY)
     timeout = get_int(pod, "timeoutSeconds", spec_path, 1, MAX_TIMEOUT_SECONDS)
     timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -210,4 +230,5 @@ def _template(
         response_start_timeout_seconds=response_start,
         idle_timeout_seconds=idle,
         scaling=scaling,
+        raw_spec=raw_spec,
     )
