@@ -111,6 +111,14 @@ class Controller:
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
 
+    def namespaces(self) -> set[str]:
+        """The namespaces of the services applied ("default" always)."""
+        return {"default"} | {view.service.namespace for view in self.views.values()}
+
+    def custom_hosts(self) -> set[str]:
+        """Hosts served outside ``*.{namespace}.{domain}`` (DomainMappings)."""
+        return set()
+
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
         for key in self.views:

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
@@ -18,9 +18,11 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.cli.tls_flags import worker_args
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
+from coldbrew.local_ca import LocalCA
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
@@ -28,6 +30,7 @@ from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, c
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.tls import Certificates, TlsFiles
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -50,6 +53,9 @@ class ServeOptions:
     grace: float = 30.0
     workers: int = 1
     runtime: str = "process"  # the CLI's default is "auto"; see choose_engine
+    https_port: int | None = None  # None: no HTTPS listener; 0: a free port
+    tls: TlsFiles | None = None  # the certificate files (cli/tls_flags.py)
+    tls_self_signed: bool = False  # the default certificate from a local CA (local_ca.py)
 
 
 class Platform:
@@ -60,6 +66,15 @@ class Platform:
         self.opts = opts
         self.store = JsonFileRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
+        self.local_ca: LocalCA | None = None
+        self.tls = opts.tls
+        if opts.https_port is not None and opts.tls_self_signed:
+            self.local_ca = LocalCA(opts.state_dir / "tls", opts.domain)
+            self.tls = replace(opts.tls or TlsFiles(), default=self.local_ca.pair)
+        if opts.https_port is not None:
+            if self.tls is None:
+                raise ValueError("--https-port needs certificates (--tls-* flags)")
+            Certificates(self.tls)  # ValueError naming the file that does not load
         # One worker: the gateway runs in this process. More: worker processes
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
@@ -70,7 +85,11 @@ class Platform:
             data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
-                host=opts.host, port=opts.port, stats_url=self.stats_url
+                host=opts.host,
+                port=opts.port,
+                stats_url=self.stats_url,
+                https_port=opts.https_port,
+                tls=self.tls,
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -99,6 +118,8 @@ class Platform:
         if self.fanout is not None:
             self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
+        if self.local_ca is not None:
+            self.controller.subscribe(self._cover_names)
         self._admin: web.AppRunner | None = None
 
     @property
@@ -112,6 +133,17 @@ class Platform:
     @property
     def port(self) -> int:
         return self.gateway.port if self.gateway is not None else self.opts.port
+
+    @property
+    def https_port(self) -> int | None:
+        if self.gateway is not None:
+            return self.gateway.https_port
+        return self.opts.https_port
+
+    def _cover_names(self) -> None:
+        """The local CA's certificate follows the namespaces and custom hosts served."""
+        if self.local_ca is not None:
+            self.local_ca.cover(self.controller.namespaces(), self.controller.custom_hosts())
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
@@ -133,6 +165,8 @@ class Platform:
         for _ in range(self.opts.workers):
             cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
             cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+            if self.opts.https_port is not None and self.tls is not None:
+                cmd += worker_args(self.opts.https_port, self.tls)
             self.workers.append(await asyncio.create_subprocess_exec(*cmd))
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
@@ -193,7 +227,7 @@ async def run(opts: ServeOptions) -> int:
         log.info("runtime: local processes (%s)", why)
     try:
         platform = Platform(opts, engine)
-    except (ConfigError, ImageMapError, StoreError) as exc:
+    except (ConfigError, ImageMapError, StoreError, ValueError) as exc:
         if engine is not None:
             await engine.close()
         log.error("refusing to start: %s", exc)
@@ -207,6 +241,10 @@ async def run(opts: ServeOptions) -> int:
         opts.admin_port,
         opts.state_dir,
     )
+    if platform.https_port is not None:
+        log.info("HTTPS on https://%s:%d", opts.host, platform.https_port)
+    if platform.local_ca is not None:
+        log.info("trust the local CA to reach it: %s", platform.local_ca.ca_cert)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

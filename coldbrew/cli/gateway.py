@@ -13,9 +13,10 @@ import asyncio
 from typing import Any
 
 from gateway.server import Gateway
+from gateway.tls import TlsFiles
 
 
-def run_gateway(args: argparse.Namespace) -> int:
+def run_gateway(args: argparse.Namespace, tls: TlsFiles | None = None) -> int:
     from gateway.worker import main as worker_main
 
     options: dict[str, Any] = {
@@ -26,6 +27,8 @@ def run_gateway(args: argparse.Namespace) -> int:
         "admin_port": args.admin_port,
         "drain_delay": args.drain_delay,
     }
+    if tls is not None:
+        options.update(https_port=args.https_port, tls=tls)
     if args.kubernetes:
         return worker_main(source=_ClusterSource.factory(args.kubeconfig), **options)
     return worker_main(feed_url=args.feed, **options)

@@ -13,6 +13,7 @@ from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.printing import document, table
+from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
@@ -60,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
         "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
     )
+    add_tls_flags(serve, self_signed=True)
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     gateway.add_argument("--host", default="127.0.0.1")
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
+    add_tls_flags(gateway, self_signed=False)
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
@@ -187,6 +190,12 @@ def _run_cluster_component(args: argparse.Namespace) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("serve", "gateway"):
+        try:
+            tls = tls_files(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         from coldbrew.serving import ServeOptions, default_state_dir
         from coldbrew.serving import main as serve_main
@@ -202,6 +211,9 @@ def run(argv: list[str] | None = None) -> int:
             apply=args.apply,
             workers=args.workers,
             runtime=args.runtime,
+            https_port=args.https_port,
+            tls=tls,
+            tls_self_signed=args.tls_self_signed,
         )
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
@@ -210,7 +222,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "gateway":
         from coldbrew.cli.gateway import run_gateway
 
-        return run_gateway(args)
+        return run_gateway(args, tls)
     if args.command in ("controller", "autoscaler"):
         return _run_cluster_component(args)
     if args.command == "simulate":
