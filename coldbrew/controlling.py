@@ -34,6 +34,7 @@ from coldbrew.api import (
     service_status,
 )
 from coldbrew.costing import Costing
+from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
@@ -42,6 +43,7 @@ from coldbrew.scaling import decider_spec
 from coldbrew.storing import Repository, StoredRevision, StoredService
 from coldbrew.translating import pod_template
 from gateway.settings import GatewayControl
+from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
 from rulebook.reserve import reserve_serves
 from rulebook.retirement import autoscaled
 from rulebook.revision_settings import revision_settings
@@ -57,6 +59,8 @@ class ServiceView:
     # Host table of the last route that was ready: it keeps serving while a
     # newer traffic block cannot be resolved.
     hosts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Its hosts answered with a 301 to https on plain HTTP (http-protocol: Redirected).
+    redirected: set[str] = field(default_factory=set)
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
 
@@ -76,12 +80,16 @@ class Controller:
         config: AutoscalerConfig | None = None,
         reserve: ReserveDefaults | None = None,
         prices: PriceTable | None = None,
+        network: NetworkConfig | None = None,
+        domains: DomainConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.runtime = runtime
         self.data_plane = data_plane
         self.domain = domain
+        self.network = network or NetworkConfig()
+        self.domains = domains or DomainConfig()
         self.config = config or AutoscalerConfig()
         self.reserve = reserve or ReserveDefaults()
         self.autoscaler = Autoscaler(
@@ -111,6 +119,10 @@ class Controller:
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
 
+    def domain_of(self, service: Service) -> str:
+        """The Service's domain (config-domain by its labels; cluster-local's own)."""
+        return domain_for(service.labels, self.domains.domains, self.domain)
+
     def namespaces(self) -> set[str]:
         """The namespaces of the services applied ("default" always)."""
         return {"default"} | {view.service.namespace for view in self.views.values()}
@@ -133,6 +145,10 @@ class Controller:
     def apply(self, obj: dict[str, Any]) -> tuple[str, StoredService]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
         svc = parse_service(obj, instance_types=KNOWN_TYPES)
+        try:
+            http_option(svc.annotations)
+        except ValueError as exc:
+            raise ValidationError("metadata.annotations", str(exc)) from None
         key = f"{svc.namespace}/{svc.name}"
         rec = self.store.services.get(key)
         if rec is not None and self.views[key].service == svc:
@@ -319,13 +335,16 @@ class Controller:
         revisions = self.store.revisions_of(rec.namespace, rec.name)
 
         states = self.revision_states(rec)
-        route = resolve_traffic(
-            view.service, states, rec.latest_created, rec.latest_ready, self.domain
-        )
+        domain = self.domain_of(view.service)
+        route = resolve_traffic(view.service, states, rec.latest_created, rec.latest_ready, domain)
         if route.ready:
-            hosts = route.gateway_routes()
-            if hosts != view.hosts:
-                view.hosts = hosts
+            public = route.gateway_routes()
+            svc = view.service
+            hosts = serving_hosts(public, route.host, svc.name, svc.namespace)
+            option = http_option(svc.annotations, self.network.http_protocol)
+            redirected = redirected_hosts(public, option, svc.labels)
+            if hosts != view.hosts or redirected != view.redirected:
+                view.hosts, view.redirected = hosts, redirected
                 self._publish_routes()
         shown = route
         if route.ready and not self.data_plane.routes_synced():
@@ -341,7 +360,7 @@ class Controller:
         view.status = service_status(
             view.service,
             generation=rec.generation,
-            domain=self.domain,
+            domain=domain,
             latest_created=rec.latest_created,
             latest_ready=rec.latest_ready,
             revisions=states,
@@ -370,9 +389,11 @@ class Controller:
 
     def _publish_routes(self) -> None:
         table: dict[str, list[tuple[str, int]]] = {}
+        redirected: set[str] = set()
         for view in self.views.values():
             table.update(view.hosts)
-        self.data_plane.set_routes(table)
+            redirected |= view.redirected
+        self.data_plane.set_routes(table, redirected)
 
 
 __all__ = ["Controller", "ServiceView", "ValidationError"]

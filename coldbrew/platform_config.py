@@ -6,7 +6,9 @@ The file is YAML with three optional sections:
   (``stable-window: 60s``, ``container-concurrency-target-percentage: 70``, ...);
 - ``reserve:`` ASK reserved-instance defaults, overridden per revision by the
   ``knative.aliyun.com/reserve-instance*`` annotations of the same names;
-- ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`).
+- ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`);
+- ``network:`` and ``domain:`` Knative's config-network ``http-protocol`` and
+  config-domain (coldbrew/network_config.py).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from autoscaler.pricing import (
     resolve_specs,
 )
 from coldbrew.api.model import ReserveSpecs
+from coldbrew.network_config import DomainConfig, NetworkConfig
 
-SECTIONS = ("autoscaler", "reserve", "prices")
+SECTIONS = ("autoscaler", "reserve", "prices", "network", "domain")
 RESERVE_INSTANCE_TYPES = ("eci", "ecs", "acs")
 DEFAULT_SPECS = ReserveSpecs(instance_types=(DEFAULT_RESERVE_TYPE,))
 
@@ -107,6 +110,8 @@ class PlatformConfig:
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     prices: PriceTable = field(default_factory=PriceTable)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    domain: DomainConfig = field(default_factory=DomainConfig)
 
 
 def parse_config(doc: Any) -> PlatformConfig:
@@ -125,6 +130,8 @@ def parse_config(doc: Any) -> PlatformConfig:
         autoscaler=AutoscalerConfig.from_mapping(section),
         reserve=ReserveDefaults.from_mapping(doc.get("reserve")),
         prices=PriceTable.from_mapping(doc.get("prices")),
+        network=NetworkConfig.from_mapping(doc.get("network")),
+        domain=DomainConfig.from_mapping(doc.get("domain")),
     )
 
 

@@ -113,6 +113,8 @@ class Platform:
             config=self.config.autoscaler,
             reserve=self.config.reserve,
             prices=self.config.prices,
+            network=self.config.network,
+            domains=self.config.domain,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         if self.fanout is not None:
