@@ -34,13 +34,14 @@ from coldbrew.api import (
     service_status,
 )
 from coldbrew.costing import Costing
+from coldbrew.mapping import DomainMappings
 from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
-from coldbrew.storing import Repository, StoredRevision, StoredService
+from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
 from coldbrew.translating import pod_template
 from gateway.settings import GatewayControl
 from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
@@ -108,6 +109,10 @@ class Controller:
         self._dirty: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.mappings = DomainMappings(store, self._mappings_changed)
+        self.published: dict[str, list[tuple[str, int]]] = {}  # the last host table
+        # Whether a certificate for the host is served over HTTPS (set by the platform).
+        self.serves_https: Callable[[str], bool] = lambda host: False
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -129,7 +134,18 @@ class Controller:
 
     def custom_hosts(self) -> set[str]:
         """Hosts served outside ``*.{namespace}.{domain}`` (DomainMappings)."""
-        return set()
+        return self.mappings.hosts()
+
+    def apply_domain_mapping(self, obj: dict[str, Any]) -> tuple[str, StoredDomainMapping]:
+        """Create or configure a DomainMapping (a host claimed elsewhere is refused)."""
+        return self.mappings.apply(obj)
+
+    def delete_domain_mapping(self, namespace: str, name: str) -> bool:
+        return self.mappings.delete(namespace, name)
+
+    def _mappings_changed(self) -> None:
+        self._publish_routes()
+        self._notify()
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
@@ -393,6 +409,11 @@ class Controller:
         for view in self.views.values():
             table.update(view.hosts)
             redirected |= view.redirected
+        mapped, mapped_redirects = self.mappings.routes(table, self.network.http_protocol)
+        for host, targets in mapped.items():
+            table.setdefault(host, targets)  # a Service's own host wins over a mapping
+        redirected |= mapped_redirects & set(mapped)
+        self.published = table
         self.data_plane.set_routes(table, redirected)
 
 

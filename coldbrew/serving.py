@@ -30,7 +30,7 @@ from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, c
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 from gateway.admin import serve_admin
-from gateway.tls import Certificates, TlsFiles
+from gateway.tls import Certificates, TlsFiles, match
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -122,6 +122,8 @@ class Platform:
         self.presenter = Presenter(self.controller)
         if self.local_ca is not None:
             self.controller.subscribe(self._cover_names)
+        if self.tls is not None:
+            self.controller.serves_https = self._serves_https
         self._admin: web.AppRunner | None = None
 
     @property
@@ -146,6 +148,17 @@ class Platform:
         """The local CA's certificate follows the namespaces and custom hosts served."""
         if self.local_ca is not None:
             self.local_ca.cover(self.controller.namespaces(), self.controller.custom_hosts())
+
+    def _serves_https(self, host: str) -> bool:
+        """A certificate for ``host`` is served: the local CA's covers every mapping."""
+        if self.local_ca is not None:
+            return True
+        files = self.tls
+        if files is None:
+            return False
+        if files.default is not None:
+            return True  # served to any SNI (whether it names the host is the user's)
+        return match(host, files.pairs()) is not None
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
@@ -182,12 +195,16 @@ class Platform:
 
     def apply_file(self, path: Path) -> None:
         for doc in load_documents(path.read_text()):
+            mapping = isinstance(doc, dict) and doc.get("kind") == "DomainMapping"
             try:
-                result, rec = self.controller.apply(doc)
+                if mapping:
+                    result, dm = self.controller.apply_domain_mapping(doc)
+                    log.info("domainmapping.serving.knative.dev/%s %s", dm.name, result)
+                else:
+                    result, rec = self.controller.apply(doc)
+                    log.info("service.serving.knative.dev/%s %s", rec.name, result)
             except ValidationError as exc:
                 log.error("%s: %s", path, exc)
-                continue
-            log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
     async def start_admin(self) -> None:
         """Serve the control API, the metrics stream and the workers' feed."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import simulating
-from coldbrew.cli.client import ALIASES, Client, ClientError
+from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
     _server_flag(apply)
 
-    get = sub.add_parser("get", help="list ksvc, revisions or pods")
+    get = sub.add_parser("get", help="list ksvc, revisions, pods, kpa or domainmappings (dm)")
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
@@ -95,8 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
     _server_flag(get)
 
-    delete = sub.add_parser("delete", help="delete a service and everything it made")
-    delete.add_argument("kind", choices=["ksvc", "kservice", "service", "services"])
+    delete = sub.add_parser("delete", help="delete a service (and all it made) or a mapping")
+    delete.add_argument(
+        "kind",
+        choices=["ksvc", "kservice", "service", "services", *DELETABLE_MAPPINGS],
+    )
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
     _server_flag(delete)
@@ -128,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DELETABLE_MAPPINGS = ("dm", "domainmapping", "domainmappings")
+OBJECT_NAMES = {
+    "ksvc": "service.serving.knative.dev",
+    "domainmappings": "domainmapping.serving.knative.dev",
+}
+
+
 def cmd_apply(client: Client, filename: str) -> int:
     text = sys.stdin.read() if filename == "-" else Path(filename).read_text()
     docs = load_documents(text)
@@ -142,7 +152,8 @@ def cmd_apply(client: Client, filename: str) -> int:
             if "cannot reach" in str(exc):
                 return 1
             continue
-        print(f"service.serving.knative.dev/{name} {result}")
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        print(f"{OBJECT_NAMES[WRITABLE.get(str(kind), 'ksvc')]}/{name} {result}")
     return 1 if failed else 0
 
 
@@ -234,8 +245,9 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "get":
             return cmd_get(client, args)
         if args.command == "delete":
-            client.delete_service(args.name, args.namespace)
-            print(f'service.serving.knative.dev "{args.name}" deleted')
+            kind = ALIASES.get(args.kind, "ksvc")
+            client.delete(kind, args.name, args.namespace)
+            print(f'{OBJECT_NAMES[kind]} "{args.name}" deleted')
             return 0
         if args.command == "logs" and args.follow:
             for text in client.follow_logs(args.pod, args.namespace):
