@@ -40,7 +40,7 @@ from .reading import (
     Unreadable,
     pod_endpoint,
     revision_settings,
-    service_routes,
+    service_hosts,
 )
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,12 @@ class ClusterMirror:
     ) -> None:
         self.gateway = gateway
         self.drain_timeout = drain_timeout
-        self._routes: dict[str, Routes] = {}  # service key -> its hosts
+        # service key -> its hosts, and those redirected to https
+        self._routes: dict[str, tuple[Routes, frozenset[str]]] = {}
         self._settings: dict[str, RevisionSettings] = {}  # revision key -> settings
         self._pods: dict[str, dict[str, PodEndpoint]] = {}  # revision key -> pod name -> pod
         self._pushed: dict[str, tuple[Any, ...]] = {}  # revision key -> what the gateway has
-        self._table: Routes | None = None
+        self._table: tuple[Routes, frozenset[str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.watchers = [
             Watcher(kube, SERVICES, self._on_service, on_list=self._list_services),
@@ -118,28 +119,32 @@ class ClusterMirror:
     def _maybe_synced(self) -> None:
         if not self.synced.is_set() and all(w.synced.is_set() for w in self.watchers):
             self.synced.set()
-            log.info("gateway in step with the cluster: %d hosts", len(self._table or {}))
+            hosts = len(self._table[0]) if self._table else 0
+            log.info("gateway in step with the cluster: %d hosts", hosts)
 
     # -- Services -> routes ---------------------------------------------------------
 
     def _on_service(self, kind: str, obj: dict[str, Any]) -> None:
         if kind == "DELETED":
             self._routes.pop(_key(obj), None)
-        elif (routes := _read(service_routes, obj)) is not None:
+        elif (routes := _read(service_hosts, obj)) is not None:
             self._routes[_key(obj)] = routes
         self._publish_routes()
 
     def _list_services(self, items: list[dict[str, Any]]) -> None:
-        _relist(self._routes, items, service_routes)
+        _relist(self._routes, items, service_hosts)
         self._publish_routes()
 
     def _publish_routes(self) -> None:
         table: Routes = {}
-        for routes in self._routes.values():
+        redirected: set[str] = set()
+        for routes, hosts in self._routes.values():
             table.update(routes)
-        if table != self._table:
-            self._table = table
-            self.gateway.set_routes(table)
+            redirected |= hosts
+        state = (table, frozenset(redirected))
+        if state != self._table:
+            self._table = state
+            self.gateway.set_routes(table, redirected)
 
     # -- Revisions -> settings ------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 * a Service's ``status`` -> its hosts' routes (``status.url`` and ``status.traffic``, as
   the controller wrote them: the main host gets every entry with percent > 0, each tagged
-  entry its own ``url`` host at 100%);
+  entry its own ``url`` host at 100%); :func:`service_hosts` adds the cluster-local names
+  and the hosts its ``http-protocol: Redirected`` annotation redirects
+  (:mod:`rulebook.hosts`);
 * a Revision -> its request-path settings (timeouts, container concurrency);
 * a Pod -> its revision, role (standard or reserve) and, when it can take requests, its
   ``(podIP, containerPort)``.
@@ -18,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.settings import RevisionSettings
+from rulebook.hosts import http_option, redirected_hosts, serving_hosts
 from rulebook.revision_settings import revision_settings as settings_of
 
 from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
@@ -68,6 +71,23 @@ def service_routes(obj: dict[str, Any]) -> Routes:
     if weights:
         table[main] = list(weights.items())
     return table
+
+
+def service_hosts(obj: dict[str, Any]) -> tuple[Routes, frozenset[str]]:
+    """:func:`service_routes` with the cluster-local names, and the redirected hosts."""
+    public = service_routes(obj)
+    if not public:
+        return {}, frozenset()
+    meta = obj.get("metadata") or {}
+    name, namespace = str(meta.get("name")), meta.get("namespace") or "default"
+    main = _host((obj.get("status") or {}).get("url"), "status.url")
+    labels = meta.get("labels") or {}
+    try:
+        option = http_option(meta.get("annotations") or {})
+    except ValueError as exc:
+        raise Unreadable(str(exc)) from exc
+    redirected = frozenset(redirected_hosts(public, option, labels))
+    return serving_hosts(public, main, name, namespace), redirected
 
 
 def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
