@@ -134,6 +134,16 @@ VARIANTS: dict[str, Doc] = {
         "autoscaler": {"stable-window": "120s", "scale-down-delay": "15m"},
         "reserve": {"reserve-instance": "enable"},
     },
+    "tls, no local gateway": {
+        "gateway": {
+            "tls": {
+                "enabled": True,
+                "secretName": "wildcard-example-com",
+                "domainSecrets": {"shop.example.org": "shop-tls", "*.example.net": "net-tls"},
+            },
+            "localService": {"enabled": False},
+        }
+    },
 }
 
 
@@ -233,6 +243,47 @@ def test_gateway_deployment_service_and_pdb(docs: list[Doc]) -> None:
     pdb = find(docs, "PodDisruptionBudget", "coldbrew-gateway")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_knative_local_gateway_selects_the_gateway_pods(docs: list[Doc]) -> None:
+    dep = find(docs, "Deployment", "coldbrew-gateway")
+    local = find(docs, "Service", "knative-local-gateway")
+    assert local["spec"]["type"] == "ClusterIP"
+    (port,) = local["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (80, "http")
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert local["spec"]["selector"].items() <= labels.items()
+    assert "--https-port" not in container(dep)["args"]  # TLS is off by default
+
+
+def test_tls_mounts_secrets_and_passes_their_files(chart: Any) -> None:
+    values = VARIANTS["tls, no local gateway"]
+    docs = objects(render(chart, values))
+    assert not [d for d in docs if d["metadata"]["name"] == "knative-local-gateway"]
+    dep = find(docs, "Deployment", "coldbrew-gateway")
+    c = container(dep)
+    parsed = build_parser().parse_args(c["args"])
+    assert parsed.https_port == 8443
+    assert str(parsed.tls_cert) == "/etc/coldbrew/tls/default/tls.crt"
+    assert str(parsed.tls_key) == "/etc/coldbrew/tls/default/tls.key"
+    assert parsed.tls_domain_cert == [
+        "*.example.net=/etc/coldbrew/tls/domain-0/tls.crt:/etc/coldbrew/tls/domain-0/tls.key",
+        "shop.example.org=/etc/coldbrew/tls/domain-1/tls.crt:/etc/coldbrew/tls/domain-1/tls.key",
+    ]
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    secrets = {
+        v["name"]: v["secret"]["secretName"] for v in dep["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    }  # fmt: skip
+    assert secrets[mounts["/etc/coldbrew/tls/default"]] == "wildcard-example-com"
+    assert secrets[mounts["/etc/coldbrew/tls/domain-0"]] == "net-tls"
+    assert secrets[mounts["/etc/coldbrew/tls/domain-1"]] == "shop-tls"
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["https"] == 8443
+    svc = find(docs, "Service", "ingress-gateway")
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]}
+    assert ports == {"http": (80, "http"), "https": (443, "https")}
+    with pytest.raises(helm.HelmError, match=r"gateway\.tls\.secretName"):
+        render(chart, {"gateway": {"tls": {"enabled": True}}})
 
 
 @pytest.mark.parametrize("component", ["controller", "autoscaler"])
