@@ -167,7 +167,11 @@ def test_rendered_objects_are_valid_kubernetes(chart: Any, variant: str) -> None
 
 
 def test_crds_are_valid_kubernetes(crds: dict[str, Doc]) -> None:
-    assert set(crds) == {"services.serving.knative.dev", "revisions.serving.knative.dev"}
+    assert set(crds) == {
+        "services.serving.knative.dev",
+        "revisions.serving.knative.dev",
+        "domainmappings.serving.knative.dev",
+    }
     for doc in crds.values():
         k8s_validate(doc)
 
@@ -341,6 +345,8 @@ def test_controller_rbac(docs: list[Doc]) -> None:
         assert r[("serving.knative.dev", resource)] == crud
         assert {"update", "patch"} <= r[("serving.knative.dev", f"{resource}/status")]
     assert r[("apps", "deployments")] == crud
+    assert r[("serving.knative.dev", "domainmappings")] == READ
+    assert {"update", "patch"} <= r[("serving.knative.dev", "domainmappings/status")]
     assert ("apps", "deployments/scale") not in r  # the autoscaler owns replicas
     assert ("", "pods") not in r
     assert ("", "events") not in r  # it emits none
@@ -363,6 +369,7 @@ def test_autoscaler_and_gateway_rbac_are_narrower(docs: list[Doc]) -> None:
     assert set(g) == {
         ("serving.knative.dev", "services"),
         ("serving.knative.dev", "revisions"),
+        ("serving.knative.dev", "domainmappings"),
         ("", "pods"),
     }
     assert all(verbs == READ for verbs in g.values())
@@ -481,6 +488,31 @@ def test_printer_columns_match_knative(crds: dict[str, Doc]) -> None:
         ("Actual Replicas", ".status.actualReplicas"),
         ("Desired Replicas", ".status.desiredReplicas"),
     ]
+    assert columns(crds["domainmappings.serving.knative.dev"]) == [
+        ("URL", ".status.url"),
+        ("Ready", f"{READY}.status"),
+        ("Reason", f"{READY}.reason"),
+    ]
+
+
+def test_domain_mapping_crd_takes_a_mapping_and_refuses_a_bad_one(crds: dict[str, Doc]) -> None:
+    crd = crds["domainmappings.serving.knative.dev"]["spec"]
+    assert crd["names"]["shortNames"] == ["dm"]
+    (version,) = crd["versions"]
+    assert (version["name"], version["subresources"]) == ("v1beta1", {"status": {}})
+    validator = jsonschema.Draft7Validator(
+        service_schema(crds, "domainmappings.serving.knative.dev")
+    )
+    ref = {"name": "coffee", "kind": "Service", "apiVersion": "serving.knative.dev/v1"}
+    doc = {
+        "apiVersion": "serving.knative.dev/v1beta1",
+        "kind": "DomainMapping",
+        "metadata": {"name": "shop.example.org", "namespace": "default"},
+        "spec": {"ref": ref, "tls": {"secretName": "shop-tls"}},
+    }
+    assert list(validator.iter_errors(doc)) == []
+    doc["spec"] = {"ref": {"name": "coffee"}}
+    assert list(validator.iter_errors(doc))
 
 
 def assert_structural(node: Doc, path: str = "") -> None:
