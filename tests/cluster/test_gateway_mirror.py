@@ -248,3 +248,39 @@ async def test_a_deleted_revision_is_forgotten(rig: Rig) -> None:
     await rig.emu.remove(KSVC, "revisions", "default", "coffee-00001")
     await until(lambda: KEY not in rig.gateway.snapshot())
     assert (await rig.get())[0] == 503
+
+
+def mapping(host: str, namespace: str = "default", service_name: str = "coffee") -> dict[str, Any]:
+    ref = {"name": service_name, "kind": "Service", "apiVersion": "serving.knative.dev/v1"}
+    return {
+        "apiVersion": "serving.knative.dev/v1beta1",
+        "kind": "DomainMapping",
+        "metadata": {"name": host, "namespace": namespace},
+        "spec": {"ref": ref},
+    }
+
+
+async def test_domain_mapping_and_cluster_local_hosts(rig: Rig) -> None:
+    await coffee(rig, pod("coffee-00001-deployment-x", "coffee-00001", rig.apps["a"]))
+    await rig.emu.put("serving.knative.dev/v1beta1", "domainmappings", mapping("shop.example.org"))
+    await rig.answered_by("a", "shop.example.org")
+    await rig.answered_by("a", "coffee.default.svc.cluster.local")
+    await rig.answered_by("a", "coffee.default.svc")
+    # A second claim of the host (another namespace, later) does not take it over.
+    await rig.put("services", service("coffee", [target("coffee-00001", 100)], namespace="shop"))
+    await rig.emu.put(
+        "serving.knative.dev/v1beta1", "domainmappings", mapping("shop.example.org", "shop")
+    )
+    await until(lambda: len(rig.mirror._mappings) == 2)
+    assert (await rig.get("shop.example.org")) == (200, "a")
+    await rig.emu.remove(
+        "serving.knative.dev/v1beta1", "domainmappings", "default", "shop.example.org"
+    )
+    await until(lambda: len(rig.mirror._mappings) == 1)
+
+    # The remaining claim maps to shop/coffee, whose revision the gateway was never told of.
+    def shop_keys() -> tuple[str, ...]:
+        route = rig.gateway._ctx.routes.lookup(b"shop.example.org")
+        return route.keys if route is not None else ()
+
+    await until(lambda: shop_keys() == ("shop/coffee-00001",))

@@ -36,6 +36,7 @@ class Resource:
 
 SERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
 REVISIONS = Resource("serving.knative.dev", "v1", "revisions", "Revision")
+DOMAIN_MAPPINGS = Resource("serving.knative.dev", "v1beta1", "domainmappings", "DomainMapping")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 PODS = Resource("", "v1", "pods", "Pod")  # core group: served under /api/v1

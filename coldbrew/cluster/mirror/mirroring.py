@@ -5,6 +5,8 @@ A cluster gateway watches three things on the API server (resumable watches, see
 the local control plane uses:
 
 * Services: ``status.url``/``status.traffic`` become the host table (``set_routes``);
+* DomainMappings: their hosts get their Service's main traffic (the first claim of a
+  host wins; its ``http-protocol`` annotation may redirect it);
 * Revisions: timeouts and container concurrency (``set_revision`` settings);
 * Pods labelled with a revision: ready, not terminating pods become the revision's
   endpoints, addressed by pod IP. Requests held for a revision with no ready pod are
@@ -31,13 +33,16 @@ from gateway.settings import GatewayControl, RevisionSettings
 from rulebook.reserve import traffic_endpoints
 
 from ..deployments import REVISION_LABEL
-from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
+from ..kube.accessing import DOMAIN_MAPPINGS, PODS, REVISIONS, SERVICES, Kube
 from ..kube.watching import Watcher
 from .reading import (
     Address,
+    Mapping,
     PodEndpoint,
     Routes,
     Unreadable,
+    domain_mapping,
+    mapped_routes,
     pod_endpoint,
     revision_settings,
     service_hosts,
@@ -93,6 +98,7 @@ class ClusterMirror:
         self.drain_timeout = drain_timeout
         # service key -> its hosts, and those redirected to https
         self._routes: dict[str, tuple[Routes, frozenset[str]]] = {}
+        self._mappings: dict[str, Mapping] = {}  # domain mapping key -> mapping
         self._settings: dict[str, RevisionSettings] = {}  # revision key -> settings
         self._pods: dict[str, dict[str, PodEndpoint]] = {}  # revision key -> pod name -> pod
         self._pushed: dict[str, tuple[Any, ...]] = {}  # revision key -> what the gateway has
@@ -102,6 +108,7 @@ class ClusterMirror:
             Watcher(kube, SERVICES, self._on_service, on_list=self._list_services),
             Watcher(kube, REVISIONS, self._on_revision, on_list=self._list_revisions),
             Watcher(kube, PODS, self._on_pod, on_list=self._list_pods, selector=REVISION_LABEL),
+            Watcher(kube, DOMAIN_MAPPINGS, self._on_mapping, on_list=self._list_mappings),
         ]
         self.synced = synced or asyncio.Event()
         for watcher in self.watchers:
@@ -135,12 +142,26 @@ class ClusterMirror:
         _relist(self._routes, items, service_hosts)
         self._publish_routes()
 
+    def _on_mapping(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._mappings.pop(_key(obj), None)
+        elif (mapping := _read(domain_mapping, obj)) is not None:
+            self._mappings[_key(obj)] = mapping
+        self._publish_routes()
+
+    def _list_mappings(self, items: list[dict[str, Any]]) -> None:
+        _relist(self._mappings, items, domain_mapping)
+        self._publish_routes()
+
     def _publish_routes(self) -> None:
         table: Routes = {}
         redirected: set[str] = set()
         for routes, hosts in self._routes.values():
             table.update(routes)
             redirected |= hosts
+        mapped, mapped_redirects = mapped_routes(self._mappings.values(), table)
+        table.update(mapped)
+        redirected |= mapped_redirects
         state = (table, frozenset(redirected))
         if state != self._table:
             self._table = state

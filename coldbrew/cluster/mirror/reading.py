@@ -15,12 +15,15 @@ caller logs it and ignores the object) and never takes the gateway down.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from coldbrew.api import ValidationError
+from coldbrew.api.domain_mapping import parse_domain_mapping
 from gateway.settings import RevisionSettings
-from rulebook.hosts import http_option, redirected_hosts, serving_hosts
+from rulebook.hosts import http_option, internal_hosts, redirected_hosts, serving_hosts
 from rulebook.revision_settings import revision_settings as settings_of
 
 from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
@@ -88,6 +91,44 @@ def service_hosts(obj: dict[str, Any]) -> tuple[Routes, frozenset[str]]:
         raise Unreadable(str(exc)) from exc
     redirected = frozenset(redirected_hosts(public, option, labels))
     return serving_hosts(public, main, name, namespace), redirected
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A DomainMapping as the gateway routes it: ``host`` -> the Service's main traffic."""
+
+    host: str
+    namespace: str
+    service: str
+    claimed_at: tuple[str, str]  # (creationTimestamp, namespace): the first claim wins
+    redirect: bool
+
+
+def domain_mapping(obj: dict[str, Any]) -> Mapping:
+    """A DomainMapping's host and target (validated as the local API validates it)."""
+    meta = obj.get("metadata") or {}
+    try:
+        dm = parse_domain_mapping(obj)
+        redirect = http_option(dm.annotations) == "redirected"
+    except (ValidationError, ValueError) as exc:
+        raise Unreadable(f"domainmapping {meta.get('name')!r}: {exc}") from exc
+    claimed = (str(meta.get("creationTimestamp") or ""), dm.namespace)
+    return Mapping(dm.name, dm.namespace, dm.service, claimed, redirect)
+
+
+def mapped_routes(mappings: Iterable[Mapping], table: Routes) -> tuple[Routes, set[str]]:
+    """Each mapped host to its Service's main traffic (its svc.cluster.local host in
+    ``table``); a host claimed twice goes to the first claim. Also the redirected hosts."""
+    out: Routes = {}
+    redirected: set[str] = set()
+    for m in sorted(mappings, key=lambda m: m.claimed_at):
+        targets = table.get(internal_hosts(m.service, m.namespace)[0])
+        if m.host in out or m.host in table or not targets:
+            continue
+        out[m.host] = list(targets)
+        if m.redirect:
+            redirected.add(m.host)
+    return out, redirected
 
 
 def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
