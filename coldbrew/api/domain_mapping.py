@@ -141,10 +141,18 @@ def domain_mapping_status(
     https: bool,
     now: float,
     previous: Mapping[str, Any] | None = None,
+    claimed: bool = True,
 ) -> dict[str, Any]:
     """Knative's DomainMapping status. ``resolved``: the Service exists; ``routed``: the
-    gateway serves the host; ``https``: a certificate for the host is served."""
-    claimed = condition("DomainClaimed", TRUE)  # a second claim is refused at apply
+    gateway serves the host; ``https``: a certificate for the host is served;
+    ``claimed``: no earlier mapping holds the host (locally a second one is refused)."""
+    if claimed:
+        claim = condition("DomainClaimed", TRUE)
+    else:
+        claim = condition(
+            "DomainClaimed", FALSE, "DomainAlreadyClaimed",
+            f"The domain name {dm.name} is already in use by another DomainMapping.",
+        )  # fmt: skip
     if resolved:
         reference = condition("ReferenceResolved", TRUE)
     else:
@@ -166,7 +174,7 @@ def domain_mapping_status(
             "IngressReady", UNKNOWN if resolved else FALSE, "IngressNotConfigured",
             "Ingress has not yet been reconciled.",
         )  # fmt: skip
-    parts = [claimed, reference, certificate, ingress]
+    parts = [claim, reference, certificate, ingress]
     ready = aggregate("Ready", parts)
     url = f"{'https' if https else 'http'}://{dm.name}"
     return {
