@@ -77,3 +77,25 @@ def test_curl_over_tls_trusting_the_local_ca(https_server: Server) -> None:
         return done.returncode == 0 and done.stdout == "Hello tea!\n"
 
     wait_for(tea_answers, timeout=15, interval=0.5, what="tea over TLS")
+
+
+@needs_tool("curl")
+def test_gateway_workers_serve_https_from_the_same_files(tmp_path: Path) -> None:
+    srv = Server(
+        tmp_path / "state",
+        "--workers", "2",
+        "--https-port", str(free_port()),
+        "--tls-self-signed",
+        "-f", str(EXAMPLES / "coffee.yaml"),
+    )  # fmt: skip
+    srv.start()
+    try:
+        srv.wait_ready("coffee", timeout=20)
+
+        def answers() -> bool:
+            done = curl(srv, "--http1.1")
+            return done.returncode == 0 and done.stdout == "Hello coffee!\n"
+
+        wait_for(answers, timeout=15, interval=0.5, what="HTTPS through the workers")
+    finally:
+        assert srv.stop() == 0, srv.log()[-4000:]
