@@ -282,6 +282,8 @@ def test_tls_mounts_secrets_and_passes_their_files(chart: Any) -> None:
     assert secrets[mounts["/etc/coldbrew/tls/default"]] == "wildcard-example-com"
     assert secrets[mounts["/etc/coldbrew/tls/domain-0"]] == "net-tls"
     assert secrets[mounts["/etc/coldbrew/tls/domain-1"]] == "shop-tls"
+    assert str(parsed.tls_dir) == "/tmp/tls-mappings"  # DomainMappings' own Secrets
+    assert rules(docs, "coldbrew-gateway")[("", "secrets")] == READ
     assert {p["name"]: p["containerPort"] for p in c["ports"]}["https"] == 8443
     svc = find(docs, "Service", "ingress-gateway")
     ports = {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]}

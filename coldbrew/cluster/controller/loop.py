@@ -47,7 +47,7 @@ class ClusterController:
         for watcher in self.watchers:
             watcher.on_synced = self._wake.set
         self._idle = asyncio.Event()
-        self._failures: dict[tuple[str, str], int] = {}
+        self._failures: dict[tuple[str, str, str], int] = {}
         self.reconciles = 0
 
     def mark(self, namespace: str, name: str, kind: str = "") -> None:

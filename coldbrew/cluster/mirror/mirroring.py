@@ -27,14 +27,16 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
 from rulebook.reserve import traffic_endpoints
 
 from ..deployments import REVISION_LABEL
-from ..kube.accessing import DOMAIN_MAPPINGS, PODS, REVISIONS, SERVICES, Kube
+from ..kube.accessing import DOMAIN_MAPPINGS, PODS, REVISIONS, SECRETS, SERVICES, Kube
 from ..kube.watching import Watcher
+from .certificates import MappingCertificates
 from .reading import (
     Address,
     Mapping,
@@ -93,7 +95,10 @@ class ClusterMirror:
         *,
         drain_timeout: float = 30.0,
         synced: asyncio.Event | None = None,
+        tls_dir: Path | None = None,
     ) -> None:
+        """``tls_dir``: also watch Secrets and write the DomainMappings' own certificates
+        there (:mod:`.certificates`), for a gateway serving HTTPS from that directory."""
         self.gateway = gateway
         self.drain_timeout = drain_timeout
         # service key -> its hosts, and those redirected to https
@@ -110,6 +115,12 @@ class ClusterMirror:
             Watcher(kube, PODS, self._on_pod, on_list=self._list_pods, selector=REVISION_LABEL),
             Watcher(kube, DOMAIN_MAPPINGS, self._on_mapping, on_list=self._list_mappings),
         ]
+        self.certificates = MappingCertificates(tls_dir) if tls_dir is not None else None
+        if self.certificates is not None:
+            certs = self.certificates
+            self.watchers.append(
+                Watcher(kube, SECRETS, certs.on_secret, on_list=certs.list_secrets)
+            )
         self.synced = synced or asyncio.Event()
         for watcher in self.watchers:
             watcher.on_synced = self._maybe_synced
@@ -162,6 +173,14 @@ class ClusterMirror:
         mapped, mapped_redirects = mapped_routes(self._mappings.values(), table)
         table.update(mapped)
         redirected |= mapped_redirects
+        if self.certificates is not None:
+            self.certificates.set_mappings(
+                {
+                    m.host: f"{m.namespace}/{m.tls_secret}"
+                    for m in self._mappings.values()
+                    if m.tls_secret and m.host in mapped
+                }
+            )
         state = (table, frozenset(redirected))
         if state != self._table:
             self._table = state

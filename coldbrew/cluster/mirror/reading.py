@@ -102,6 +102,7 @@ class Mapping:
     service: str
     claimed_at: tuple[str, str]  # (creationTimestamp, namespace): the first claim wins
     redirect: bool
+    tls_secret: str | None = None  # spec.tls.secretName (in ``namespace``)
 
 
 def domain_mapping(obj: dict[str, Any]) -> Mapping:
@@ -113,7 +114,7 @@ def domain_mapping(obj: dict[str, Any]) -> Mapping:
     except (ValidationError, ValueError) as exc:
         raise Unreadable(f"domainmapping {meta.get('name')!r}: {exc}") from exc
     claimed = (str(meta.get("creationTimestamp") or ""), dm.namespace)
-    return Mapping(dm.name, dm.namespace, dm.service, claimed, redirect)
+    return Mapping(dm.name, dm.namespace, dm.service, claimed, redirect, dm.tls_secret)
 
 
 def mapped_routes(mappings: Iterable[Mapping], table: Routes) -> tuple[Routes, set[str]]:
