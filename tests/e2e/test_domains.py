@@ -71,6 +71,7 @@ def test_public_service_answers_on_svc_hosts_too(domain_server: Server) -> None:
     apply(domain_server, coffee("coffee"))
     svc = domain_server.wait_ready("coffee")
     assert svc["status"]["url"] == "http://coffee.default.example.com"
+    assert svc["status"]["address"] == {"url": "http://coffee.default.svc.cluster.local"}
     for host in ("coffee.default.example.com", "coffee.default.svc.cluster.local"):
         assert domain_server.request(host).status_code == 200
 
