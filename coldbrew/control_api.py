@@ -6,6 +6,8 @@ habits, carry over:
 - ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/services[/{name}]``
   (GET; PUT applies a manifest; DELETE)
 - ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET)
+- ``/apis/serving.knative.dev/v1beta1[/namespaces/{ns}]/domainmappings[/{name}]``
+  (GET; PUT applies a manifest; DELETE)
 - ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
   (GET; the KPA's decisions and observed concurrency)
 - ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
@@ -29,6 +31,7 @@ from coldbrew.storing import StoreError
 from gateway.admin import admin_app
 
 SERVING = "/apis/serving.knative.dev/v1"
+SERVING_BETA = "/apis/serving.knative.dev/v1beta1"
 CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 CONTROLLER_KEY = web.AppKey("controller", Controller)
@@ -62,7 +65,8 @@ def _one(obj: dict[str, Any] | None, kind: str, name: str) -> web.Response:
     return web.json_response(obj)
 
 
-async def put_service(request: web.Request) -> web.Response:
+async def _manifest(request: web.Request) -> dict[str, Any] | web.Response:
+    """The PUT body, its metadata matching the URL, or the error response."""
     ns, name = request.match_info["ns"], request.match_info["name"]
     try:
         obj = json.loads(await request.read())
@@ -78,6 +82,14 @@ async def put_service(request: web.Request) -> web.Response:
         return status_error(
             400, "BadRequest", "metadata.name and metadata.namespace must match the URL"
         )
+    return obj
+
+
+async def put_service(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    obj = await _manifest(request)
+    if isinstance(obj, web.Response):
+        return obj
     try:
         result, _ = request.app[CONTROLLER_KEY].apply(obj)
     except ValidationError as exc:
@@ -96,6 +108,32 @@ async def delete_service(request: web.Request) -> web.Response:
         return status_error(500, "InternalError", str(exc))
     if not deleted:
         return status_error(404, "NotFound", f'services "{name}" not found', name=name)
+    return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
+
+
+async def put_domain_mapping(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    obj = await _manifest(request)
+    if isinstance(obj, web.Response):
+        return obj
+    try:
+        result, _ = request.app[CONTROLLER_KEY].apply_domain_mapping(obj)
+    except ValidationError as exc:
+        return status_error(422, "Invalid", str(exc), field=exc.field)
+    except StoreError as exc:
+        return status_error(500, "InternalError", str(exc))
+    body = {"result": result, "object": request.app[PRESENTER_KEY].domain_mapping(ns, name)}
+    return web.json_response(body, status=201 if result == "created" else 200)
+
+
+async def delete_domain_mapping(request: web.Request) -> web.Response:
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    try:
+        deleted = request.app[CONTROLLER_KEY].delete_domain_mapping(ns, name)
+    except StoreError as exc:
+        return status_error(500, "InternalError", str(exc))
+    if not deleted:
+        return status_error(404, "NotFound", f'domainmappings "{name}" not found', name=name)
     return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
 
 
@@ -139,6 +177,14 @@ async def _stopping(app: web.Application) -> None:
 READ_ONLY = (
     (SERVING, "services", "Service", "serving.knative.dev/v1", "service", "services"),
     (SERVING, "revisions", "Revision", "serving.knative.dev/v1", "revision", "revisions"),
+    (
+        SERVING_BETA,
+        "domainmappings",
+        "DomainMapping",
+        "serving.knative.dev/v1beta1",
+        "domain_mapping",
+        "domain_mappings",
+    ),
     (
         AUTOSCALING,
         "podautoscalers",
@@ -186,5 +232,7 @@ def make_app(
         _add_read_only(app, *entry)
     app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
     app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
+    app.router.add_put(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", put_domain_mapping)
+    app.router.add_delete(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", delete_domain_mapping)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
     return app

@@ -35,14 +35,17 @@ from coldbrew.api import (
 )
 from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.costing import Costing
+from coldbrew.mapping import DomainMappings
+from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec
-from coldbrew.storing import Repository, StoredRevision, StoredService
+from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
 from coldbrew.translating import pod_template
 from gateway.settings import GatewayControl
+from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
 from rulebook.reserve import reserve_serves
 from rulebook.retirement import autoscaled
 from rulebook.revision_settings import revision_settings
@@ -58,6 +61,8 @@ class ServiceView:
     # Host table of the last route that was ready: it keeps serving while a
     # newer traffic block cannot be resolved.
     hosts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # Its hosts answered with a 301 to https on plain HTTP (http-protocol: Redirected).
+    redirected: set[str] = field(default_factory=set)
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
 
@@ -78,12 +83,16 @@ class Controller:
         reserve: ReserveDefaults | None = None,
         prices: PriceTable | None = None,
         features: Features = KNATIVE_DEFAULTS,
+        network: NetworkConfig | None = None,
+        domains: DomainConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.runtime = runtime
         self.data_plane = data_plane
         self.domain = domain
+        self.network = network or NetworkConfig()
+        self.domains = domains or DomainConfig()
         self.config = config or AutoscalerConfig()
         self.reserve = reserve or ReserveDefaults()
         self.features = features
@@ -103,6 +112,10 @@ class Controller:
         self._dirty: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.mappings = DomainMappings(store, self._mappings_changed)
+        self.published: dict[str, list[tuple[str, int]]] = {}  # the last host table
+        # Whether a certificate for the host is served over HTTPS (set by the platform).
+        self.serves_https: Callable[[str], bool] = lambda host: False
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -113,6 +126,29 @@ class Controller:
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
+
+    def domain_of(self, service: Service) -> str:
+        """The Service's domain (config-domain by its labels; cluster-local's own)."""
+        return domain_for(service.labels, self.domains.domains, self.domain)
+
+    def namespaces(self) -> set[str]:
+        """The namespaces of the services applied ("default" always)."""
+        return {"default"} | {view.service.namespace for view in self.views.values()}
+
+    def custom_hosts(self) -> set[str]:
+        """Hosts served outside ``*.{namespace}.{domain}`` (DomainMappings)."""
+        return self.mappings.hosts()
+
+    def apply_domain_mapping(self, obj: dict[str, Any]) -> tuple[str, StoredDomainMapping]:
+        """Create or configure a DomainMapping (a host claimed elsewhere is refused)."""
+        return self.mappings.apply(obj)
+
+    def delete_domain_mapping(self, namespace: str, name: str) -> bool:
+        return self.mappings.delete(namespace, name)
+
+    def _mappings_changed(self) -> None:
+        self._publish_routes()
+        self._notify()
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
@@ -128,6 +164,10 @@ class Controller:
     def apply(self, obj: dict[str, Any]) -> tuple[str, StoredService]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
         svc = parse_service(obj, instance_types=KNOWN_TYPES, features=self.features)
+        try:
+            http_option(svc.annotations)
+        except ValueError as exc:
+            raise ValidationError("metadata.annotations", str(exc)) from None
         key = f"{svc.namespace}/{svc.name}"
         rec = self.store.services.get(key)
         if rec is not None and self.views[key].service == svc:
@@ -314,13 +354,16 @@ class Controller:
         revisions = self.store.revisions_of(rec.namespace, rec.name)
 
         states = self.revision_states(rec)
-        route = resolve_traffic(
-            view.service, states, rec.latest_created, rec.latest_ready, self.domain
-        )
+        domain = self.domain_of(view.service)
+        route = resolve_traffic(view.service, states, rec.latest_created, rec.latest_ready, domain)
         if route.ready:
-            hosts = route.gateway_routes()
-            if hosts != view.hosts:
-                view.hosts = hosts
+            public = route.gateway_routes()
+            svc = view.service
+            hosts = serving_hosts(public, route.host, svc.name, svc.namespace)
+            option = http_option(svc.annotations, self.network.http_protocol)
+            redirected = redirected_hosts(public, option, svc.labels)
+            if hosts != view.hosts or redirected != view.redirected:
+                view.hosts, view.redirected = hosts, redirected
                 self._publish_routes()
         shown = route
         if route.ready and not self.data_plane.routes_synced():
@@ -336,7 +379,7 @@ class Controller:
         view.status = service_status(
             view.service,
             generation=rec.generation,
-            domain=self.domain,
+            domain=domain,
             latest_created=rec.latest_created,
             latest_ready=rec.latest_ready,
             revisions=states,
@@ -365,9 +408,16 @@ class Controller:
 
     def _publish_routes(self) -> None:
         table: dict[str, list[tuple[str, int]]] = {}
+        redirected: set[str] = set()
         for view in self.views.values():
             table.update(view.hosts)
-        self.data_plane.set_routes(table)
+            redirected |= view.redirected
+        mapped, mapped_redirects = self.mappings.routes(table, self.network.http_protocol)
+        for host, targets in mapped.items():
+            table.setdefault(host, targets)  # a Service's own host wins over a mapping
+        redirected |= mapped_redirects & set(mapped)
+        self.published = table
+        self.data_plane.set_routes(table, redirected)
 
 
 __all__ = ["Controller", "ServiceView", "ValidationError"]

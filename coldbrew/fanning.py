@@ -9,7 +9,7 @@ request in flight on it.
 
 Frames (JSON text), control plane -> worker::
 
-    {"op": "set_routes", "args": {"routes": {...}}}
+    {"op": "set_routes", "args": {"routes": {...}, "redirected": [host, ...]}}
     {"op": "set_revision", "args": {"key": ..., "endpoints": [[h, p]], "settings": {...}}}
     {"op": "forget_revision", "args": {"key": ...}}
     {"op": "drain_endpoint", "id": 7, "args": {"endpoint": [h, p], "timeout": 30}}
@@ -27,7 +27,7 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -42,6 +42,7 @@ class FanOut:
     def __init__(self, expected: int = 1) -> None:
         self.expected = expected  # workers that must be connected to count as in step
         self.routes: dict[str, list[tuple[str, int]]] = {}
+        self.redirected: list[str] = []
         self.revisions: dict[str, dict[str, object]] = {}
         # Each worker's outbound frames, in order; a writer task drains each queue.
         self._workers: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
@@ -55,11 +56,17 @@ class FanOut:
 
     # -- the GatewayControl interface the controller uses --------------------
 
-    def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
+    def set_routes(
+        self, routes: Mapping[str, Sequence[tuple[str, int]]], redirected: Collection[str] = ()
+    ) -> None:
         self.routes = {host: list(targets) for host, targets in routes.items()}
+        self.redirected = sorted(redirected)
         self.version += 1
-        frame = {"op": "set_routes", "version": self.version, "args": {"routes": self.routes}}
-        self._broadcast(frame)
+        self._broadcast(self._routes_frame())
+
+    def _routes_frame(self) -> dict[str, Any]:
+        args = {"routes": self.routes, "redirected": self.redirected}
+        return {"op": "set_routes", "version": self.version, "args": args}
 
     def routes_synced(self) -> bool:
         """All expected workers are connected and have applied the newest route table."""
@@ -100,9 +107,7 @@ class FanOut:
     def _snapshot(self) -> list[dict[str, Any]]:
         frames: list[dict[str, Any]] = [{"op": "sync", "args": {"keys": list(self.revisions)}}]
         frames += [{"op": "set_revision", "args": args} for args in self.revisions.values()]
-        frames.append(
-            {"op": "set_routes", "version": self.version, "args": {"routes": self.routes}}
-        )
+        frames.append(self._routes_frame())
         return frames
 
     def _broadcast(self, frame: dict[str, Any]) -> None:

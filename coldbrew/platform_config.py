@@ -1,6 +1,6 @@
 """``coldbrew serve --config FILE``: platform defaults, refused at start when wrong.
 
-The file is YAML with three optional sections:
+The file is YAML with these optional sections:
 
 - ``autoscaler:`` the keys of Knative's ``config-autoscaler`` ConfigMap
   (``stable-window: 60s``, ``container-concurrency-target-percentage: 70``, ...);
@@ -9,7 +9,9 @@ The file is YAML with three optional sections:
 - ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`);
 - ``features:`` the keys of Knative's ``config-features`` ConfigMap
   (``kubernetes.podspec-affinity: Enabled``, ...), Knative's defaults when absent
-  (see :mod:`coldbrew.api.features`).
+  (see :mod:`coldbrew.api.features`);
+- ``network:`` and ``domain:`` Knative's config-network ``http-protocol`` and
+  config-domain (coldbrew/network_config.py).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from autoscaler.pricing import (
 )
 from coldbrew.api.features import FeatureError, Features
 from coldbrew.api.model import ReserveSpecs
+from coldbrew.network_config import DomainConfig, NetworkConfig
 
-SECTIONS = ("autoscaler", "reserve", "prices", "features")
+SECTIONS = ("autoscaler", "reserve", "prices", "features", "network", "domain")
 RESERVE_INSTANCE_TYPES = ("eci", "ecs", "acs")
 DEFAULT_SPECS = ReserveSpecs(instance_types=(DEFAULT_RESERVE_TYPE,))
 
@@ -112,6 +115,8 @@ class PlatformConfig:
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     prices: PriceTable = field(default_factory=PriceTable)
     features: Features = field(default_factory=Features)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    domain: DomainConfig = field(default_factory=DomainConfig)
 
 
 def parse_config(doc: Any) -> PlatformConfig:
@@ -131,6 +136,8 @@ def parse_config(doc: Any) -> PlatformConfig:
         reserve=ReserveDefaults.from_mapping(doc.get("reserve")),
         prices=PriceTable.from_mapping(doc.get("prices")),
         features=_features(doc.get("features")),
+        network=NetworkConfig.from_mapping(doc.get("network")),
+        domain=DomainConfig.from_mapping(doc.get("domain")),
     )
 
 

@@ -163,6 +163,24 @@ class Presenter:
         revs = self._revisions_in(namespace)
         return [o for r in revs if (o := self.kpa(r.namespace, r.name)) is not None]
 
+    def domain_mapping(self, namespace: str, name: str) -> dict[str, Any] | None:
+        rec = self.controller.store.domain_mappings.get(f"{namespace}/{name}")
+        if rec is None:
+            return None
+        ctl = self.controller
+        dm = ctl.mappings.parsed(rec)
+        return ctl.mappings.present(
+            rec,
+            resolved=f"{namespace}/{dm.service}" in ctl.views,
+            routed=name in ctl.published,
+            https=ctl.serves_https(name),
+        )
+
+    def domain_mappings(self, namespace: str | None) -> list[dict[str, Any]]:
+        recs = self.controller.store.domain_mappings.list(namespace)
+        objs = (self.domain_mapping(r.namespace, r.name) for r in recs)
+        return [o for o in objs if o is not None]
+
     def pods(self, namespace: str | None) -> list[dict[str, Any]]:
         out = []
         for pod in sorted(self.controller.runtime.pods(), key=lambda p: p.name):

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
@@ -25,9 +25,11 @@ from coldbrew.authorizing import (
     load_or_create_token,
     with_token,
 )
+from coldbrew.cli.tls_flags import worker_args
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
+from coldbrew.local_ca import LocalCA
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
@@ -36,6 +38,7 @@ from coldbrew.storing import JsonFileRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.tls import Certificates, TlsFiles, match
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -59,6 +62,9 @@ class ServeOptions:
     grace: float = 30.0
     workers: int = 1
     runtime: str = "process"  # the CLI's default is "auto"; see choose_engine
+    https_port: int | None = None  # None: no HTTPS listener; 0: a free port
+    tls: TlsFiles | None = None  # the certificate files (cli/tls_flags.py)
+    tls_self_signed: bool = False  # the default certificate from a local CA (local_ca.py)
 
 
 class Platform:
@@ -70,6 +76,15 @@ class Platform:
         self.store = JsonFileRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
         self.token = None if is_loopback(opts.admin_host) else load_or_create_token(opts.state_dir)
+        self.local_ca: LocalCA | None = None
+        self.tls = opts.tls
+        if opts.https_port is not None and opts.tls_self_signed:
+            self.local_ca = LocalCA(opts.state_dir / "tls", opts.domain)
+            self.tls = replace(opts.tls or TlsFiles(), default=self.local_ca.pair)
+        if opts.https_port is not None:
+            if self.tls is None:
+                raise ValueError("--https-port needs certificates (--tls-* flags)")
+            Certificates(self.tls)  # ValueError naming the file that does not load
         # One worker: the gateway runs in this process. More: worker processes
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
@@ -80,7 +95,11 @@ class Platform:
             data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
-                host=opts.host, port=opts.port, stats_url=with_token(self.stats_url, self.token)
+                host=opts.host,
+                port=opts.port,
+                stats_url=with_token(self.stats_url, self.token),
+                https_port=opts.https_port,
+                tls=self.tls,
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -105,11 +124,17 @@ class Platform:
             reserve=self.config.reserve,
             prices=self.config.prices,
             features=self.config.features,
+            network=self.config.network,
+            domains=self.config.domain,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         if self.fanout is not None:
             self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
+        if self.local_ca is not None:
+            self.controller.subscribe(self._cover_names)
+        if self.tls is not None:
+            self.controller.serves_https = self._serves_https
         self._admin: web.AppRunner | None = None
 
     @property
@@ -130,6 +155,28 @@ class Platform:
     @property
     def port(self) -> int:
         return self.gateway.port if self.gateway is not None else self.opts.port
+
+    @property
+    def https_port(self) -> int | None:
+        if self.gateway is not None:
+            return self.gateway.https_port
+        return self.opts.https_port
+
+    def _cover_names(self) -> None:
+        """The local CA's certificate follows the namespaces and custom hosts served."""
+        if self.local_ca is not None:
+            self.local_ca.cover(self.controller.namespaces(), self.controller.custom_hosts())
+
+    def _serves_https(self, host: str) -> bool:
+        """A certificate for ``host`` is served: the local CA's covers every mapping."""
+        if self.local_ca is not None:
+            return True
+        files = self.tls
+        if files is None:
+            return False
+        if files.default is not None:
+            return True  # served to any SNI (whether it names the host is the user's)
+        return match(host, files.pairs()) is not None
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
@@ -152,6 +199,8 @@ class Platform:
         cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
         # The token reaches the workers in their environment, never on a command line.
         env = {TOKEN_ENV: self.token} if self.token else {}
+        if self.opts.https_port is not None and self.tls is not None:
+            cmd += worker_args(self.opts.https_port, self.tls)
         self.workers = Supervisor(cmd, self.opts.workers, env=env)
         await self.workers.start()
         deadline = time.monotonic() + WORKER_START_TIMEOUT
@@ -166,12 +215,16 @@ class Platform:
 
     def apply_file(self, path: Path) -> None:
         for doc in load_documents(path.read_text()):
+            mapping = isinstance(doc, dict) and doc.get("kind") == "DomainMapping"
             try:
-                result, rec = self.controller.apply(doc)
+                if mapping:
+                    result, dm = self.controller.apply_domain_mapping(doc)
+                    log.info("domainmapping.serving.knative.dev/%s %s", dm.name, result)
+                else:
+                    result, rec = self.controller.apply(doc)
+                    log.info("service.serving.knative.dev/%s %s", rec.name, result)
             except ValidationError as exc:
                 log.error("%s: %s", path, exc)
-                continue
-            log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
     async def start_admin(self) -> None:
         """Serve the control API, the metrics stream and the workers' feed."""
@@ -211,7 +264,7 @@ async def run(opts: ServeOptions) -> int:
         log.info("runtime: local processes (%s)", why)
     try:
         platform = Platform(opts, engine)
-    except (ConfigError, ImageMapError, StoreError) as exc:
+    except (ConfigError, ImageMapError, StoreError, ValueError) as exc:
         if engine is not None:
             await engine.close()
         log.error("refusing to start: %s", exc)
@@ -235,6 +288,10 @@ async def run(opts: ServeOptions) -> int:
             "the control API listens beyond loopback: it needs the bearer token in %s",
             opts.state_dir / TOKEN_FILE,
         )
+    if platform.https_port is not None:
+        log.info("HTTPS on https://%s:%d", opts.host, platform.https_port)
+    if platform.local_ca is not None:
+        log.info("trust the local CA to reach it: %s", platform.local_ca.ca_cert)
     await stopping.wait()
     log.info("stopping: finishing in-flight requests")
     await platform.stop()

@@ -29,3 +29,18 @@ def not_found(host: bytes) -> bytes:
     """404 for a Host with no route; the host is echoed (truncated, latin-1 safe)."""
     shown = host[:200].decode("latin-1").replace('"', "'")
     return canned(404, "Not Found", f'no route for host "{shown}"\n')
+
+
+def to_https(host: bytes, port: int, target: bytes) -> bytes:
+    """301 to the same host and target over https (the port shown unless 443)."""
+    authority = host if port == 443 else host + b":" + str(port).encode()
+    if not target.startswith(b"/"):
+        target = b"/"
+    location = b"https://" + authority + target
+    if any(c < 0x21 or c > 0x7E for c in location):  # never echo controls into a header
+        location = b"https://" + authority + b"/"
+    return (
+        b"HTTP/1.1 301 Moved Permanently\r\nlocation: "
+        + location
+        + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )

@@ -65,7 +65,7 @@ class Follower:
                 host: [(str(k), int(w)) for k, w in targets]
                 for host, targets in args["routes"].items()
             }
-            self.gateway.set_routes(routes)
+            self.gateway.set_routes(routes, [str(h) for h in args.get("redirected", [])])
             self.synced.set()
             if ws is not None and "version" in frame:
                 self._spawn(self._send(ws, {"routes": int(frame["version"])}))

@@ -25,7 +25,7 @@ response start), response-start timeout (forwarded -> response head) and idle ti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from random import random
 from typing import TYPE_CHECKING
 
@@ -61,11 +61,15 @@ def _encode_host(host: str) -> bytes:
 
 
 class Route:
-    """The revisions serving one host, with a precomputed cumulative weight table."""
+    """The revisions serving one host, with a precomputed cumulative weight table.
 
-    __slots__ = ("_cumulative", "_keys", "_single")
+    ``redirect``: plain HTTP requests get a 301 to https (``http-protocol: Redirected``).
+    """
 
-    def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
+    __slots__ = ("_cumulative", "_keys", "_single", "redirect")
+
+    def __init__(self, targets: Sequence[tuple[str, int]], redirect: bool = False) -> None:
+        self.redirect = redirect
         live = [(key, float(weight)) for key, weight in targets if weight > 0]
         total = sum(weight for _, weight in live)
         self._keys = tuple(key for key, _ in live)
@@ -101,10 +105,14 @@ class RouteTable:
 
     __slots__ = ("_routes",)
 
-    def __init__(self, routes: Mapping[str, Sequence[tuple[str, int]]] | None = None) -> None:
+    def __init__(
+        self,
+        routes: Mapping[str, Sequence[tuple[str, int]]] | None = None,
+        redirected: Collection[str] = (),
+    ) -> None:
         self._routes: dict[bytes, Route] = {}
         for host, targets in (routes or {}).items():
-            self._routes[normalize_host(_encode_host(host))] = Route(targets)
+            self._routes[normalize_host(_encode_host(host))] = Route(targets, host in redirected)
 
     def lookup(self, raw_host: bytes) -> Route | None:
         """The route for a raw Host header value (case and port insensitive)."""
@@ -118,22 +126,32 @@ class RouteTable:
 
 
 class Handler:
-    """:class:`Handling` for one gateway's context."""
+    """:class:`Handling` for one gateway's context (one per listener).
 
-    __slots__ = ("ctx",)
+    ``redirect_port``: on a plain listener while HTTPS listens there, redirected routes
+    answer 301 to ``https://{host}[:port]{target}``.
+    """
 
-    def __init__(self, ctx: GatewayContext) -> None:
+    __slots__ = ("ctx", "redirect_port")
+
+    def __init__(self, ctx: GatewayContext, redirect_port: int | None = None) -> None:
         self.ctx = ctx
+        self.redirect_port = redirect_port
 
-    def open(self, down: Downstream, host: bytes, chunked: bool, upgrade: bool) -> Exchange:
+    def open(
+        self, down: Downstream, host: bytes, chunked: bool, upgrade: bool, target: bytes = b"/"
+    ) -> Exchange:
         """Route a request head by its raw Host value to an exchange (``head`` still to set).
 
-        Raises :class:`Refused` with 404 (no route) or 503 (every weight 0). The exchange
-        does nothing until ``start``.
+        Raises :class:`Refused` with 404 (no route), 503 (every weight 0) or 301 (a
+        redirected route on the plain listener; ``target`` is the request's path and
+        query). The exchange does nothing until ``start``.
         """
         route = self.ctx.routes.lookup(host)
         if route is None:
             raise Refused(errors.not_found(host))
+        if route.redirect and self.redirect_port is not None:
+            raise Refused(errors.to_https(normalize_host(host), self.redirect_port, target))
         key = route.pick()
         if key is None:
             raise Refused(errors.UNAVAILABLE)

@@ -86,5 +86,10 @@ class Ticket(Protocol):
 class Handling(Protocol):
     """What a client protocol calls for each request head it parsed."""
 
-    def open(self, down: Downstream, host: bytes, chunked: bool, upgrade: bool) -> Ticket:
-        """Route by the raw Host value; :class:`Refused` when there is no way there."""
+    def open(
+        self, down: Downstream, host: bytes, chunked: bool, upgrade: bool, target: bytes = b"/"
+    ) -> Ticket:
+        """Route by the raw Host value; :class:`Refused` when there is no way there.
+
+        ``target``: the request's path and query (a redirect to https keeps it).
+        """

@@ -7,7 +7,7 @@ import contextlib
 import math
 import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from gateway import errors
@@ -17,6 +17,7 @@ from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
 from gateway.reporting import Reporter
 from gateway.settings import RevisionSettings
+from gateway.tls import Certificates, TlsFiles
 
 DEFAULT_SETTINGS = RevisionSettings()
 
@@ -31,6 +32,11 @@ class Gateway:
     request for ``keepalive_timeout`` seconds is closed. With ``stats_url`` the gateway
     streams per-second concurrency stats and scale-from-zero pokes to the autoscaler
     (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``).
+
+    ``https_port`` (0 = pick a free one; None = no HTTPS) serves the same requests over
+    TLS with the certificates of ``tls`` (gateway/tls.py: chosen by SNI, reloaded when
+    their files change), offering ``alpn``; hosts set ``redirected`` in ``set_routes``
+    then get a 301 to https on the plain port.
     """
 
     def __init__(
@@ -45,9 +51,19 @@ class Gateway:
         keepalive_timeout: float = 75.0,
         stats_url: str | None = None,
         worker_id: str | None = None,
+        https_port: int | None = None,
+        tls: TlsFiles | None = None,
+        alpn: Sequence[str] = ("http/1.1",),
     ) -> None:
+        if https_port is not None and tls is None:
+            raise ValueError("https_port needs tls (the certificate files)")
         self.host = host
         self._port = port
+        self._https_port = https_port
+        self._tls = tls
+        self._alpn = tuple(alpn)
+        self.certificates: Certificates | None = None
+        self._https: asyncio.Server | None = None
         self._sock = sock
         self._reuse_port = reuse_port
         self._backlog = backlog
@@ -62,7 +78,23 @@ class Gateway:
         """Start listening; ``port`` is the bound port when this returns."""
         loop = asyncio.get_running_loop()
         ctx = self._ctx
-        handling = Handler(ctx)
+        if self._https_port is not None and self._tls is not None:
+            self.certificates = Certificates(self._tls, self._alpn)  # ValueError: bad files
+            secure = Handler(ctx)
+
+            def secure_factory() -> ClientProtocol:
+                return ClientProtocol(ctx, secure)
+
+            self._https = await loop.create_server(
+                secure_factory,
+                self.host,
+                self._https_port,
+                ssl=self.certificates.context,
+                reuse_port=self._reuse_port or None,
+                backlog=self._backlog,
+            )
+            self._https_port = self._https.sockets[0].getsockname()[1]
+        handling = Handler(ctx, redirect_port=self._https_port)
 
         def factory() -> ClientProtocol:
             return ClientProtocol(ctx, handling)
@@ -83,17 +115,25 @@ class Gateway:
             ctx.poke = self.reporter.poke
             self.reporter.start()
         self._timers = [loop.create_task(self._tick()), loop.create_task(self._sweep_idle())]
+        if self.certificates is not None:
+            self._timers.append(loop.create_task(self.certificates.watch()))
 
     @property
     def port(self) -> int:
         return self._port
 
+    @property
+    def https_port(self) -> int | None:
+        """The bound HTTPS port once started (None: no HTTPS listener)."""
+        return self._https_port
+
     async def stop(self, grace: float = 30.0) -> None:
         """Stop accepting, let in-flight requests finish (up to ``grace``), close all."""
         ctx = self._ctx
         ctx.stopping = True
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._https):
+            if server is not None:
+                server.close()
         ctx.all_closed = asyncio.Event()
         for proto in list(ctx.connections):
             if proto.is_idle():
@@ -117,10 +157,11 @@ class Gateway:
                 await task
         if self.reporter is not None:
             await self.reporter.stop()
-        if self._server is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
-                    await self._server.wait_closed()
+        for server in (self._server, self._https):
+            if server is not None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await server.wait_closed()
 
     async def _tick(self) -> None:
         """Close the metering bucket on every wall-clock second; send it if streaming."""
@@ -153,9 +194,16 @@ class Gateway:
         """Routes apply in place, at once: always in step with the last set_routes."""
         return True
 
-    def set_routes(self, routes: Mapping[str, Sequence[tuple[str, int]]]) -> None:
-        """Replace the whole host -> [(revision key, percent)] table atomically."""
-        self._ctx.routes = RouteTable(routes)
+    def set_routes(
+        self,
+        routes: Mapping[str, Sequence[tuple[str, int]]],
+        redirected: Collection[str] = (),
+    ) -> None:
+        """Replace the whole host -> [(revision key, percent)] table atomically.
+
+        ``redirected`` hosts answer plain HTTP with a 301 to https when HTTPS is on.
+        """
+        self._ctx.routes = RouteTable(routes, redirected)
 
     def set_revision(
         self,

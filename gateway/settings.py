@@ -9,7 +9,7 @@ to worker processes. The worker feed serialises settings here and nowhere else
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
@@ -94,8 +94,12 @@ def _coerce(name: str, kind: str, value: object) -> object:
 class GatewayControl(Protocol):
     """Something that programs a gateway: the Gateway, or a fan-out to worker processes."""
 
-    def set_routes(self, routes: Routes) -> None:
-        """Replace the whole host table; hosts lower-case without port, weights sum to 100."""
+    def set_routes(self, routes: Routes, redirected: Collection[str] = ()) -> None:
+        """Replace the whole host table; hosts lower-case without port, weights sum to 100.
+
+        ``redirected``: hosts of the table whose plain HTTP requests get a 301 to https
+        (``http-protocol: Redirected``) when the gateway listens for HTTPS.
+        """
 
     def set_revision(
         self, key: str, endpoints: Sequence[Address], settings: RevisionSettings

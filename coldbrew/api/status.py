@@ -76,6 +76,8 @@ def service_status(
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "url": f"http://{service.name}.{service.namespace}.{domain}".lower(),
+        # Knative's cluster-local address: every Service answers on it (rulebook.hosts).
+        "address": {"url": f"http://{service.name}.{service.namespace}.svc.cluster.local".lower()},
         "conditions": stamp([ready, configurations, routes], now, previous),
         "traffic": traffic,
     }

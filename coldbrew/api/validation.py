@@ -40,6 +40,7 @@ DEFAULT_TIMEOUT_SECONDS = 300
 MAX_TIMEOUT_SECONDS = 600
 MAX_CONTAINER_CONCURRENCY = 1000
 VISIBILITY_LABEL = "networking.knative.dev/visibility"
+VISIBILITY_LABEL_OBSOLETE = "serving.knative.dev/visibility"  # still honoured by Knative
 
 _SERVER_SET_METADATA = (
     "uid",
@@ -151,7 +152,7 @@ def _service_name(metadata: dict[str, Any]) -> str:
 
 def _check_service_labels(labels: dict[str, str]) -> None:
     for key, value in labels.items():
-        if key == VISIBILITY_LABEL:
+        if key in (VISIBILITY_LABEL, VISIBILITY_LABEL_OBSOLETE):
             if value != "cluster-local":
                 raise invalid_value(value, f"metadata.labels[{key}]", 'expected "cluster-local"')
         elif key.startswith("serving.knative.dev/"):

@@ -12,6 +12,7 @@ from coldbrew.authorizing import client_token
 
 DEFAULT_SERVER = "http://127.0.0.1:8081"
 SERVING = "/apis/serving.knative.dev/v1"
+SERVING_BETA = "/apis/serving.knative.dev/v1beta1"
 CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 
@@ -21,7 +22,10 @@ KINDS = {
     "revisions": (SERVING, "revisions"),
     "pods": (CORE, "pods"),
     "kpa": (AUTOSCALING, "podautoscalers"),
+    "domainmappings": (SERVING_BETA, "domainmappings"),
 }
+# The kinds ``apply`` and ``delete`` take: manifest kind -> what ``get`` calls it.
+WRITABLE = {"Service": "ksvc", "DomainMapping": "domainmappings"}
 ALIASES = {
     "ksvc": "ksvc",
     "kservice": "ksvc",
@@ -36,6 +40,9 @@ ALIASES = {
     "kpa": "kpa",
     "podautoscaler": "kpa",
     "podautoscalers": "kpa",
+    "dm": "domainmappings",
+    "domainmapping": "domainmappings",
+    "domainmappings": "domainmappings",
 }
 
 
@@ -77,13 +84,14 @@ class Client:
         return resp.json()
 
     def apply(self, obj: dict[str, Any]) -> str:
-        """Apply one Service document; returns created, configured or unchanged."""
+        """Apply one Service or DomainMapping document; created, configured or unchanged."""
         metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         name = metadata.get("name") if isinstance(metadata.get("name"), str) else ""
         ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else ""
         if not name:
             raise ClientError("error: resource name may not be empty: metadata.name")
-        path = f"{SERVING}/namespaces/{ns or 'default'}/services/{name}"
+        prefix, plural = KINDS[WRITABLE.get(str(obj.get("kind")), "ksvc")]
+        path = f"{prefix}/namespaces/{ns or 'default'}/{plural}/{name}"
         return str(self._check(self._request("PUT", path, json=obj))["result"])
 
     def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> Any:
@@ -97,7 +105,12 @@ class Client:
         return self._check(self._request("GET", path))
 
     def delete_service(self, name: str, namespace: str | None = None) -> None:
-        path = f"{SERVING}/namespaces/{namespace or 'default'}/services/{name}"
+        self.delete("ksvc", name, namespace)
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+        """Delete one object of ``kind`` (a ``KINDS`` name: ksvc, domainmappings)."""
+        prefix, plural = KINDS[kind]
+        path = f"{prefix}/namespaces/{namespace or 'default'}/{plural}/{name}"
         self._check(self._request("DELETE", path))
 
     def logs(self, pod: str, namespace: str | None = None) -> str:

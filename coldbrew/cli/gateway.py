@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 from coldbrew.authorizing import TOKEN_ENV, with_token
 from gateway.server import Gateway
+from gateway.tls import TlsFiles
 
 
-def run_gateway(args: argparse.Namespace) -> int:
+def run_gateway(args: argparse.Namespace, tls: TlsFiles | None = None) -> int:
     from gateway.worker import main as worker_main
 
     token = os.environ.get(TOKEN_ENV)  # set by ``serve --workers N --admin-host ...``
@@ -29,8 +31,12 @@ def run_gateway(args: argparse.Namespace) -> int:
         "admin_port": args.admin_port,
         "drain_delay": args.drain_delay,
     }
+    if tls is not None:
+        options.update(https_port=args.https_port, tls=tls)
     if args.kubernetes:
-        return worker_main(source=_ClusterSource.factory(args.kubeconfig), **options)
+        # With HTTPS and --tls-dir, DomainMappings' Secrets are written into that directory.
+        tls_dir = tls.directory if tls is not None else None
+        return worker_main(source=_ClusterSource.factory(args.kubeconfig, tls_dir), **options)
     feed = with_token(args.feed, token) if args.feed else args.feed
     return worker_main(feed_url=feed, **options)
 
@@ -38,18 +44,22 @@ def run_gateway(args: argparse.Namespace) -> int:
 class _ClusterSource:
     """A :class:`~coldbrew.cluster.mirror.mirroring.ClusterMirror` that owns its API client."""
 
-    def __init__(self, gateway: Gateway, kubeconfig: str | None) -> None:
+    def __init__(self, gateway: Gateway, kubeconfig: str | None, tls_dir: Path | None) -> None:
         self.gateway = gateway
         self.kubeconfig = kubeconfig
+        self.tls_dir = tls_dir
         self.synced = asyncio.Event()
 
     @classmethod
-    def factory(cls, kubeconfig: str | None) -> Any:
-        return lambda gateway: cls(gateway, kubeconfig)
+    def factory(cls, kubeconfig: str | None, tls_dir: Path | None = None) -> Any:
+        return lambda gateway: cls(gateway, kubeconfig, tls_dir)
 
     async def run(self) -> None:
         from coldbrew.cluster.kube.accessing import Kube, connect
         from coldbrew.cluster.mirror.mirroring import ClusterMirror
 
         async with await connect(self.kubeconfig) as api:
-            await ClusterMirror(Kube(api), self.gateway, synced=self.synced).run()
+            mirror = ClusterMirror(
+                Kube(api), self.gateway, synced=self.synced, tls_dir=self.tls_dir
+            )
+            await mirror.run()

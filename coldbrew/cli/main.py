@@ -11,8 +11,9 @@ from pathlib import Path
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import simulating
-from coldbrew.cli.client import ALIASES, Client, ClientError
+from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
 from coldbrew.cli.printing import document, table
+from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
         "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
     )
+    add_tls_flags(serve, self_signed=True)
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     gateway.add_argument("--host", default="127.0.0.1")
@@ -84,12 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
+    add_tls_flags(gateway, self_signed=False)
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
     _server_flag(apply)
 
-    get = sub.add_parser("get", help="list ksvc, revisions or pods")
+    get = sub.add_parser("get", help="list ksvc, revisions, pods, kpa or domainmappings (dm)")
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
@@ -97,8 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
     _server_flag(get)
 
-    delete = sub.add_parser("delete", help="delete a service and everything it made")
-    delete.add_argument("kind", choices=["ksvc", "kservice", "service", "services"])
+    delete = sub.add_parser("delete", help="delete a service (and all it made) or a mapping")
+    delete.add_argument(
+        "kind",
+        choices=["ksvc", "kservice", "service", "services", *DELETABLE_MAPPINGS],
+    )
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
     _server_flag(delete)
@@ -130,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+DELETABLE_MAPPINGS = ("dm", "domainmapping", "domainmappings")
+OBJECT_NAMES = {
+    "ksvc": "service.serving.knative.dev",
+    "domainmappings": "domainmapping.serving.knative.dev",
+}
+
+
 def cmd_apply(client: Client, filename: str) -> int:
     text = sys.stdin.read() if filename == "-" else Path(filename).read_text()
     docs = load_documents(text)
@@ -144,7 +157,8 @@ def cmd_apply(client: Client, filename: str) -> int:
             if "cannot reach" in str(exc):
                 return 1
             continue
-        print(f"service.serving.knative.dev/{name} {result}")
+        kind = doc.get("kind") if isinstance(doc, dict) else None
+        print(f"{OBJECT_NAMES[WRITABLE.get(str(kind), 'ksvc')]}/{name} {result}")
     return 1 if failed else 0
 
 
@@ -192,6 +206,12 @@ def _run_cluster_component(args: argparse.Namespace) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("serve", "gateway"):
+        try:
+            tls = tls_files(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         from coldbrew.serving import ServeOptions, default_state_dir
         from coldbrew.serving import main as serve_main
@@ -208,6 +228,9 @@ def run(argv: list[str] | None = None) -> int:
             apply=args.apply,
             workers=args.workers,
             runtime=args.runtime,
+            https_port=args.https_port,
+            tls=tls,
+            tls_self_signed=args.tls_self_signed,
         )
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
@@ -216,7 +239,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "gateway":
         from coldbrew.cli.gateway import run_gateway
 
-        return run_gateway(args)
+        return run_gateway(args, tls)
     if args.command in ("controller", "autoscaler"):
         return _run_cluster_component(args)
     if args.command == "simulate":
@@ -228,8 +251,9 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "get":
             return cmd_get(client, args)
         if args.command == "delete":
-            client.delete_service(args.name, args.namespace)
-            print(f'service.serving.knative.dev "{args.name}" deleted')
+            kind = ALIASES.get(args.kind, "ksvc")
+            client.delete(kind, args.name, args.namespace)
+            print(f'{OBJECT_NAMES[kind]} "{args.name}" deleted')
             return 0
         if args.command == "logs" and args.follow:
             for text in client.follow_logs(args.pod, args.namespace):

@@ -134,6 +134,16 @@ def kpa_row(obj: dict[str, Any], wide: bool) -> Row:
     return row
 
 
+def domain_mapping_row(obj: dict[str, Any], wide: bool) -> Row:
+    ready = _condition(obj)
+    return [
+        obj["metadata"]["name"],
+        obj.get("status", {}).get("url", ""),
+        ready.get("status", "Unknown"),
+        obj.get("spec", {}).get("ref", {}).get("name", ""),
+    ]
+
+
 TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], bool], Row]]] = {
     "ksvc": (
         ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"],
@@ -163,6 +173,7 @@ TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], 
         ["EBC", "PATH"],
         kpa_row,
     ),
+    "domainmappings": (["NAME", "URL", "READY", "KSVC"], [], domain_mapping_row),
 }
 
 

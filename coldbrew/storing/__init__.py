@@ -16,7 +16,7 @@ A database backend implements :class:`Repository`; no caller changes.
 
 from .jsonfile import JsonFileRepository
 from .memory import MemoryRepository
-from .records import StoredRevision, StoredService, StoreError
+from .records import StoredDomainMapping, StoredRevision, StoredService, StoreError
 from .repository import Records, Repository
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Records",
     "Repository",
     "StoreError",
+    "StoredDomainMapping",
     "StoredRevision",
     "StoredService",
 ]

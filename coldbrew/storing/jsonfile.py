@@ -45,13 +45,13 @@ class JsonFileRepository(MemoryRepository):
         except OSError as exc:
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
         try:
-            services, revisions = decode(text)
+            services, revisions, mappings = decode(text)
         except StoreError as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
-        self._replace_all(services, revisions)
+        self._replace_all(services, revisions, mappings)
 
     def _save(self) -> None:
-        payload = encode(self.services.list(), self.revisions.list())
+        payload = encode(self.services.list(), self.revisions.list(), self.domain_mappings.list())
         try:
             write_atomically(self.path, payload)
         except OSError as exc:

@@ -8,7 +8,13 @@ Format 1 (the format of every coldbrew so far)::
                    "latest_ready": null, "revision_counter": 1}, ...],
      "revisions": [{"namespace": ..., "name": ..., "service": ..., "generation": 1,
                     "template_hash": ..., "manifest": {...}, "uid": ..., "created": ...,
-                    "ever_ready": true, "labels": {}}, ...]}
+                    "ever_ready": true, "labels": {}}, ...],
+     "domain_mappings": [{"namespace": ..., "name": "shop.example.org", "manifest": {...},
+                          "uid": ..., "created": ...}, ...]}
+
+``domain_mappings`` is written only when there is one, so a state without any is the
+same document as before; a coldbrew older than DomainMappings refuses a file with them
+(an unknown field) rather than dropping them.
 
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
@@ -24,7 +30,7 @@ import json
 from types import NoneType
 from typing import Any
 
-from .records import Record, StoredRevision, StoredService, StoreError
+from .records import Record, StoredDomainMapping, StoredRevision, StoredService, StoreError
 
 FORMAT_VERSION = 1
 
@@ -42,21 +48,29 @@ _NAMES = {str: "a string", NoneType: "null", int: "an integer", float: "a number
 _NAMES |= {bool: "true or false", dict: "an object"}
 
 
-def encode(services: list[StoredService], revisions: list[StoredRevision]) -> bytes:
-    data = {
+def encode(
+    services: list[StoredService],
+    revisions: list[StoredRevision],
+    mappings: list[StoredDomainMapping] | None = None,
+) -> bytes:
+    data: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "services": [_as_dict(s) for s in services],
         "revisions": [_as_dict(r) for r in revisions],
     }
+    if mappings:
+        data["domain_mappings"] = [_as_dict(m) for m in mappings]
     return json.dumps(data, indent=1, sort_keys=True).encode()
 
 
-def _as_dict(record: StoredService | StoredRevision) -> dict[str, Any]:
+def _as_dict(record: StoredService | StoredRevision | StoredDomainMapping) -> dict[str, Any]:
     # Shallow: the frozen manifests are dicts and lists to json.dumps already.
     return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
-def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:
+def decode(
+    text: bytes,
+) -> tuple[list[StoredService], list[StoredRevision], list[StoredDomainMapping]]:
     """The records of a state document; :class:`StoreError` naming what is wrong."""
     try:
         data = json.loads(text)
@@ -72,12 +86,15 @@ def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:
             f"version: format {version} was written by a newer coldbrew "
             f"(this one reads formats up to {FORMAT_VERSION})"
         )
-    unknown = sorted(set(data) - {"version", "services", "revisions"})
+    unknown = sorted(set(data) - {"version", "services", "revisions", "domain_mappings"})
     if unknown:
         raise StoreError(f"{unknown[0]}: unknown field")
     services = _records(data, "services", StoredService)
     revisions = _records(data, "revisions", StoredRevision)
-    return services, revisions
+    mappings = []
+    if "domain_mappings" in data:
+        mappings = _records(data, "domain_mappings", StoredDomainMapping)
+    return services, revisions, mappings
 
 
 def _records(data: dict[str, Any], name: str, kind: type[Record]) -> list[Record]:

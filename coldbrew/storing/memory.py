@@ -14,7 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic
 
-from .records import Record, StoredRevision, StoredService, StoreError
+from .records import Record, StoredDomainMapping, StoredRevision, StoredService, StoreError
+
+Tables = tuple[
+    dict[str, StoredService], dict[str, StoredRevision], dict[str, StoredDomainMapping], bool
+]
 
 
 class Table(Generic[Record]):
@@ -60,8 +64,9 @@ class MemoryRepository:
     def __init__(self) -> None:
         self._services = Table(StoredService, lambda s: (s.key,), self._writing)
         self._revisions = Table(StoredRevision, _revision_order, self._writing)
-        # One entry per open transaction: (services, revisions, dirty) on entry.
-        self._stack: list[tuple[dict[str, StoredService], dict[str, StoredRevision], bool]] = []
+        self._mappings = Table(StoredDomainMapping, lambda m: (m.key,), self._writing)
+        # One entry per open transaction: (services, revisions, mappings, dirty) on entry.
+        self._stack: list[Tables] = []
         self._dirty = False
 
     @property
@@ -72,12 +77,23 @@ class MemoryRepository:
     def revisions(self) -> Table[StoredRevision]:
         return self._revisions
 
+    @property
+    def domain_mappings(self) -> Table[StoredDomainMapping]:
+        return self._mappings
+
     def revisions_of(self, namespace: str, service: str) -> list[StoredRevision]:
         return [r for r in self._revisions.list(namespace) if r.service == service]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._stack.append((dict(self._services._rows), dict(self._revisions._rows), self._dirty))
+        self._stack.append(
+            (
+                dict(self._services._rows),
+                dict(self._revisions._rows),
+                dict(self._mappings._rows),
+                self._dirty,
+            )
+        )
         try:
             yield
         except BaseException:
@@ -93,12 +109,11 @@ class MemoryRepository:
             raise
         self._dirty = False
 
-    def _restore(
-        self, snapshot: tuple[dict[str, StoredService], dict[str, StoredRevision], bool]
-    ) -> None:
-        services, revisions, self._dirty = snapshot
+    def _restore(self, snapshot: Tables) -> None:
+        services, revisions, mappings, self._dirty = snapshot
         self._services._rows = services
         self._revisions._rows = revisions
+        self._mappings._rows = mappings
 
     def _writing(self, what: str, changes: bool) -> None:
         if not self._stack:
@@ -106,13 +121,17 @@ class MemoryRepository:
         self._dirty = self._dirty or changes
 
     def _replace_all(
-        self, services: builtins.list[StoredService], revisions: builtins.list[StoredRevision]
+        self,
+        services: builtins.list[StoredService],
+        revisions: builtins.list[StoredRevision],
+        mappings: builtins.list[StoredDomainMapping] | None = None,
     ) -> None:
         """Set the whole state at once (a backend loading what it keeps)."""
         if self._stack:
             raise StoreError("cannot load the state inside a transaction")
         self._services._rows = {s.key: s for s in services}
         self._revisions._rows = {r.key: r for r in revisions}
+        self._mappings._rows = {m.key: m for m in mappings or []}
 
     def _save(self) -> None:
         """Persist the whole state (nothing to do in memory)."""

@@ -73,4 +73,22 @@ class StoredRevision:
         return f"{self.namespace}/{self.name}"
 
 
-Record = TypeVar("Record", StoredService, StoredRevision)
+@dataclass(frozen=True, slots=True)
+class StoredDomainMapping:
+    """One applied DomainMapping: ``name`` is the custom host it maps."""
+
+    namespace: str
+    name: str
+    manifest: Mapping[str, Any]
+    uid: str
+    created: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+Record = TypeVar("Record", StoredService, StoredRevision, StoredDomainMapping)

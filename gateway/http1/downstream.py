@@ -62,6 +62,7 @@ REQUEST_SPECIAL = frozenset(
 
 # After the client address in x-forwarded-for, before the Host value.
 FORWARDED_REST = b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: "
+FORWARDED_REST_TLS = b"\r\nx-forwarded-proto: https\r\nx-forwarded-host: "
 
 # Response framing towards the client.
 FRAME_NONE = 0  # no body (HEAD, 1xx, 204, 304)
@@ -197,6 +198,7 @@ class ClientProtocol(asyncio.Protocol):
         "_out",
         "_parsing",
         "_queue",
+        "_rest",
         "_size",
         "_te",
         "_upgrade",
@@ -222,6 +224,7 @@ class ClientProtocol(asyncio.Protocol):
         self.gate: ReadGate = None  # type: ignore[assignment]  # connection_made
         self.parser = HttpRequestParser(self)
         self.client_ip = b"unknown"
+        self._rest = FORWARDED_REST
         self.forwarded = b"x-forwarded-for: unknown" + FORWARDED_REST
         self.write_paused = False
         self.closed = False
@@ -258,10 +261,12 @@ class ClientProtocol(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         set_limits(self.transport)
         self.gate = ReadGate(self.transport)
+        if transport.get_extra_info("ssl_object") is not None:
+            self._rest = FORWARDED_REST_TLS
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.client_ip = str(peer[0]).encode("latin-1")
-            self.forwarded = b"x-forwarded-for: " + self.client_ip + FORWARDED_REST
+        self.forwarded = b"x-forwarded-for: " + self.client_ip + self._rest
         ctx = self.ctx
         ctx.connections.add(self)
         ctx.idle[self] = ctx.idle_tick
@@ -365,10 +370,10 @@ class ClientProtocol(asyncio.Protocol):
             raise Refused(errors.BAD_REQUEST)
         chunked = te is not None
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
-        ex = self.handling.open(self, host, chunked, upgrade is not None)  # routed, or Refused
+        ex = self.handling.open(self, host, chunked, upgrade is not None, self._url)
         xff = self._xff
         forwarded = (
-            b"x-forwarded-for: " + xff + b", " + self.client_ip + FORWARDED_REST
+            b"x-forwarded-for: " + xff + b", " + self.client_ip + self._rest
             if xff
             else self.forwarded
         )

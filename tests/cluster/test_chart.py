@@ -134,6 +134,16 @@ VARIANTS: dict[str, Doc] = {
         "autoscaler": {"stable-window": "120s", "scale-down-delay": "15m"},
         "reserve": {"reserve-instance": "enable"},
     },
+    "tls, no local gateway": {
+        "gateway": {
+            "tls": {
+                "enabled": True,
+                "secretName": "wildcard-example-com",
+                "domainSecrets": {"shop.example.org": "shop-tls", "*.example.net": "net-tls"},
+            },
+            "localService": {"enabled": False},
+        }
+    },
 }
 
 
@@ -157,7 +167,11 @@ def test_rendered_objects_are_valid_kubernetes(chart: Any, variant: str) -> None
 
 
 def test_crds_are_valid_kubernetes(crds: dict[str, Doc]) -> None:
-    assert set(crds) == {"services.serving.knative.dev", "revisions.serving.knative.dev"}
+    assert set(crds) == {
+        "services.serving.knative.dev",
+        "revisions.serving.knative.dev",
+        "domainmappings.serving.knative.dev",
+    }
     for doc in crds.values():
         k8s_validate(doc)
 
@@ -235,6 +249,49 @@ def test_gateway_deployment_service_and_pdb(docs: list[Doc]) -> None:
     assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
+def test_knative_local_gateway_selects_the_gateway_pods(docs: list[Doc]) -> None:
+    dep = find(docs, "Deployment", "coldbrew-gateway")
+    local = find(docs, "Service", "knative-local-gateway")
+    assert local["spec"]["type"] == "ClusterIP"
+    (port,) = local["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (80, "http")
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    assert local["spec"]["selector"].items() <= labels.items()
+    assert "--https-port" not in container(dep)["args"]  # TLS is off by default
+
+
+def test_tls_mounts_secrets_and_passes_their_files(chart: Any) -> None:
+    values = VARIANTS["tls, no local gateway"]
+    docs = objects(render(chart, values))
+    assert not [d for d in docs if d["metadata"]["name"] == "knative-local-gateway"]
+    dep = find(docs, "Deployment", "coldbrew-gateway")
+    c = container(dep)
+    parsed = build_parser().parse_args(c["args"])
+    assert parsed.https_port == 8443
+    assert str(parsed.tls_cert) == "/etc/coldbrew/tls/default/tls.crt"
+    assert str(parsed.tls_key) == "/etc/coldbrew/tls/default/tls.key"
+    assert parsed.tls_domain_cert == [
+        "*.example.net=/etc/coldbrew/tls/domain-0/tls.crt:/etc/coldbrew/tls/domain-0/tls.key",
+        "shop.example.org=/etc/coldbrew/tls/domain-1/tls.crt:/etc/coldbrew/tls/domain-1/tls.key",
+    ]
+    mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+    secrets = {
+        v["name"]: v["secret"]["secretName"] for v in dep["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    }  # fmt: skip
+    assert secrets[mounts["/etc/coldbrew/tls/default"]] == "wildcard-example-com"
+    assert secrets[mounts["/etc/coldbrew/tls/domain-0"]] == "net-tls"
+    assert secrets[mounts["/etc/coldbrew/tls/domain-1"]] == "shop-tls"
+    assert str(parsed.tls_dir) == "/tmp/tls-mappings"  # DomainMappings' own Secrets
+    assert rules(docs, "coldbrew-gateway")[("", "secrets")] == READ
+    assert {p["name"]: p["containerPort"] for p in c["ports"]}["https"] == 8443
+    svc = find(docs, "Service", "ingress-gateway")
+    ports = {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]}
+    assert ports == {"http": (80, "http"), "https": (443, "https")}
+    with pytest.raises(helm.HelmError, match=r"gateway\.tls\.secretName"):
+        render(chart, {"gateway": {"tls": {"enabled": True}}})
+
+
 @pytest.mark.parametrize("component", ["controller", "autoscaler"])
 def test_controller_and_autoscaler_services_reach_their_pods(
     docs: list[Doc], component: str
@@ -306,6 +363,8 @@ def test_controller_rbac(docs: list[Doc]) -> None:
         assert r[("serving.knative.dev", resource)] == crud
         assert {"update", "patch"} <= r[("serving.knative.dev", f"{resource}/status")]
     assert r[("apps", "deployments")] == crud
+    assert r[("serving.knative.dev", "domainmappings")] == READ
+    assert {"update", "patch"} <= r[("serving.knative.dev", "domainmappings/status")]
     assert ("apps", "deployments/scale") not in r  # the autoscaler owns replicas
     assert ("", "pods") not in r
     assert ("", "events") not in r  # it emits none
@@ -328,6 +387,7 @@ def test_autoscaler_and_gateway_rbac_are_narrower(docs: list[Doc]) -> None:
     assert set(g) == {
         ("serving.knative.dev", "services"),
         ("serving.knative.dev", "revisions"),
+        ("serving.knative.dev", "domainmappings"),
         ("", "pods"),
     }
     assert all(verbs == READ for verbs in g.values())
@@ -450,6 +510,31 @@ def test_printer_columns_match_knative(crds: dict[str, Doc]) -> None:
         ("Actual Replicas", ".status.actualReplicas"),
         ("Desired Replicas", ".status.desiredReplicas"),
     ]
+    assert columns(crds["domainmappings.serving.knative.dev"]) == [
+        ("URL", ".status.url"),
+        ("Ready", f"{READY}.status"),
+        ("Reason", f"{READY}.reason"),
+    ]
+
+
+def test_domain_mapping_crd_takes_a_mapping_and_refuses_a_bad_one(crds: dict[str, Doc]) -> None:
+    crd = crds["domainmappings.serving.knative.dev"]["spec"]
+    assert crd["names"]["shortNames"] == ["dm"]
+    (version,) = crd["versions"]
+    assert (version["name"], version["subresources"]) == ("v1beta1", {"status": {}})
+    validator = jsonschema.Draft7Validator(
+        service_schema(crds, "domainmappings.serving.knative.dev")
+    )
+    ref = {"name": "coffee", "kind": "Service", "apiVersion": "serving.knative.dev/v1"}
+    doc = {
+        "apiVersion": "serving.knative.dev/v1beta1",
+        "kind": "DomainMapping",
+        "metadata": {"name": "shop.example.org", "namespace": "default"},
+        "spec": {"ref": ref, "tls": {"secretName": "shop-tls"}},
+    }
+    assert list(validator.iter_errors(doc)) == []
+    doc["spec"] = {"ref": {"name": "coffee"}}
+    assert list(validator.iter_errors(doc))
 
 
 def assert_structural(node: Doc, path: str = "") -> None:

@@ -366,3 +366,46 @@ async def test_restart_changes_nothing(cluster: Cluster) -> None:
     assert restarted.reconciles >= 2  # the initial list re-reconciled every service
     assert snapshot(cluster.emu) == before
     assert len([r for r in cluster.emu.requests if r[0] in ("POST", "PUT", "PATCH")]) == writes
+
+
+def dm_condition(obj: dict[str, Any] | None, kind: str) -> str | None:
+    for cond in ((obj or {}).get("status") or {}).get("conditions", []):
+        if cond["type"] == kind:
+            return str(cond["status"])
+    return None
+
+
+async def test_domain_mapping_status_claims_and_reference(cluster: Cluster) -> None:
+    await cluster.start()
+    ref = {"name": "coffee", "kind": "Service", "apiVersion": "serving.knative.dev/v1"}
+
+    async def map_in(namespace: str) -> None:
+        body = {
+            "apiVersion": "serving.knative.dev/v1beta1",
+            "kind": "DomainMapping",
+            "metadata": {"name": "shop.example.org", "namespace": namespace},
+            "spec": {"ref": ref},
+        }
+        await cluster.custom.create_namespaced_custom_object(
+            "serving.knative.dev", "v1beta1", namespace, "domainmappings", body
+        )
+
+    def mapping(namespace: str) -> dict[str, Any] | None:
+        return cluster.emu.get(
+            "serving.knative.dev/v1beta1", "domainmappings", namespace, "shop.example.org"
+        )
+
+    await map_in("default")  # before its Service exists
+    await cluster.emu.wait_for(
+        lambda: dm_condition(mapping("default"), "ReferenceResolved") == "False"
+    )
+    await cluster.apply("coffee.yaml")
+    await cluster.make_ready("coffee-00001")
+    await cluster.wait_status("coffee", ready)
+    await cluster.emu.wait_for(lambda: dm_condition(mapping("default"), "Ready") == "True")
+    dm = mapping("default")
+    assert dm is not None and dm["status"]["url"] == "http://shop.example.org"
+    await map_in("shop")  # a second claim of the same host
+    await cluster.emu.wait_for(lambda: dm_condition(mapping("shop"), "DomainClaimed") == "False")
+    assert dm_condition(mapping("shop"), "Ready") == "False"
+    assert dm_condition(mapping("default"), "DomainClaimed") == "True"

@@ -11,8 +11,10 @@ tests wait on the emulator's change notifications or poll a condition with a dea
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -248,3 +250,95 @@ async def test_a_deleted_revision_is_forgotten(rig: Rig) -> None:
     await rig.emu.remove(KSVC, "revisions", "default", "coffee-00001")
     await until(lambda: KEY not in rig.gateway.snapshot())
     assert (await rig.get())[0] == 503
+
+
+def mapping(host: str, namespace: str = "default", service_name: str = "coffee") -> dict[str, Any]:
+    ref = {"name": service_name, "kind": "Service", "apiVersion": "serving.knative.dev/v1"}
+    return {
+        "apiVersion": "serving.knative.dev/v1beta1",
+        "kind": "DomainMapping",
+        "metadata": {"name": host, "namespace": namespace},
+        "spec": {"ref": ref},
+    }
+
+
+async def test_domain_mapping_and_cluster_local_hosts(rig: Rig) -> None:
+    await coffee(rig, pod("coffee-00001-deployment-x", "coffee-00001", rig.apps["a"]))
+    await rig.emu.put("serving.knative.dev/v1beta1", "domainmappings", mapping("shop.example.org"))
+    await rig.answered_by("a", "shop.example.org")
+    await rig.answered_by("a", "coffee.default.svc.cluster.local")
+    await rig.answered_by("a", "coffee.default.svc")
+    # A second claim of the host (another namespace, later) does not take it over.
+    await rig.put("services", service("coffee", [target("coffee-00001", 100)], namespace="shop"))
+    await rig.emu.put(
+        "serving.knative.dev/v1beta1", "domainmappings", mapping("shop.example.org", "shop")
+    )
+    await until(lambda: len(rig.mirror._mappings) == 2)
+    assert (await rig.get("shop.example.org")) == (200, "a")
+    await rig.emu.remove(
+        "serving.knative.dev/v1beta1", "domainmappings", "default", "shop.example.org"
+    )
+    await until(lambda: len(rig.mirror._mappings) == 1)
+
+    # The remaining claim maps to shop/coffee, whose revision the gateway was never told of.
+    def shop_keys() -> tuple[str, ...]:
+        route = rig.gateway._ctx.routes.lookup(b"shop.example.org")
+        return route.keys if route is not None else ()
+
+    await until(lambda: shop_keys() == ("shop/coffee-00001",))
+
+
+async def test_domain_mapping_secret_becomes_a_served_certificate(tmp_path: Path) -> None:
+    """spec.tls.secretName: the mirror writes the Secret's pair; the gateway serves it by SNI."""
+    from coldbrew.local_ca import LocalCA
+    from gateway.tls import TlsFiles
+
+    main, shop = (
+        LocalCA(tmp_path / "main", "example.com"),
+        LocalCA(tmp_path / "shop", "example.org"),
+    )
+    tls_dir = tmp_path / "mapped"
+    emu = Emulator()
+    async with api_server(emu) as port:
+        api = api_client(port)
+        files = TlsFiles(default=main.pair, directory=tls_dir)
+        gw = Gateway("127.0.0.1", 0, https_port=0, tls=files)
+        mirror = ClusterMirror(Kube(api), gw, tls_dir=tls_dir)
+        await gw.start()
+        task = asyncio.create_task(mirror.run())
+        try:
+            await coffee_in(emu)
+            secret = {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {"name": "shop-tls", "namespace": "default"},
+                "data": {
+                    "tls.crt": base64.b64encode(shop.pair.cert.read_bytes()).decode(),
+                    "tls.key": base64.b64encode(shop.pair.key.read_bytes()).decode(),
+                },
+            }
+            await emu.put("v1", "secrets", secret)
+            dm = mapping("shop.example.org")
+            dm["spec"]["tls"] = {"secretName": "shop-tls"}
+            await emu.put("serving.knative.dev/v1beta1", "domainmappings", dm)
+            await until(lambda: (tls_dir / "shop.example.org.crt").is_file())
+            assert (tls_dir / "shop.example.org.key").stat().st_mode & 0o777 == 0o600
+            certs = gw.certificates
+            assert certs is not None
+            certs.reload()
+            assert certs.context_for("shop.example.org") is not certs.context_for("x.example.com")
+            await emu.remove(
+                "serving.knative.dev/v1beta1", "domainmappings", "default", "shop.example.org"
+            )
+            await until(lambda: not (tls_dir / "shop.example.org.crt").exists())
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await gw.stop(grace=1.0)
+            await api.close()
+
+
+async def coffee_in(emu: Emulator) -> None:
+    await emu.put(KSVC, "services", service("coffee", [target("coffee-00001", 100)]))
+    await emu.put(KSVC, "revisions", revision("coffee-00001", "coffee"))

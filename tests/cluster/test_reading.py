@@ -112,3 +112,30 @@ def test_a_revision_without_a_service_label_reads_its_owner() -> None:
     del rev["metadata"]["ownerReferences"]
     with pytest.raises(Unreadable, match="names no Service"):
         revision_settings(rev)
+
+
+def test_service_hosts_add_cluster_local_names_and_redirects() -> None:
+    from coldbrew.cluster.mirror.reading import service_hosts
+
+    svc = service("coffee", [target("coffee-00001", 100, tag="v1")])
+    svc["metadata"]["annotations"] = {"networking.knative.dev/http-protocol": "Redirected"}
+    routes, redirected = service_hosts(svc)
+    main = [("default/coffee-00001", 100)]
+    assert routes == {
+        "coffee.default.example.com": main,
+        "v1-coffee.default.example.com": main,
+        "coffee.default.svc.cluster.local": main,
+        "coffee.default.svc": main,
+        "coffee.default": main,
+    }
+    assert redirected == {"coffee.default.example.com", "v1-coffee.default.example.com"}
+    # Cluster-local: the controller wrote a svc.cluster.local URL; no public host, no redirect.
+    local = service("tea", [target("tea-00001", 100)], domain="svc.cluster.local")
+    local["metadata"]["labels"] = {"networking.knative.dev/visibility": "cluster-local"}
+    local["metadata"]["annotations"] = {"networking.knative.dev/http-protocol": "redirected"}
+    routes, redirected = service_hosts(local)
+    assert set(routes) == {"tea.default.svc.cluster.local", "tea.default.svc", "tea.default"}
+    assert redirected == frozenset()
+    local["metadata"]["annotations"] = {"networking.knative.dev/http-protocol": "sometimes"}
+    with pytest.raises(Unreadable, match="http-protocol"):
+        service_hosts(local)

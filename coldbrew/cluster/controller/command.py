@@ -37,6 +37,7 @@ async def serve_controller(
         return 1
     settings = Settings(
         domain=domain,
+        domains=platform.domain.domains,
         autoscaler=platform.autoscaler,
         reserve=platform.reserve,
         features=platform.features,

@@ -4,7 +4,9 @@ Services and the Deployments the controller made are watched in all namespaces
 (resumable, see :mod:`..kube.watching`). Any event marks its Service dirty (a
 Deployment by its ``serving.knative.dev/service`` label); a single worker takes
 dirty keys one at a time and runs :func:`.reconciling.reconcile`, which recomputes
-the Service's whole world. A key marked again while being reconciled is
+the Service's whole world. DomainMappings are watched too: a mapping's event, or one
+of its Service or of another mapping of the same host, marks it for
+:func:`.mapping.reconcile_mapping` (its status). A key marked again while being reconciled is
 reconciled again afterwards; a failed reconcile is retried with backoff.
 """
 
@@ -17,9 +19,12 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from ..deployments import SERVICE_LABEL
-from ..kube.accessing import DEPLOYMENTS, SERVICES, Kube, connect
+from ..kube.accessing import DEPLOYMENTS, DOMAIN_MAPPINGS, SERVICES, Kube, connect
 from ..kube.watching import Watcher
+from .mapping import reconcile_mapping
 from .reconciling import Settings, reconcile
+
+MAPPING = "domainmapping"  # the kind part of a dirty mapping's key
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +38,43 @@ class ClusterController:
         self.watchers = [
             Watcher(self.kube, SERVICES, self._on_service),
             Watcher(self.kube, DEPLOYMENTS, self._on_deployment, selector=SERVICE_LABEL),
+            Watcher(self.kube, DOMAIN_MAPPINGS, self._on_mapping),
         ]
-        self._dirty: set[tuple[str, str]] = set()
+        # (kind, namespace, name): kind "" is a Service, MAPPING a DomainMapping.
+        self._dirty: set[tuple[str, str, str]] = set()
+        self._mappings: dict[tuple[str, str], tuple[str, str]] = {}  # (ns, host) -> (ns, svc)
         self._wake = asyncio.Event()
         for watcher in self.watchers:
             watcher.on_synced = self._wake.set
         self._idle = asyncio.Event()
-        self._failures: dict[tuple[str, str], int] = {}
+        self._failures: dict[tuple[str, str, str], int] = {}
         self.reconciles = 0
 
-    def mark(self, namespace: str, name: str) -> None:
-        self._dirty.add((namespace, name))
+    def mark(self, namespace: str, name: str, kind: str = "") -> None:
+        self._dirty.add((kind, namespace, name))
         self._idle.clear()
         self._wake.set()
 
     def _on_service(self, kind: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
-        self.mark(meta.get("namespace", "default"), meta["name"])
+        namespace, name = meta.get("namespace", "default"), meta["name"]
+        self.mark(namespace, name)
+        for (ns, host), target in self._mappings.items():
+            if target == (namespace, name):
+                self.mark(ns, host, MAPPING)
+
+    def _on_mapping(self, kind: str, obj: dict[str, Any]) -> None:
+        meta = obj.get("metadata") or {}
+        namespace, host = meta.get("namespace", "default"), meta["name"]
+        ref = (obj.get("spec") or {}).get("ref") or {}
+        if kind == "DELETED":
+            self._mappings.pop((namespace, host), None)
+        else:
+            self._mappings[(namespace, host)] = (namespace, str(ref.get("name")))
+        self.mark(namespace, host, MAPPING)
+        for ns, other in self._mappings:  # the other claims of the host may change
+            if other == host and ns != namespace:
+                self.mark(ns, other, MAPPING)
 
     def _on_deployment(self, kind: str, obj: dict[str, Any]) -> None:
         meta = obj.get("metadata") or {}
@@ -82,17 +107,23 @@ class ClusterController:
                 continue
             key = min(self._dirty)
             self._dirty.discard(key)
+            kind, namespace, name = key
             try:
                 self.reconciles += 1
-                await reconcile(self.kube, key[0], key[1], self.settings)
+                if kind == MAPPING:
+                    await reconcile_mapping(self.kube, namespace, name, self.settings)
+                else:
+                    await reconcile(self.kube, namespace, name, self.settings)
                 self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 count = self._failures[key] = self._failures.get(key, 0) + 1
                 delay = min(0.1 * 2**count, 30.0)
-                log.exception("reconcile of %s/%s failed; retrying in %.1fs", *key, delay)
-                asyncio.get_running_loop().call_later(delay, self.mark, *key)
+                log.exception(
+                    "reconcile of %s %s/%s failed; retrying in %.1fs", kind, namespace, name, delay
+                )
+                asyncio.get_running_loop().call_later(delay, self.mark, namespace, name, kind)
 
 
 async def run_controller(

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.api.status import stamp
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
+from rulebook.hosts import domain_for
 
 from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas
 from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
@@ -46,6 +47,8 @@ KEEP = ("replicas", "selector")  # the autoscaler owns replicas; selectors are i
 @dataclass(frozen=True)
 class Settings:
     domain: str = "example.com"
+    # config-domain: domain -> label selector (rulebook.hosts.domain_for); {}: ``domain``.
+    domains: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     features: Features = KNATIVE_DEFAULTS
@@ -122,7 +125,8 @@ async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -
         latest_ready = latest_created
     elif latest_ready not in states or not states[latest_ready].ready:
         latest_ready = None
-    route = resolve_traffic(service, states, latest_created, latest_ready, settings.domain)
+    domain = domain_for(service.labels, settings.domains, settings.domain)
+    route = resolve_traffic(service, states, latest_created, latest_ready, domain)
 
     def compute(obj: dict[str, Any]) -> dict[str, Any] | None:
         if obj["metadata"].get("generation", 1) != generation:
@@ -130,7 +134,7 @@ async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -
         return service_status(
             service,
             generation=generation,
-            domain=settings.domain,
+            domain=domain,
             latest_created=latest_created,
             latest_ready=latest_ready,
             revisions=states,

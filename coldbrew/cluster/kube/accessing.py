@@ -36,9 +36,11 @@ class Resource:
 
 SERVICES = Resource("serving.knative.dev", "v1", "services", "Service")
 REVISIONS = Resource("serving.knative.dev", "v1", "revisions", "Revision")
+DOMAIN_MAPPINGS = Resource("serving.knative.dev", "v1beta1", "domainmappings", "DomainMapping")
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 PODS = Resource("", "v1", "pods", "Pod")  # core group: served under /api/v1
+SECRETS = Resource("", "v1", "secrets", "Secret")
 
 
 async def connect(kubeconfig: str | None = None) -> client.ApiClient:
@@ -101,12 +103,18 @@ class Kube:
 
     async def _core_list(self, res: Resource, ns: str | None, **kwargs: Any) -> Any:
         """Core resources (pods) through CoreV1Api, raw: no model classes on the way."""
-        if res.plural != "pods":
+        every: Any
+        one: Any
+        if res.plural == "pods":
+            every, one = self.core.list_pod_for_all_namespaces, self.core.list_namespaced_pod
+        elif res.plural == "secrets":
+            every, one = self.core.list_secret_for_all_namespaces, self.core.list_namespaced_secret
+        else:
             raise ValueError(f"core resource {res.plural!r} is not supported")
         if ns is None:
-            response = await self.core.list_pod_for_all_namespaces(_preload_content=False, **kwargs)
+            response = await every(_preload_content=False, **kwargs)
         else:
-            response = await self.core.list_namespaced_pod(ns, _preload_content=False, **kwargs)
+            response = await one(ns, _preload_content=False, **kwargs)
         if kwargs.get("watch"):
             return response
         try:

@@ -5,6 +5,8 @@ A cluster gateway watches three things on the API server (resumable watches, see
 the local control plane uses:
 
 * Services: ``status.url``/``status.traffic`` become the host table (``set_routes``);
+* DomainMappings: their hosts get their Service's main traffic (the first claim of a
+  host wins; its ``http-protocol`` annotation may redirect it);
 * Revisions: timeouts and container concurrency (``set_revision`` settings);
 * Pods labelled with a revision: ready, not terminating pods become the revision's
   endpoints, addressed by pod IP. Requests held for a revision with no ready pod are
@@ -25,22 +27,27 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway.settings import GatewayControl, RevisionSettings
 from rulebook.reserve import traffic_endpoints
 
 from ..deployments import REVISION_LABEL
-from ..kube.accessing import PODS, REVISIONS, SERVICES, Kube
+from ..kube.accessing import DOMAIN_MAPPINGS, PODS, REVISIONS, SECRETS, SERVICES, Kube
 from ..kube.watching import Watcher
+from .certificates import MappingCertificates
 from .reading import (
     Address,
+    Mapping,
     PodEndpoint,
     Routes,
     Unreadable,
+    domain_mapping,
+    mapped_routes,
     pod_endpoint,
     revision_settings,
-    service_routes,
+    service_hosts,
 )
 
 log = logging.getLogger(__name__)
@@ -88,20 +95,32 @@ class ClusterMirror:
         *,
         drain_timeout: float = 30.0,
         synced: asyncio.Event | None = None,
+        tls_dir: Path | None = None,
     ) -> None:
+        """``tls_dir``: also watch Secrets and write the DomainMappings' own certificates
+        there (:mod:`.certificates`), for a gateway serving HTTPS from that directory."""
         self.gateway = gateway
         self.drain_timeout = drain_timeout
-        self._routes: dict[str, Routes] = {}  # service key -> its hosts
+        # service key -> its hosts, and those redirected to https
+        self._routes: dict[str, tuple[Routes, frozenset[str]]] = {}
+        self._mappings: dict[str, Mapping] = {}  # domain mapping key -> mapping
         self._settings: dict[str, RevisionSettings] = {}  # revision key -> settings
         self._pods: dict[str, dict[str, PodEndpoint]] = {}  # revision key -> pod name -> pod
         self._pushed: dict[str, tuple[Any, ...]] = {}  # revision key -> what the gateway has
-        self._table: Routes | None = None
+        self._table: tuple[Routes, frozenset[str]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.watchers = [
             Watcher(kube, SERVICES, self._on_service, on_list=self._list_services),
             Watcher(kube, REVISIONS, self._on_revision, on_list=self._list_revisions),
             Watcher(kube, PODS, self._on_pod, on_list=self._list_pods, selector=REVISION_LABEL),
+            Watcher(kube, DOMAIN_MAPPINGS, self._on_mapping, on_list=self._list_mappings),
         ]
+        self.certificates = MappingCertificates(tls_dir) if tls_dir is not None else None
+        if self.certificates is not None:
+            certs = self.certificates
+            self.watchers.append(
+                Watcher(kube, SECRETS, certs.on_secret, on_list=certs.list_secrets)
+            )
         self.synced = synced or asyncio.Event()
         for watcher in self.watchers:
             watcher.on_synced = self._maybe_synced
@@ -118,28 +137,54 @@ class ClusterMirror:
     def _maybe_synced(self) -> None:
         if not self.synced.is_set() and all(w.synced.is_set() for w in self.watchers):
             self.synced.set()
-            log.info("gateway in step with the cluster: %d hosts", len(self._table or {}))
+            hosts = len(self._table[0]) if self._table else 0
+            log.info("gateway in step with the cluster: %d hosts", hosts)
 
     # -- Services -> routes ---------------------------------------------------------
 
     def _on_service(self, kind: str, obj: dict[str, Any]) -> None:
         if kind == "DELETED":
             self._routes.pop(_key(obj), None)
-        elif (routes := _read(service_routes, obj)) is not None:
+        elif (routes := _read(service_hosts, obj)) is not None:
             self._routes[_key(obj)] = routes
         self._publish_routes()
 
     def _list_services(self, items: list[dict[str, Any]]) -> None:
-        _relist(self._routes, items, service_routes)
+        _relist(self._routes, items, service_hosts)
+        self._publish_routes()
+
+    def _on_mapping(self, kind: str, obj: dict[str, Any]) -> None:
+        if kind == "DELETED":
+            self._mappings.pop(_key(obj), None)
+        elif (mapping := _read(domain_mapping, obj)) is not None:
+            self._mappings[_key(obj)] = mapping
+        self._publish_routes()
+
+    def _list_mappings(self, items: list[dict[str, Any]]) -> None:
+        _relist(self._mappings, items, domain_mapping)
         self._publish_routes()
 
     def _publish_routes(self) -> None:
         table: Routes = {}
-        for routes in self._routes.values():
+        redirected: set[str] = set()
+        for routes, hosts in self._routes.values():
             table.update(routes)
-        if table != self._table:
-            self._table = table
-            self.gateway.set_routes(table)
+            redirected |= hosts
+        mapped, mapped_redirects = mapped_routes(self._mappings.values(), table)
+        table.update(mapped)
+        redirected |= mapped_redirects
+        if self.certificates is not None:
+            self.certificates.set_mappings(
+                {
+                    m.host: f"{m.namespace}/{m.tls_secret}"
+                    for m in self._mappings.values()
+                    if m.tls_secret and m.host in mapped
+                }
+            )
+        state = (table, frozenset(redirected))
+        if state != self._table:
+            self._table = state
+            self.gateway.set_routes(table, redirected)
 
     # -- Revisions -> settings ------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 * a Service's ``status`` -> its hosts' routes (``status.url`` and ``status.traffic``, as
   the controller wrote them: the main host gets every entry with percent > 0, each tagged
-  entry its own ``url`` host at 100%);
+  entry its own ``url`` host at 100%); :func:`service_hosts` adds the cluster-local names
+  and the hosts its ``http-protocol: Redirected`` annotation redirects
+  (:mod:`rulebook.hosts`);
 * a Revision -> its request-path settings (timeouts, container concurrency);
 * a Pod -> its revision, role (standard or reserve) and, when it can take requests, its
   ``(podIP, containerPort)``.
@@ -13,11 +15,15 @@ caller logs it and ignores the object) and never takes the gateway down.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from coldbrew.api import ValidationError
+from coldbrew.api.domain_mapping import parse_domain_mapping
 from gateway.settings import RevisionSettings
+from rulebook.hosts import http_option, internal_hosts, redirected_hosts, serving_hosts
 from rulebook.revision_settings import revision_settings as settings_of
 
 from ..deployments import DEFAULT_PORT, REVISION_LABEL, ROLE_LABEL
@@ -68,6 +74,62 @@ def service_routes(obj: dict[str, Any]) -> Routes:
     if weights:
         table[main] = list(weights.items())
     return table
+
+
+def service_hosts(obj: dict[str, Any]) -> tuple[Routes, frozenset[str]]:
+    """:func:`service_routes` with the cluster-local names, and the redirected hosts."""
+    public = service_routes(obj)
+    if not public:
+        return {}, frozenset()
+    meta = obj.get("metadata") or {}
+    name, namespace = str(meta.get("name")), meta.get("namespace") or "default"
+    main = _host((obj.get("status") or {}).get("url"), "status.url")
+    labels = meta.get("labels") or {}
+    try:
+        option = http_option(meta.get("annotations") or {})
+    except ValueError as exc:
+        raise Unreadable(str(exc)) from exc
+    redirected = frozenset(redirected_hosts(public, option, labels))
+    return serving_hosts(public, main, name, namespace), redirected
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A DomainMapping as the gateway routes it: ``host`` -> the Service's main traffic."""
+
+    host: str
+    namespace: str
+    service: str
+    claimed_at: tuple[str, str]  # (creationTimestamp, namespace): the first claim wins
+    redirect: bool
+    tls_secret: str | None = None  # spec.tls.secretName (in ``namespace``)
+
+
+def domain_mapping(obj: dict[str, Any]) -> Mapping:
+    """A DomainMapping's host and target (validated as the local API validates it)."""
+    meta = obj.get("metadata") or {}
+    try:
+        dm = parse_domain_mapping(obj)
+        redirect = http_option(dm.annotations) == "redirected"
+    except (ValidationError, ValueError) as exc:
+        raise Unreadable(f"domainmapping {meta.get('name')!r}: {exc}") from exc
+    claimed = (str(meta.get("creationTimestamp") or ""), dm.namespace)
+    return Mapping(dm.name, dm.namespace, dm.service, claimed, redirect, dm.tls_secret)
+
+
+def mapped_routes(mappings: Iterable[Mapping], table: Routes) -> tuple[Routes, set[str]]:
+    """Each mapped host to its Service's main traffic (its svc.cluster.local host in
+    ``table``); a host claimed twice goes to the first claim. Also the redirected hosts."""
+    out: Routes = {}
+    redirected: set[str] = set()
+    for m in sorted(mappings, key=lambda m: m.claimed_at):
+        targets = table.get(internal_hosts(m.service, m.namespace)[0])
+        if m.host in out or m.host in table or not targets:
+            continue
+        out[m.host] = list(targets)
+        if m.redirect:
+            redirected.add(m.host)
+    return out, redirected
 
 
 def revision_settings(obj: dict[str, Any]) -> RevisionSettings:
