@@ -19,6 +19,7 @@ KINDS = {
     "revisions": (SERVING, "revisions"),
     "pods": (CORE, "pods"),
     "kpa": (AUTOSCALING, "podautoscalers"),
+    "events": (CORE, "events"),
 }
 ALIASES = {
     "ksvc": "ksvc",
@@ -34,6 +35,9 @@ ALIASES = {
     "kpa": "kpa",
     "podautoscaler": "kpa",
     "podautoscalers": "kpa",
+    "events": "events",
+    "event": "events",
+    "ev": "events",
 }
 
 
@@ -87,6 +91,16 @@ class Client:
         else:
             path = f"{prefix}/{plural}"
         return self._check(self._request("GET", path))
+
+    def events(
+        self, namespace: str | None = None, *, after: int = 0, selector: str | None = None
+    ) -> Any:
+        """An EventList: events changed after resource version ``after`` (0: all kept)."""
+        path = f"{CORE}/namespaces/{namespace}/events" if namespace else f"{CORE}/events"
+        params: dict[str, str] = {"after": str(after)} if after else {}
+        if selector:
+            params["fieldSelector"] = selector
+        return self._check(self._request("GET", path, params=params))
 
     def delete_service(self, name: str, namespace: str | None = None) -> None:
         path = f"{SERVING}/namespaces/{namespace or 'default'}/services/{name}"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.cli import simulating
+from coldbrew.cli import observing, simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.printing import document, table
 
@@ -84,13 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
     _server_flag(apply)
 
-    get = sub.add_parser("get", help="list ksvc, revisions or pods")
+    get = sub.add_parser("get", help="list ksvc, revisions, pods, kpa or events")
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
+    get.add_argument("-w", "--watch", action="store_true", help="events: follow new ones")
     _server_flag(get)
+    _server_flag(observing.add_parser(sub))
 
     delete = sub.add_parser("delete", help="delete a service and everything it made")
     delete.add_argument("kind", choices=["ksvc", "kservice", "service", "services"])
@@ -145,6 +147,11 @@ def cmd_apply(client: Client, filename: str) -> int:
 
 def cmd_get(client: Client, args: argparse.Namespace) -> int:
     kind = ALIASES[args.kind]
+    if kind == "events":
+        return observing.get_events(client, args)
+    if args.watch:
+        print("error: -w is supported for events only", file=sys.stderr)
+        return 2
     namespace = None if args.all_namespaces else args.namespace
     obj = client.get(kind, args.name, namespace)
     if args.output in ("json", "yaml"):
@@ -221,6 +228,9 @@ def run(argv: list[str] | None = None) -> int:
             return cmd_apply(client, args.filename)
         if args.command == "get":
             return cmd_get(client, args)
+        if args.command == "describe":
+            print(observing.describe(client, args))
+            return 0
         if args.command == "delete":
             client.delete_service(args.name, args.namespace)
             print(f'service.serving.knative.dev "{args.name}" deleted')
