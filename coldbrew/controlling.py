@@ -122,6 +122,10 @@ class Controller:
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
 
+    def cold_starts(self, key: str) -> int:
+        """How often the revision's standard pods were scaled up from zero."""
+        return self._scaling.cold_starts.get(key, 0)
+
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
         for key in self.views:
