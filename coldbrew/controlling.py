@@ -89,7 +89,7 @@ class Controller:
         self._scaling = ScaleRecorder(runtime, self.events)  # scale() records ScalingReplicaSet
         pulls = getattr(runtime, "kind", "process") != "process"  # containers pull images
         self._pod_events = PodEvents(self.events, containers=pulls)
-        self._on_reserve: dict[str, bool] = {}  # last hand-over state shown, per revision
+        self._hand_overs = emit.HandOvers(self.events)
         self._failed: dict[str, tuple[str, str] | None] = {}  # last failure shown, per revision
         self.data_plane = data_plane
         self.domain = domain
@@ -243,11 +243,9 @@ class Controller:
                 wake_on_request=on_reserve,
             ),
         )
-        was = self._on_reserve.get(key, False)
-        if on_reserve != was and (on_reserve or endpoints):
-            self._on_reserve[key] = on_reserve
-            emit.handed_over(self.events, rev.namespace, rev.name, to_reserve=on_reserve,
-                             pods=len(endpoints))  # fmt: skip
+        self._hand_overs.observe(
+            rev.namespace, rev.name, on_reserve=on_reserve, pods=len(endpoints)
+        )
 
     # -- autoscaler callbacks ---------------------------------------------
 
@@ -388,7 +386,7 @@ class Controller:
         self.autoscaler.unwatch(key)
         self.reserver.retire(key)
         self._in_path.pop(key, None)
-        self._on_reserve.pop(key, None)
+        self._hand_overs.forget(*key.split("/", 1))
         pod_tmpl = self._pod_templates.get(key)
         if pod_tmpl is not None:
             self._scaling.scale(pod_tmpl, 0)

@@ -41,6 +41,25 @@ def handed_over(
         rec.record(ref, "Normal", "HandedBackFromReserve", message)
 
 
+class HandOvers:
+    """Records a hand-over when the side taking a revision's traffic changes."""
+
+    def __init__(self, recorder: EventRecorder) -> None:
+        self.recorder = recorder
+        self._on_reserve: dict[str, bool] = {}
+
+    def observe(self, namespace: str, revision: str, *, on_reserve: bool, pods: int) -> None:
+        """``on_reserve``: the reserve takes the traffic; ``pods``: ready pods taking it."""
+        key = f"{namespace}/{revision}"
+        if on_reserve == self._on_reserve.get(key, False) or pods == 0:
+            return  # no change, or nobody takes the traffic yet (nothing handed over)
+        self._on_reserve[key] = on_reserve
+        handed_over(self.recorder, namespace, revision, to_reserve=on_reserve, pods=pods)
+
+    def forget(self, namespace: str, revision: str) -> None:
+        self._on_reserve.pop(f"{namespace}/{revision}", None)
+
+
 def service_applied(
     rec: EventRecorder,
     namespace: str,

@@ -18,6 +18,7 @@ from kubernetes_asyncio import client
 
 from ..deployments import SERVICE_LABEL
 from ..kube.accessing import DEPLOYMENTS, SERVICES, Kube, connect
+from ..kube.eventing import KubeRecorder
 from ..kube.watching import Watcher
 from .reconciling import Settings, reconcile
 
@@ -30,6 +31,9 @@ class ClusterController:
     def __init__(self, api_client: client.ApiClient, settings: Settings | None = None) -> None:
         self.kube = Kube(api_client)
         self.settings = settings or Settings()
+        self.events = (
+            KubeRecorder(self.kube, "coldbrew-controller") if self.settings.record_events else None
+        )
         self.watchers = [
             Watcher(self.kube, SERVICES, self._on_service),
             Watcher(self.kube, DEPLOYMENTS, self._on_deployment, selector=SERVICE_LABEL),
@@ -84,7 +88,7 @@ class ClusterController:
             self._dirty.discard(key)
             try:
                 self.reconciles += 1
-                await reconcile(self.kube, key[0], key[1], self.settings)
+                await reconcile(self.kube, key[0], key[1], self.settings, self.events)
                 self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise
