@@ -13,6 +13,8 @@ habits, carry over:
   after resource version N, the list's ``metadata.resourceVersion`` being the cursor to
   poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
+
+``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
 """
 
 from __future__ import annotations
