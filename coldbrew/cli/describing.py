@@ -15,8 +15,11 @@ from coldbrew.cli.printing import age
 Section = list[str]
 
 
+WIDTH = 14  # the value column, as kubectl describe's
+
+
 def _pairs(pairs: list[tuple[str, str]], indent: int = 0) -> Section:
-    width = max((len(k) for k, _ in pairs), default=0) + 2
+    width = max(WIDTH, *(len(k) + 2 for k, _ in pairs))
     return [" " * indent + f"{k + ':':<{width}}{v}".rstrip() for k, v in pairs]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -135,3 +136,47 @@ def test_events_refuse_a_bad_cursor_or_selector(server: Server) -> None:
     assert bad.status_code == 400 and "after" in bad.json()["message"]
     bad = httpx.get(f"{server.admin_url}/api/v1/events", params={"fieldSelector": "type=Normal"})
     assert bad.status_code == 400 and "fieldSelector" in bad.json()["message"]
+
+
+def test_failures_are_warnings_on_the_pod_and_the_revision_and_describe_pod_shows_them(
+    server: Server,
+) -> None:
+    missing = manifest()
+    missing["spec"]["template"]["spec"]["containers"][0]["image"] = "example.org/no/such:1"
+    server.client().apply(missing)
+    failed = wait_for(lambda: events(server, reason="RevisionFailed"), what="RevisionFailed")
+    assert failed[0]["type"] == "Warning" and failed[0]["involvedObject"]["name"] == "coffee-00001"
+    assert "example.org/no/such:1" in failed[0]["message"]
+    backoff = wait_for(lambda: events(server, kind="Pod", reason="BackOff"), what="pull BackOff")
+    assert "example.org/no/such:1" in backoff[0]["message"]
+
+    crash = manifest("tea.yaml")
+    container = crash["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [sys.executable, "-c", "print('boom'); raise SystemExit(3)"]
+    server.client().apply(crash)
+    looping = wait_for(
+        lambda: events(server, kind="Pod", reason="BackOff", message="restarting failed"),
+        timeout=30,
+        what="crash loop BackOff",
+    )
+    pod = looping[0]["involvedObject"]["name"]
+    assert pod.startswith("tea-00001-deployment-")
+    wait_for(lambda: events(server, name=pod, reason="Restarted"), timeout=30, what="Restarted")
+    described = server.cli("describe", "pod", pod)
+    assert described.returncode == 0, described.stderr
+    assert re.match(rf"Name:\s+{pod}\nNamespace:\s+default\n", described.stdout), described.stdout
+    for part in ("Revision:", "tea-00001", "Restart Count:",
+                 "Events:", "BackOff", "Restarted", "Started"):  # fmt: skip
+        assert part in described.stdout, (part, described.stdout)
+    unknown = server.cli("describe", "pod", "no-such-pod")
+    assert unknown.returncode == 1 and "not found" in unknown.stderr
+
+    # configuring a service again is an Updated event and a new Revision
+    server.client().apply(manifest())
+    updated = wait_for(lambda: events(server, kind="Service", name="coffee", reason="Updated"))
+    assert updated[0]["message"] == 'Updated Service "coffee"'
+    made = events(server, kind="Configuration", name="coffee", reason="Created")
+    assert [e["message"] for e in made] == [
+        'Created Revision "coffee-00001"',
+        'Created Revision "coffee-00002"',
+    ]
