@@ -25,11 +25,12 @@ class ScaleRecorder:
 
     def scale(self, template: PodTemplate, replicas: int) -> None:
         old = self.runtime.revision_state(template.key).desired
-        self.runtime.scale(template, replicas)
-        if old == 0 < replicas and template.role == "standard":
-            self.cold_starts[template.key] = self.cold_starts.get(template.key, 0) + 1
+        # recorded first: the pods' own events (Scheduled...) follow from the scale
         scaled(self.recorder, template.namespace, template.revision, old, replicas,
                reserve=template.role == "reserve")  # fmt: skip
+        if old == 0 < replicas and template.role == "standard":
+            self.cold_starts[template.key] = self.cold_starts.get(template.key, 0) + 1
+        self.runtime.scale(template, replicas)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.runtime, name)
