@@ -75,6 +75,10 @@ def _when(ev: dict[str, Any]) -> tuple[str, int]:
 def get_events(client: Client, args: argparse.Namespace) -> int:
     namespace = None if args.all_namespaces else args.namespace
     answer = client.events(namespace)
+    if args.name:  # one event by its metadata.name, as kubectl get events NAME
+        answer["items"] = [e for e in answer["items"] if e["metadata"]["name"] == args.name]
+        if not answer["items"] and not args.watch:
+            raise ClientError(f'Error from server (NotFound): events "{args.name}" not found')
     if args.output in ("json", "yaml") and not args.watch:
         print(document(answer, args.output))
         return 0
@@ -90,6 +94,8 @@ def get_events(client: Client, args: argparse.Namespace) -> int:
     cursor = int(answer["metadata"]["resourceVersion"])
     try:
         for ev in follow(lambda after: client.events(namespace, after=after), cursor):
+            if args.name and ev["metadata"]["name"] != args.name:
+                continue
             line = events_table([ev], namespaced=namespace is not None).splitlines()[1]
             print(line, flush=True)
     except KeyboardInterrupt:

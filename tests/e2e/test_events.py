@@ -105,6 +105,11 @@ def test_get_events_table_and_watch_stream_new_events(server: Server) -> None:
     assert any("deployment/coffee-00001-deployment" in ln for ln in lines), lines
     everywhere = server.cli("get", "events", "-A").stdout.splitlines()
     assert everywhere[0].split()[:2] == ["NAMESPACE", "LAST"]
+    route = events(server, message='Created Route "coffee"')[0]["metadata"]["name"]
+    one = server.cli("get", "events", route).stdout.splitlines()
+    assert len(one) == 2 and 'Created Route "coffee"' in one[1], one
+    missing = server.cli("get", "events", "no-such-event")
+    assert missing.returncode == 1 and "not found" in missing.stderr
 
     env = dict(os.environ, COLDBREW_SERVER=server.admin_url, PYTHONUNBUFFERED="1")
     cmd = [sys.executable, "-m", "coldbrew", "get", "events", "-w"]
