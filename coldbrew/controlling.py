@@ -218,11 +218,11 @@ class Controller:
     def on_pods_changed(self, replica_set_key: str) -> None:
         """Runtime callback: a pod of this revision (standard or reserve) changed state."""
         key = revision_key_of(replica_set_key)
+        pods = (p for p in self.runtime.pods() if p.revision_key == replica_set_key)
+        self._pod_events.observe(replica_set_key, pods)  # also a deleted revision's: Killing
         rev = self.store.revisions.get(key)
         if rev is None:
             return
-        pods = (p for p in self.runtime.pods() if p.revision_key == replica_set_key)
-        self._pod_events.observe(replica_set_key, pods)
         self.reserver.settle(key)
         self.costing.sync(key)
         self._push_endpoints(key)
