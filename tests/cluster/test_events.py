@@ -8,7 +8,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 
+from coldbrew.cluster import Settings
 from coldbrew.cluster.kube.accessing import Kube
 from coldbrew.cluster.kube.eventing import KubeRecorder
 from coldbrew.cluster.scaler.replica import AutoscalerReplica
@@ -28,6 +30,9 @@ from tests.cluster.autoscaler_helpers import (
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import api_client, api_server
 from tests.cluster.test_autoscaler_reserve import CONFIG, Env, add
+from tests.cluster.test_controller import EXAMPLES, Cluster, cluster
+
+__all__ = ["cluster"]  # the fixture, shared with the controller's tests
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -121,3 +126,39 @@ async def test_the_autoscaler_records_rescales_and_both_hand_overs(env: Env) -> 
     )
     assert (RESERVE, "New size: 1; reason: the KPA's decision") in rescales
     assert (STANDARD, "New size: 0; reason: the KPA's decision") in rescales
+
+
+async def test_the_controller_records_created_and_updated(cluster: Cluster) -> None:
+    """Knative's events: the Service made its Configuration and Route, then a Revision."""
+    await cluster.start(Settings(record_events=True))
+    await cluster.apply("coffee.yaml")
+    await cluster.wait("revisions", "coffee-00001")
+
+    def said() -> list[tuple[str, str, str]]:
+        return sorted(
+            (e["involvedObject"]["kind"], e["reason"], e["message"]) for e in events(cluster.emu)
+        )
+
+    first = [
+        ("Configuration", "Created", 'Created Revision "coffee-00001"'),
+        ("Service", "Created", 'Created Configuration "coffee"'),
+        ("Service", "Created", 'Created Route "coffee"'),
+    ]
+    await cluster.emu.wait_for(lambda: said() == first)
+    created = next(e for e in events(cluster.emu) if e["involvedObject"]["kind"] == "Service")
+    assert created["source"] == {"component": "coldbrew-controller"}
+    assert created["involvedObject"]["uid"] == cluster.obj("services", "coffee")["metadata"]["uid"]
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    doc["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "espresso"
+    existing = cluster.obj("services", "coffee")
+    doc["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+    await cluster.custom.replace_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", "coffee", doc
+    )
+    await cluster.wait("revisions", "coffee-00002")
+    controller = cluster.controller
+    assert controller is not None and controller.events is not None
+    await controller.wait_idle()
+    await controller.events.flush()
+    assert ("Service", "Updated", 'Updated Service "coffee"') in said(), said()
+    assert ("Configuration", "Created", 'Created Revision "coffee-00002"') in said(), said()

@@ -113,7 +113,7 @@ async def reconcile(
             kube, REVISIONS, build_revision(svc_obj, service, planned)
         )
         if events is not None:
-            first = not previous.get("latestCreatedRevisionName")
+            first = generation == 1  # the Service as created, not a later spec
             service_applied(events, namespace, name, uid, created=first, new_revision=planned.name)
 
     states: dict[str, RevisionState] = {}
