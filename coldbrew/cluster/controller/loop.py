@@ -75,6 +75,8 @@ class ClusterController:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.events is not None:
+                await self.events.close()  # an event still being written is dropped
 
     async def _work(self) -> None:
         while True:

@@ -43,8 +43,11 @@ class KubeRecorder:
         self.written = 0
         self.dropped = 0
         self.failed = 0
+        self._closed = False
 
     def record(self, regarding: ObjectRef, type: EventType, reason: str, message: str) -> None:
+        if self._closed:
+            return
         now = time.time()
         key: Key = (regarding.kind, regarding.namespace, regarding.name, type, reason, message)
         old = self._known.pop(key, None)
@@ -99,6 +102,8 @@ class KubeRecorder:
             await asyncio.shield(self._task)
 
     async def close(self) -> None:
+        """Stop writing: what is still queued is dropped, later events are ignored."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

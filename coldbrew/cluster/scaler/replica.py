@@ -142,6 +142,8 @@ class AutoscalerReplica:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if self.events is not None:
+                await self.events.close()  # an event still being written is dropped
 
 
 async def serve_autoscaler(
