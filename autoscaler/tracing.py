@@ -44,6 +44,14 @@ class Tracer:
             (now, desired, ready, panic)
         )
 
+    def last_second(self, key: str, now: float) -> tuple[float, float]:
+        """(concurrency, rps) of the last whole second before ``now`` (0s without load)."""
+        trace = self._revisions.get(key)
+        if trace is None:
+            return (0.0, 0.0)
+        conc, rps = trace.seconds.get(math.floor(now) - 1, (0.0, 0.0))
+        return (conc, rps)
+
     def forget(self, key: str) -> None:
         self._revisions.pop(key, None)
 

@@ -11,7 +11,12 @@ habits, carry over:
 - ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
   (GET; the KPA's decisions and observed concurrency)
 - ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
+- ``/api/v1[/namespaces/{ns}]/events`` (GET; ``?after=N``: only events created or repeated
+  after resource version N, the list's ``metadata.resourceVersion`` being the cursor to
+  poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
+
+``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
 """
 
 from __future__ import annotations
@@ -168,6 +173,28 @@ async def _follow_log(request: web.Request, chunks: AsyncIterator[bytes]) -> web
     return response
 
 
+SELECTABLE = ("involvedObject.kind", "involvedObject.name", "involvedObject.namespace")
+
+
+async def get_events(request: web.Request) -> web.Response:
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        return status_error(400, "BadRequest", "after: expected a resource version (an integer)")
+    involved: dict[str, str] = {}
+    selector = request.query.get("fieldSelector", "")
+    for term in filter(None, selector.split(",")):
+        field_name, eq, value = term.partition("=")
+        if not eq or field_name not in SELECTABLE:
+            allowed = ", ".join(SELECTABLE)
+            return status_error(
+                400, "BadRequest", f"fieldSelector: {term!r} is not field=value of {allowed}"
+            )
+        involved[field_name.removeprefix("involvedObject.")] = value
+    events = request.app[PRESENTER_KEY].event_list(request.match_info.get("ns"), after, involved)
+    return web.json_response(events)
+
+
 async def _stopping(app: web.Application) -> None:
     app[STOPPING_KEY].set()
 
@@ -235,4 +262,6 @@ def make_app(
     app.router.add_put(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", put_domain_mapping)
     app.router.add_delete(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", delete_domain_mapping)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
+    app.router.add_get(f"{CORE}/events", get_events)
+    app.router.add_get(f"{CORE}{ns}/events", get_events)
     return app

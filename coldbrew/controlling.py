@@ -35,6 +35,10 @@ from coldbrew.api import (
 )
 from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.costing import Costing
+from coldbrew.eventing import ScaleRecorder
+from coldbrew.events import EventRecorder, MemoryRecorder
+from coldbrew.events import emitting as emit
+from coldbrew.events.pods import PodEvents
 from coldbrew.mapping import DomainMappings
 from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
@@ -86,9 +90,16 @@ class Controller:
         network: NetworkConfig | None = None,
         domains: DomainConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        events: EventRecorder | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
+        self.events: EventRecorder = events if events is not None else MemoryRecorder()
+        self._scaling = ScaleRecorder(runtime, self.events)  # scale() records ScalingReplicaSet
+        pulls = getattr(runtime, "kind", "process") != "process"  # containers pull images
+        self._pod_events = PodEvents(self.events, containers=pulls)
+        self._hand_overs = emit.HandOvers(self.events)
+        self._failed: dict[str, tuple[str, str] | None] = {}  # last failure shown, per revision
         self.data_plane = data_plane
         self.domain = domain
         self.network = network or NetworkConfig()
@@ -104,7 +115,7 @@ class Controller:
             clock=clock,
         )
         self._in_path: dict[str, bool] = {}
-        self.reserver = Reserver(runtime)
+        self.reserver = Reserver(self._scaling)
         self.costing = Costing(runtime, prices or PriceTable())
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
@@ -149,6 +160,10 @@ class Controller:
     def _mappings_changed(self) -> None:
         self._publish_routes()
         self._notify()
+
+    def cold_starts(self, key: str) -> int:
+        """How often the revision's standard pods were scaled up from zero."""
+        return self._scaling.cold_starts.get(key, 0)
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
@@ -215,6 +230,9 @@ class Controller:
             self.views[key] = ServiceView(svc)
         else:
             view.service = svc
+        emit.service_applied(self.events, svc.namespace, svc.name, rec.uid,
+                             created=result == "created",
+                             new_revision=decision.name if decision.is_new else None)  # fmt: skip
         self._mark(key)
         return result, rec
 
@@ -233,6 +251,7 @@ class Controller:
             self.costing.forget(rev.key)
             self._templates.pop(rev.key, None)
             self._pod_templates.pop(rev.key, None)
+            self._failed.pop(rev.key, None)
             self.data_plane.forget_revision(rev.key)
         self._notify()
         return True
@@ -242,6 +261,8 @@ class Controller:
     def on_pods_changed(self, replica_set_key: str) -> None:
         """Runtime callback: a pod of this revision (standard or reserve) changed state."""
         key = revision_key_of(replica_set_key)
+        pods = (p for p in self.runtime.pods() if p.revision_key == replica_set_key)
+        self._pod_events.observe(replica_set_key, pods)  # also a deleted revision's: Killing
         rev = self.store.revisions.get(key)
         if rev is None:
             return
@@ -255,14 +276,18 @@ class Controller:
         if rev is None:
             raise KeyError(key)
         tmpl = self.template_of(rev)
+        endpoints, on_reserve = self.reserver.endpoints(key), self.reserver.on_reserve(key)
         self.data_plane.set_revision(
             key,
-            self.reserver.endpoints(key),
+            endpoints,
             revision_settings(
                 tmpl,
                 activator_in_path=self._in_path.get(key, True),
-                wake_on_request=self.reserver.on_reserve(key),
+                wake_on_request=on_reserve,
             ),
+        )
+        self._hand_overs.observe(
+            rev.namespace, rev.name, on_reserve=on_reserve, pods=len(endpoints)
         )
 
     # -- autoscaler callbacks ---------------------------------------------
@@ -336,6 +361,10 @@ class Controller:
         for rev in self.store.revisions_of(rec.namespace, rec.name):
             pods = self.runtime.revision_state(rev.key)
             states[rev.name] = RevisionState(ready=rev.ever_ready, failure=pods.failure)
+            if pods.failure != self._failed.get(rev.key):
+                self._failed[rev.key] = pods.failure
+                if pods.failure is not None:
+                    emit.revision_failed(self.events, rev.namespace, rev.name, *pods.failure)
         return states
 
     def reconcile(self, key: str) -> None:
@@ -347,6 +376,7 @@ class Controller:
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 if not rev.ever_ready and self.runtime.revision_state(rev.key).ready > 0:
                     self.store.revisions.put(dataclasses.replace(rev, ever_ready=True))
+                    emit.revision_ready(self.events, rev.namespace, rev.name)
             latest = self.store.revisions.get(f"{rec.namespace}/{rec.latest_created}")
             if latest is not None and latest.ever_ready and rec.latest_ready != latest.name:
                 rec = dataclasses.replace(rec, latest_ready=latest.name)
@@ -402,9 +432,10 @@ class Controller:
         self.autoscaler.unwatch(key)
         self.reserver.retire(key)
         self._in_path.pop(key, None)
+        self._hand_overs.forget(*key.split("/", 1))
         pod_tmpl = self._pod_templates.get(key)
         if pod_tmpl is not None:
-            self.runtime.scale(pod_tmpl, 0)
+            self._scaling.scale(pod_tmpl, 0)
 
     def _publish_routes(self) -> None:
         table: dict[str, list[tuple[str, int]]] = {}

@@ -14,6 +14,7 @@ from coldbrew.api import (
     service_object,
 )
 from coldbrew.controlling import Controller
+from coldbrew.events import MemoryRecorder, event_object
 from coldbrew.storing import StoredRevision
 
 PID_ANNOTATION = "coldbrew.dev/pid"
@@ -22,8 +23,12 @@ TYPE_ANNOTATION = "coldbrew.dev/instance-type"
 
 
 class Presenter:
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, events: MemoryRecorder | None = None) -> None:
         self.controller = controller
+        if events is None:
+            recorder = controller.events
+            events = recorder if isinstance(recorder, MemoryRecorder) else MemoryRecorder()
+        self.events = events
         # Last status shown per revision: keeps lastTransitionTime while nothing changes.
         self._revision_status: dict[str, dict[str, Any]] = {}
 
@@ -199,3 +204,21 @@ class Presenter:
 
     def pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         return next((p for p in self.pods(namespace) if p["metadata"]["name"] == name), None)
+
+    def event_list(
+        self, namespace: str | None, after: int = 0, involved: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """An ``EventList``: events changed after resource version ``after``, matching
+        ``involved`` (``kind``/``name``/``namespace`` of ``involvedObject``), oldest first."""
+        items = []
+        for ev in self.events.since(after, namespace):
+            ref = ev.regarding.to_k8s()
+            if involved and any(ref.get(k) != v for k, v in involved.items()):
+                continue
+            items.append(event_object(ev))
+        return {
+            "apiVersion": "v1",
+            "kind": "EventList",
+            "metadata": {"resourceVersion": str(self.events.resource_version)},
+            "items": items,
+        }

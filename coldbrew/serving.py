@@ -17,6 +17,7 @@ from aiohttp import web
 from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
+from coldbrew import console
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.authorizing import (
     TOKEN_ENV,
@@ -229,6 +230,7 @@ class Platform:
     async def start_admin(self) -> None:
         """Serve the control API, the metrics stream and the workers' feed."""
         app = make_app(self.controller, self.presenter, token=self.token)
+        console.add_routes(app, console.Snapshotter(self.controller))
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler)

@@ -23,6 +23,7 @@ KINDS = {
     "pods": (CORE, "pods"),
     "kpa": (AUTOSCALING, "podautoscalers"),
     "domainmappings": (SERVING_BETA, "domainmappings"),
+    "events": (CORE, "events"),
 }
 # The kinds ``apply`` and ``delete`` take: manifest kind -> what ``get`` calls it.
 WRITABLE = {"Service": "ksvc", "DomainMapping": "domainmappings"}
@@ -43,6 +44,9 @@ ALIASES = {
     "dm": "domainmappings",
     "domainmapping": "domainmappings",
     "domainmappings": "domainmappings",
+    "events": "events",
+    "event": "events",
+    "ev": "events",
 }
 
 
@@ -103,6 +107,16 @@ class Client:
         else:
             path = f"{prefix}/{plural}"
         return self._check(self._request("GET", path))
+
+    def events(
+        self, namespace: str | None = None, *, after: int = 0, selector: str | None = None
+    ) -> Any:
+        """An EventList: events changed after resource version ``after`` (0: all kept)."""
+        path = f"{CORE}/namespaces/{namespace}/events" if namespace else f"{CORE}/events"
+        params: dict[str, str] = {"after": str(after)} if after else {}
+        if selector:
+            params["fieldSelector"] = selector
+        return self._check(self._request("GET", path, params=params))
 
     def delete_service(self, name: str, namespace: str | None = None) -> None:
         self.delete("ksvc", name, namespace)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.cli import simulating
+from coldbrew.cli import observing, simulating
 from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
@@ -92,13 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
     _server_flag(apply)
 
-    get = sub.add_parser("get", help="list ksvc, revisions, pods, kpa or domainmappings (dm)")
+    get = sub.add_parser(
+        "get", help="list ksvc, revisions, pods, kpa, events or domainmappings (dm)"
+    )
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
+    get.add_argument("-w", "--watch", action="store_true", help="events: follow new ones")
     _server_flag(get)
+    _server_flag(observing.add_parser(sub))
 
     delete = sub.add_parser("delete", help="delete a service (and all it made) or a mapping")
     delete.add_argument(
@@ -164,6 +168,11 @@ def cmd_apply(client: Client, filename: str) -> int:
 
 def cmd_get(client: Client, args: argparse.Namespace) -> int:
     kind = ALIASES[args.kind]
+    if kind == "events":
+        return observing.get_events(client, args)
+    if args.watch:
+        print("error: -w is supported for events only", file=sys.stderr)
+        return 2
     namespace = None if args.all_namespaces else args.namespace
     obj = client.get(kind, args.name, namespace)
     if args.output in ("json", "yaml"):
@@ -250,6 +259,9 @@ def run(argv: list[str] | None = None) -> int:
             return cmd_apply(client, args.filename)
         if args.command == "get":
             return cmd_get(client, args)
+        if args.command == "describe":
+            print(observing.describe(client, args))
+            return 0
         if args.command == "delete":
             kind = ALIASES.get(args.kind, "ksvc")
             client.delete(kind, args.name, args.namespace)

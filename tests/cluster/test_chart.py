@@ -367,7 +367,7 @@ def test_controller_rbac(docs: list[Doc]) -> None:
     assert {"update", "patch"} <= r[("serving.knative.dev", "domainmappings/status")]
     assert ("apps", "deployments/scale") not in r  # the autoscaler owns replicas
     assert ("", "pods") not in r
-    assert ("", "events") not in r  # it emits none
+    assert r[("", "events")] == {"create", "patch"}  # Created/Updated; repeats patch the count
     assert not any("*" in verbs for verbs in r.values())
     assert not any("*" in key[1] or key[1] == "secrets" for key in r)
 
@@ -379,8 +379,10 @@ def test_autoscaler_and_gateway_rbac_are_narrower(docs: list[Doc]) -> None:
         ("serving.knative.dev", "revisions"),
         ("apps", "deployments"),
         ("apps", "deployments/scale"),
+        ("", "events"),
     }
     assert a[("apps", "deployments/scale")] == {"get", "patch"}  # replicas, nothing else
+    assert a[("", "events")] == {"create", "patch"}  # rescales and hand-overs
     assert a[("apps", "deployments")] == READ
     assert a[("serving.knative.dev", "revisions")] == READ
     g = rules(docs, "coldbrew-gateway")

@@ -41,6 +41,7 @@ async def serve_controller(
         autoscaler=platform.autoscaler,
         reserve=platform.reserve,
         features=platform.features,
+        record_events=True,
     )
     app = admin_app()
     work = run_controller(

@@ -20,6 +20,7 @@ from kubernetes_asyncio import client
 
 from ..deployments import SERVICE_LABEL
 from ..kube.accessing import DEPLOYMENTS, DOMAIN_MAPPINGS, SERVICES, Kube, connect
+from ..kube.eventing import KubeRecorder
 from ..kube.watching import Watcher
 from .mapping import reconcile_mapping
 from .reconciling import Settings, reconcile
@@ -35,6 +36,9 @@ class ClusterController:
     def __init__(self, api_client: client.ApiClient, settings: Settings | None = None) -> None:
         self.kube = Kube(api_client)
         self.settings = settings or Settings()
+        self.events = (
+            KubeRecorder(self.kube, "coldbrew-controller") if self.settings.record_events else None
+        )
         self.watchers = [
             Watcher(self.kube, SERVICES, self._on_service),
             Watcher(self.kube, DEPLOYMENTS, self._on_deployment, selector=SERVICE_LABEL),
@@ -96,6 +100,8 @@ class ClusterController:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.events is not None:
+                await self.events.close()  # an event still being written is dropped
 
     async def _work(self) -> None:
         while True:
@@ -113,7 +119,7 @@ class ClusterController:
                 if kind == MAPPING:
                     await reconcile_mapping(self.kube, namespace, name, self.settings)
                 else:
-                    await reconcile(self.kube, namespace, name, self.settings)
+                    await reconcile(self.kube, namespace, name, self.settings, self.events)
                 self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise

@@ -31,6 +31,8 @@ from coldbrew.api import (
 )
 from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.api.status import stamp
+from coldbrew.events import EventRecorder
+from coldbrew.events.emitting import service_applied
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from rulebook.hosts import domain_for
@@ -53,6 +55,7 @@ class Settings:
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     features: Features = KNATIVE_DEFAULTS
     clock: Callable[[], float] = time.time
+    record_events: bool = False  # write Events (Created, Updated) to the API server
 
 
 def invalid_status(obj: dict[str, Any], error: ValidationError, now: float) -> dict[str, Any]:
@@ -76,7 +79,9 @@ def _owned(revision: dict[str, Any], service_uid: str) -> bool:
     return any(r.get("uid") == service_uid for r in refs)
 
 
-async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -> None:
+async def reconcile(
+    kube: Kube, namespace: str, name: str, settings: Settings, events: EventRecorder | None = None
+) -> None:
     svc_obj = await kube.get(SERVICES, namespace, name)
     if svc_obj is None or svc_obj["metadata"].get("deletionTimestamp"):
         return  # the garbage collector removes what it owned
@@ -114,6 +119,9 @@ async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -
         revisions[planned.name] = await ensure(
             kube, REVISIONS, build_revision(svc_obj, service, planned)
         )
+        if events is not None:
+            first = generation == 1  # the Service as created, not a later spec
+            service_applied(events, namespace, name, uid, created=first, new_revision=planned.name)
 
     states: dict[str, RevisionState] = {}
     for rev_name, rev in sorted(revisions.items()):

@@ -37,6 +37,8 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from autoscaler.autoscaling import Autoscaler, KPAStatus
+from coldbrew.events import EventRecorder
+from coldbrew.events.emitting import HandOvers
 from coldbrew.platform_config import PlatformConfig
 
 from ..deployments import deployment_name
@@ -69,8 +71,10 @@ class ClusterAutoscaler:
         is_leader: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
         backoff: float = 0.1,
+        events: EventRecorder | None = None,
     ) -> None:
         self.kube = Kube(api_client)
+        self.events = events
         self.config = config or PlatformConfig()
         self.autoscaler = Autoscaler(
             self.config.autoscaler,
@@ -79,7 +83,8 @@ class ClusterAutoscaler:
             activator=_activator,
             clock=clock,
         )
-        self.writer = ScaleWriter(self.kube, may_write=is_leader, backoff=backoff)
+        self.writer = ScaleWriter(self.kube, may_write=is_leader, backoff=backoff, events=events)
+        self._hand_overs = None if events is None else HandOvers(events)
         self.view = ClusterView(
             self.kube,
             self.config,
@@ -175,6 +180,13 @@ class ClusterAutoscaler:
         self.writer.want(namespace, standard_name, out_standard)
         if reserve is not None:
             self.writer.want(namespace, reserve_name, out_reserve)
+        if self._hand_overs is not None:  # the gateways route to standard pods, else the reserve
+            ready, spare = (
+                replicas_of(standard, "readyReplicas"),
+                replicas_of(reserve, "readyReplicas"),
+            )
+            self._hand_overs.observe(namespace, revision, on_reserve=ready == 0 and spare > 0,
+                                     pods=ready or spare)  # fmt: skip
 
     def _forget(self, key: str) -> None:
         self.desired.pop(key, None)

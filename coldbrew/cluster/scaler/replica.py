@@ -35,6 +35,7 @@ from coldbrew.platform_config import PlatformConfig, load_config
 from gateway.admin import admin_app
 
 from ..kube.accessing import Kube, connect
+from ..kube.eventing import KubeRecorder
 from ..kube.leasing import LeaderElector
 from ..kube.running import run_with_admin
 from .kpa import ClusterAutoscaler
@@ -60,10 +61,17 @@ class AutoscalerReplica:
         retry_period: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         backoff: float = 0.1,
+        record_events: bool = False,
     ) -> None:
-        self.scaler = ClusterAutoscaler(
-            api_client, platform, is_leader=self._is_leader, clock=clock, backoff=backoff
+        self.events = (
+            KubeRecorder(Kube(api_client), "coldbrew-autoscaler", identity)
+            if record_events
+            else None
         )
+        self.scaler = ClusterAutoscaler(
+            api_client, platform, is_leader=self._is_leader, clock=clock, backoff=backoff,
+            events=self.events,
+        )  # fmt: skip
         self.elector = LeaderElector(
             Kube(api_client),
             namespace=lease_namespace,
@@ -134,6 +142,8 @@ class AutoscalerReplica:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            if self.events is not None:
+                await self.events.close()  # an event still being written is dropped
 
 
 async def serve_autoscaler(
@@ -157,7 +167,9 @@ async def serve_autoscaler(
     except Exception as exc:
         log.error("refusing to start: no Kubernetes configuration: %s", exc)
         return 1
-    replica = AutoscalerReplica(api, platform, lease_namespace=lease_namespace, identity=identity)
+    replica = AutoscalerReplica(
+        api, platform, lease_namespace=lease_namespace, identity=identity, record_events=True
+    )
     try:
         return await run_with_admin(
             replica.admin_app(), host, admin_port, replica.run(), "autoscaler"

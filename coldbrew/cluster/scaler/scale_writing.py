@@ -17,6 +17,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from coldbrew.events import EventRecorder
+from coldbrew.events.emitting import rescaled
+
 from ..kube.accessing import DEPLOYMENTS, Kube, status_of
 
 log = logging.getLogger(__name__)
@@ -34,8 +37,10 @@ class ScaleWriter:
         may_write: Callable[[], bool] = lambda: True,
         backoff: float = 0.1,
         max_backoff: float = 10.0,
+        events: EventRecorder | None = None,
     ) -> None:
         self.kube = kube
+        self.events = events  # a SuccessfulRescale event per write
         self.may_write = may_write
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -105,6 +110,8 @@ class ScaleWriter:
             written = (scale.get("spec") or {}).get("replicas", target)
             self._spec[key] = int(written)
             log.info("scaled %s/%s to %d", key[0], key[1], target)
+            if self.events is not None:
+                rescaled(self.events, key[0], key[1], target, "the KPA's decision")
 
     async def close(self) -> None:
         """Cancel every write in flight."""
