@@ -15,12 +15,14 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """A readiness probe. ``period_seconds == 0`` is Knative's aggressive startup probing.
+    """A readiness, liveness or startup probe. ``period_seconds == 0`` (readiness only) is
+    Knative's aggressive startup probing.
 
     ``port`` None means "the serving container port". ``path`` is ``""`` for tcp.
+    ``host``/``scheme``/``headers``: httpGet; ``command``: exec; ``service``: grpc.
     """
 
-    kind: Literal["http", "tcp"]
+    kind: Literal["http", "tcp", "exec", "grpc"]
     path: str
     port: int | None
     period_seconds: int
@@ -28,13 +30,19 @@ class Probe:
     failure_threshold: int
     success_threshold: int
     initial_delay_seconds: int
+    host: str | None = None
+    scheme: str = "HTTP"
+    headers: tuple[tuple[str, str], ...] = ()
+    command: tuple[str, ...] = ()
+    service: str | None = None
+
+    def handler_dict(self) -> dict[str, Any]:
+        """``{"httpGet": {...}}`` and friends: the handler as Kubernetes writes it."""
+        return handler_dict(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """Kubernetes-shaped ``readinessProbe``."""
-        handler: dict[str, Any] = {} if self.port is None else {"port": self.port}
-        if self.kind == "http":
-            handler = {"path": self.path, **handler}
-        out: dict[str, Any] = {"httpGet" if self.kind == "http" else "tcpSocket": handler}
+        """Kubernetes-shaped probe."""
+        out = self.handler_dict()
         out.update(
             periodSeconds=self.period_seconds,
             timeoutSeconds=self.timeout_seconds,
@@ -43,6 +51,90 @@ class Probe:
             initialDelaySeconds=self.initial_delay_seconds,
         )
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """A ``lifecycle.preStop`` handler: ``http`` (httpGet), ``exec`` or ``sleep`` (seconds)."""
+
+    kind: Literal["http", "exec", "sleep"]
+    path: str = ""
+    port: int | None = None
+    host: str | None = None
+    scheme: str = "HTTP"
+    headers: tuple[tuple[str, str], ...] = ()
+    command: tuple[str, ...] = ()
+    seconds: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.kind == "sleep":
+            return {"sleep": {"seconds": self.seconds}}
+        return handler_dict(self)
+
+
+def handler_dict(h: Probe | Handler) -> dict[str, Any]:
+    """The Kubernetes handler of a probe or a lifecycle hook (only the fields that are set)."""
+    if h.kind == "exec":
+        return {"exec": {"command": list(h.command)}}
+    body: dict[str, Any] = {} if h.port is None else {"port": h.port}
+    if h.kind == "grpc":
+        if isinstance(h, Probe) and h.service is not None:
+            body["service"] = h.service
+        return {"grpc": body}
+    if h.kind == "tcp":
+        if h.host is not None:
+            body["host"] = h.host
+        return {"tcpSocket": body}
+    body = {"path": h.path, **body}
+    if h.host is not None:
+        body["host"] = h.host
+    if h.scheme != "HTTP":
+        body["scheme"] = h.scheme
+    if h.headers:
+        body["httpHeaders"] = [{"name": k, "value": v} for k, v in h.headers]
+    return {"httpGet": body}
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityContext:
+    """A container's (or the pod's) ``securityContext``; None = not set.
+
+    ``raw`` is the object as written (normalized), for output.
+    """
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    allow_privilege_escalation: bool | None = None
+    capabilities_add: tuple[str, ...] = ()
+    capabilities_drop: tuple[str, ...] = ()
+    seccomp_profile: str | None = None  # "RuntimeDefault", "Unconfined" or "Localhost"
+    seccomp_localhost_profile: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def over(self, pod: SecurityContext | None) -> SecurityContext:
+        """This container context with the pod's values where the container sets none."""
+        if pod is None:
+            return self
+
+        def pick(mine: Any, theirs: Any) -> Any:
+            return theirs if mine is None else mine
+
+        return SecurityContext(
+            run_as_user=pick(self.run_as_user, pod.run_as_user),
+            run_as_group=pick(self.run_as_group, pod.run_as_group),
+            run_as_non_root=pick(self.run_as_non_root, pod.run_as_non_root),
+            read_only_root_filesystem=self.read_only_root_filesystem,
+            allow_privilege_escalation=self.allow_privilege_escalation,
+            capabilities_add=self.capabilities_add,
+            capabilities_drop=self.capabilities_drop,
+            seccomp_profile=pick(self.seccomp_profile, pod.seccomp_profile),
+            seccomp_localhost_profile=pick(
+                self.seccomp_localhost_profile, pod.seccomp_localhost_profile
+            ),
+            raw=self.raw,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +160,8 @@ class Resources:
 
 @dataclass(frozen=True, slots=True)
 class Container:
-    """The single serving container. ``port`` is ``ports[0].containerPort`` (None: unset)."""
+    """A container: the serving one (``port`` is ``ports[0].containerPort``, None: unset) or a
+    sidecar (no ports)."""
 
     image: str
     command: tuple[str, ...] = ()
@@ -79,6 +172,11 @@ class Container:
     name: str | None = None
     resources: Resources | None = None
     image_pull_policy: str | None = None  # None: Kubernetes' default for the image's tag
+    liveness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    security_context: SecurityContext | None = None
+    working_dir: str | None = None
+    pre_stop: Handler | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -100,6 +198,16 @@ class Container:
             out["resources"] = {k: dict(v) for k, v in self.resources.raw.items()}
         if self.image_pull_policy is not None:
             out["imagePullPolicy"] = self.image_pull_policy
+        if self.liveness_probe is not None:
+            out["livenessProbe"] = self.liveness_probe.to_dict()
+        if self.startup_probe is not None:
+            out["startupProbe"] = self.startup_probe.to_dict()
+        if self.security_context is not None:
+            out["securityContext"] = dict(self.security_context.raw)
+        if self.working_dir is not None:
+            out["workingDir"] = self.working_dir
+        if self.pre_stop is not None:
+            out["lifecycle"] = {"preStop": self.pre_stop.to_dict()}
         return out
 
 
@@ -153,6 +261,20 @@ class RevisionTemplate:
     response_start_timeout_seconds: int | None = None
     idle_timeout_seconds: int | None = None
     scaling: Scaling = field(default_factory=Scaling)
+    # several containers (Knative multi-container): the others, and the serving one's index
+    sidecars: tuple[Container, ...] = ()
+    serving_index: int = 0
+    termination_grace_period_seconds: int | None = None
+    security_context: SecurityContext | None = None  # the pod's
+    image_pull_secrets: tuple[str, ...] = ()
+    service_account_name: str | None = None  # stored; no effect locally
+
+    @property
+    def containers(self) -> tuple[Container, ...]:
+        """Every container in the order written."""
+        out = list(self.sidecars)
+        out.insert(self.serving_index, self.container)
+        return tuple(out)
 
     def revision_spec(self) -> dict[str, Any]:
         """Knative-shaped revision ``spec`` (defaults applied)."""
@@ -164,7 +286,15 @@ class RevisionTemplate:
             spec["responseStartTimeoutSeconds"] = self.response_start_timeout_seconds
         if self.idle_timeout_seconds is not None:
             spec["idleTimeoutSeconds"] = self.idle_timeout_seconds
-        spec["containers"] = [self.container.to_dict()]
+        spec["containers"] = [c.to_dict() for c in self.containers]
+        if self.termination_grace_period_seconds is not None:
+            spec["terminationGracePeriodSeconds"] = self.termination_grace_period_seconds
+        if self.security_context is not None:
+            spec["securityContext"] = dict(self.security_context.raw)
+        if self.image_pull_secrets:
+            spec["imagePullSecrets"] = [{"name": n} for n in self.image_pull_secrets]
+        if self.service_account_name is not None:
+            spec["serviceAccountName"] = self.service_account_name
         return spec
 
     def spec_dict(self) -> dict[str, Any]:
