@@ -136,7 +136,7 @@ def parse_pre_stop(obj: dict[str, Any], path: str) -> Handler | None:
         check_keys(handler, ("seconds",), join(where, kind))
         seconds = get_int(handler, "seconds", join(where, kind), 1, MAX_INT32)
         if seconds is None:
-            raise missing_field(join(where, kind, "seconds"))
+            raise missing_field(join(join(where, kind), "seconds"))
         return Handler(kind="sleep", seconds=seconds)
     # a hook names its port, any port of the pod (Kubernetes does not tie it to the container's)
     h = _handler(kind, handler, join(where, kind), PortRule(None))

@@ -11,13 +11,16 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from coldbrew.runtime import probing
+from coldbrew.runtime import identity
+from coldbrew.runtime.checking import Checks
+from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
-from coldbrew.runtime.specs import CONTAINER_NAME, Phase, PodInfo, PodTemplate, Status
+from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, ProbeSpec, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
@@ -81,6 +84,7 @@ class Pod:
         self.enforced = ""  # what the last run got (see resources.Enforcement.describe)
         self._enforcement: Enforcement | None = None
         self._stop = asyncio.Event()
+        self._unhealthy = asyncio.Event()  # a liveness/startup probe asks for a restart
         self._task: asyncio.Task[None] | None = None
 
     # -- views
@@ -125,8 +129,9 @@ class Pod:
         return served
 
     def termination_grace(self, default: float) -> float:
-        """SIGTERM to SIGKILL when the pod is scaled away (processes: the runtime's)."""
-        return default
+        """SIGTERM to SIGKILL: terminationGracePeriodSeconds if written, else the runtime's."""
+        own = self.template.grace_period_seconds
+        return default if own is None else own
 
     async def stop(self, grace: float | None = None) -> None:
         """SIGTERM the process group, SIGKILL after ``grace``; returns when the pod is gone."""
@@ -161,6 +166,13 @@ class Pod:
                 return
             if not await self._prepare():
                 return
+            problem = await self._config_error()
+            if problem is not None:  # as the kubelet: the container is never created
+                self.message = problem
+                self.log_file.write(f"coldbrew: {problem}\n".encode())
+                self._set(status="CreateContainerConfigError")
+                await self._stop.wait()
+                return
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
@@ -171,7 +183,8 @@ class Pod:
                 delay = self.backoff.next()
                 if delay > 0:
                     self.message = (
-                        f"back-off {delay:g}s restarting failed container={CONTAINER_NAME} "
+                        f"back-off {delay:g}s restarting failed "
+                        f"container={self.template.container.name} "
                         f"pod={self.name}"
                     )
                 self._set(status="CrashLoopBackOff" if delay > 0 else "Error")
@@ -195,11 +208,75 @@ class Pod:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
         return True
 
+    async def _config_error(self) -> str | None:
+        """Why the container cannot be created as configured (CreateContainerConfigError)."""
+        c = self.template.container
+        if self.template.sidecars:
+            return "sidecars need the container runtime: process pods run one container"
+        if c.working_dir is not None and not Path(c.working_dir).is_dir():  # noqa: ASYNC240
+            return f"workingDir {c.working_dir}: no such directory"
+        return identity.refusal(c.security, c.name)
+
+    def _unhealthy_or_stop(self) -> asyncio.Task[Literal[True]]:
+        """Done when the pod is stopped or a probe asks for a restart (cleared for the run)."""
+        self._unhealthy.clear()
+
+        async def wait() -> Literal[True]:
+            stop = asyncio.ensure_future(self._stop.wait())
+            sick = asyncio.ensure_future(self._unhealthy.wait())
+            try:
+                await asyncio.wait({stop, sick}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+                sick.cancel()
+            return True
+
+        return asyncio.get_running_loop().create_task(wait())
+
+    def _restart_for(self, why: str) -> None:
+        """A liveness or startup probe failed: log it, restart the container."""
+        name = self.template.container.name
+        self.log_file.write(f"coldbrew: {why}: container {name} will be restarted\n".encode())
+        log.info("pod %s: %s; restarting", self.name, why)
+        self._unhealthy.set()
+
+    async def _before_sigterm(self) -> None:
+        """The container's preStop hook, within the grace period."""
+        hook = self.template.container.pre_stop
+        if hook is not None:
+            port = self.port if hook.port in (None, self.template.container.port) else hook.port
+            await run_pre_stop(hook, port, self._run_exec, self.grace)
+
+    async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
+        """An exec probe or hook: the command as a process of the pod (its env, dir, user)."""
+        c = self.template.container
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *expand(command, pod_env(self.template, self.port)),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=pod_env(self.template, self.port),
+                cwd=c.working_dir or self.cwd,
+                start_new_session=True,
+                preexec_fn=identity.switch_user(c.security),
+            )
+        except OSError:
+            return False
+        try:
+            async with asyncio.timeout(limit):
+                return await proc.wait() == 0
+        except TimeoutError:
+            _signal_group(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            return False
+
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
         env = pod_env(self.template, self.port)
         cmd = expand(argv, env)
-        preexec = self._prepare_enforcement()
+        c = self.template.container
+        preexec = identity.chain(self._prepare_enforcement(), identity.switch_user(c.security))
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -207,7 +284,7 @@ class Pod:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
-                cwd=self.cwd,
+                cwd=c.working_dir or self.cwd,
                 start_new_session=True,  # own process group: signals reach its children
                 preexec_fn=preexec,
             )
@@ -226,10 +303,12 @@ class Pod:
         pumping = loop.create_task(pump(proc.stdout, self.log_file))
         probing_task = loop.create_task(self._probe_loop())
         exited = loop.create_task(proc.wait())
-        stopping = loop.create_task(self._stop.wait())
+        stopping = self._unhealthy_or_stop()
         try:
             await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
             probing_task.cancel()
+            if not exited.done():
+                await self._before_sigterm()
             if not exited.done():
                 _signal_group(proc.pid, signal.SIGTERM)
                 try:
@@ -267,37 +346,22 @@ class Pod:
             self.enforced = "none (error)"
             return None
 
-    def _probe_port(self) -> int:
-        spec = self.template.container.readiness_probe
+    def _probe_port(self, spec: ProbeSpec | None) -> int:
+        """Where a probe connects: the pod's port unless it names another one."""
         if spec and spec.port and spec.port != self.template.container.port:
             return spec.port
         return self.port
 
     async def _probe_loop(self) -> None:
-        spec = self.template.container.readiness_probe
-        port = self._probe_port()
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        if spec and spec.initial_delay_seconds:
-            await asyncio.sleep(spec.initial_delay_seconds)
-        need_ok = (spec.success_threshold if spec else 0) or 1
-        need_fail = (spec.failure_threshold if spec else 0) or 3
-        successes = failures = 0
-        while True:
-            try:
-                ok = await probing.probe_once(spec, port, self.probe_hold)
-            except Exception:  # a probe bug must not silently stop readiness checks
-                log.exception("probing pod %s failed", self.name)
-                ok = False
-            successes, failures = (successes + 1, 0) if ok else (0, failures + 1)
-            if not self.ready and successes >= need_ok:
-                self._set(ready=True)
-            elif self.ready and failures >= need_fail:
-                self._set(ready=False)
-            if self.ever_ready:
-                await asyncio.sleep(probing.ready_period(spec))
-            else:
-                await asyncio.sleep(probing.startup_period(loop.time() - began))
+        checks = Checks(
+            self.template.container,
+            port_of=self._probe_port,
+            changed=lambda: self._set(ready=checks.ready),
+            unhealthy=self._restart_for,
+            hold=self.probe_hold,
+            run_exec=self._run_exec,
+        )
+        await checks.run()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

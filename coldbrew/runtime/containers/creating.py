@@ -9,7 +9,9 @@
   pods their ``resources.limits`` (``NanoCpus``, ``Memory``) and requests where the engine has
   them (``CpuShares``, ``MemoryReservation``).
 * Security: not privileged, no added capabilities, no new privileges, bridge network (never the
-  host's), no mounts, ulimits within this machine's hard limits.
+  host's), no mounts, ulimits within this machine's hard limits; the container's
+  ``securityContext`` on top (:mod:`coldbrew.runtime.containers.securing`).
+* ``workingDir`` -> ``WorkingDir``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 import resource
 from typing import Any
 
+from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.engine import INSTANCE_LABEL, MANAGED_LABEL, POD_LABEL
 from coldbrew.runtime.launch import expand
-from coldbrew.runtime.specs import PodTemplate, format_bytes
+from coldbrew.runtime.specs import ContainerSpec, PodTemplate, format_bytes
 
 DEFAULT_PORT = 8080
 HOST = "127.0.0.1"
@@ -94,9 +97,16 @@ def describe_limits(host_config: dict[str, Any]) -> str:
 
 
 def create_body(
-    template: PodTemplate, *, pod: str, instance: str, host_port: int
+    template: PodTemplate,
+    *,
+    pod: str,
+    instance: str,
+    host_port: int,
+    container: ContainerSpec | None = None,
+    image_user: str = "",
 ) -> dict[str, Any]:
-    c = template.container
+    """The body for ``template``'s serving container, or one of its sidecars (``container``)."""
+    c = template.container if container is None else container
     env = contract_env(template)
     port = f"{container_port(template)}/tcp"
     labels = dict(template.labels)
@@ -113,14 +123,18 @@ def create_body(
             "PortBindings": {port: [{"HostIp": HOST, "HostPort": str(host_port)}]},
             "NetworkMode": "bridge",
             "Privileged": False,
-            "CapAdd": [],
-            "SecurityOpt": ["no-new-privileges"],
             "Binds": [],
             "RestartPolicy": {"Name": "no"},
             "Ulimits": ulimits(),
             **limits(template),
+            **securing.host_config(c.security),
         },
     }
+    user = securing.user_field(c.security, image_user)
+    if user is not None:
+        body["User"] = user
+    if c.working_dir is not None:
+        body["WorkingDir"] = c.working_dir
     if c.command:
         body["Entrypoint"] = expand(c.command, env)
         body["Cmd"] = expand(c.args, env)

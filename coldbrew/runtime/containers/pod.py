@@ -18,6 +18,7 @@ from typing import Any
 
 import aiodocker
 
+from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.creating import create_body, describe_limits
 from coldbrew.runtime.containers.engine import Engine
 from coldbrew.runtime.containers.pulling import Puller, PullError
@@ -36,11 +37,32 @@ class ContainerPod(Pod):
         # the published port may be a userland proxy's that accepts before the app listens
         self.probe_hold = PROBE_HOLD
         self._removing: set[asyncio.Task[None]] = set()
+        self.image_user = ""  # Config.User of the image, once pulled
 
     def termination_grace(self, default: float) -> float:
-        """The template's terminationGracePeriodSeconds (Knative: the revision's timeout)."""
-        own = self.template.termination_grace_seconds
+        """terminationGracePeriodSeconds as written, else Knative's (the revision's timeout)."""
+        own = self.template.grace_period_seconds
+        if own is None:
+            own = self.template.termination_grace_seconds
         return default if own is None else own
+
+    async def _config_error(self) -> str | None:
+        """runAsNonRoot over an image that runs as root (Kubernetes' message)."""
+        c = self.template.container
+        try:
+            info = await self.engine.docker.images.inspect(c.image)
+        except aiodocker.DockerError as exc:
+            log.warning("cannot inspect image %s: %s", c.image, exc)
+            info = {}
+        self.image_user = str((info.get("Config") or {}).get("User") or "")
+        return securing.non_root_refusal(c.security, self.image_user, c.name)
+
+    async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
+        """An exec probe or hook, in the serving container through the engine's exec API."""
+        cid = self.container_id
+        if cid is None:
+            return False
+        return await exec_in(self.engine.docker, cid, command, limit)
 
     # -- image
     async def _prepare(self) -> bool:
@@ -83,7 +105,11 @@ class ContainerPod(Pod):
         docker = self.engine.docker
         self.port = self.ports.allocate(prefer=self.port)
         body = create_body(
-            self.template, pod=self.name, instance=self.instance, host_port=self.port
+            self.template,
+            pod=self.name,
+            instance=self.instance,
+            host_port=self.port,
+            image_user=self.image_user,
         )
         try:
             container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
@@ -114,10 +140,12 @@ class ContainerPod(Pod):
         probing_task = loop.create_task(self._probe_loop())  # first: cold starts wait on it
         pumping = loop.create_task(self._pump(container))
         inspecting = loop.create_task(self._inspect(container))
-        stopping = loop.create_task(self._stop.wait())
+        stopping = self._unhealthy_or_stop()
         try:
             await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
             probing_task.cancel()
+            if not exited.done():
+                await self._before_sigterm()
             if not exited.done():
                 await self._signal(container, "SIGTERM")
                 try:
@@ -189,3 +217,18 @@ class ContainerPod(Pod):
             return
         container = self.engine.docker.containers.container(cid)
         self._background(self._signal(container, "SIGKILL"))
+
+
+async def exec_in(
+    docker: aiodocker.Docker, cid: str, command: tuple[str, ...], limit: float
+) -> bool:
+    """Run ``command`` in container ``cid``; True when it exits 0 within ``limit`` s."""
+    try:
+        async with asyncio.timeout(limit):
+            execution = await docker.containers.container(cid).exec(list(command))
+            async with execution.start(detach=False) as stream:
+                while await stream.read_out() is not None:
+                    pass
+            return (await execution.inspect()).get("ExitCode") == 0
+    except (aiodocker.DockerError, TimeoutError, OSError):
+        return False
