@@ -353,15 +353,28 @@ class Pod:
         return self.port
 
     async def _probe_loop(self) -> None:
-        checks = Checks(
-            self.template.container,
-            port_of=self._probe_port,
-            changed=lambda: self._set(ready=checks.ready),
-            unhealthy=self._restart_for,
-            hold=self.probe_hold,
-            run_exec=self._run_exec,
+        """Probe every container of the run; the pod is ready when all of them are."""
+        checks: list[Checks] = []
+
+        def changed() -> None:
+            self._set(ready=all(c.ready for c in checks))
+
+        checks.append(
+            Checks(
+                self.template.container,
+                port_of=self._probe_port,
+                changed=changed,
+                unhealthy=self._restart_for,
+                hold=self.probe_hold,
+                run_exec=self._run_exec,
+            )
         )
-        await checks.run()
+        checks += self._sidecar_checks(changed)
+        await asyncio.gather(*(c.run() for c in checks))
+
+    def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
+        """The sidecars' probes (containers only)."""
+        return []
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

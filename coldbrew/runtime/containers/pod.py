@@ -18,10 +18,13 @@ from typing import Any
 
 import aiodocker
 
+from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.creating import create_body, describe_limits
 from coldbrew.runtime.containers.engine import Engine
 from coldbrew.runtime.containers.pulling import Puller, PullError
+from coldbrew.runtime.containers.sidecars import Sidecar, create_sidecars, published_ports
+from coldbrew.runtime.logs import LogFile
 from coldbrew.runtime.pods import Backoff, Pod
 
 log = logging.getLogger(__name__)
@@ -30,8 +33,19 @@ PROBE_HOLD = 0.003  # a TCP probe's connection must stay open this long (see pro
 
 
 class ContainerPod(Pod):
-    def __init__(self, *, engine: Engine, puller: Puller, instance: str, **kw: Any) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        puller: Puller,
+        instance: str,
+        sidecar_logs: dict[str, LogFile] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(argv=("container",), waiting_message="", **kw)
+        self.sidecar_logs = sidecar_logs or {}
+        self.sidecars: list[Sidecar] = []  # of the current run
+        self.sidecar_ports: dict[int, int] = {}  # sidecar probe port -> host port
         self.engine, self.puller, self.instance = engine, puller, instance
         self.container_id: str | None = None
         # the published port may be a userland proxy's that accepts before the app listens
@@ -55,7 +69,36 @@ class ContainerPod(Pod):
             log.warning("cannot inspect image %s: %s", c.image, exc)
             info = {}
         self.image_user = str((info.get("Config") or {}).get("User") or "")
-        return securing.non_root_refusal(c.security, self.image_user, c.name)
+        problem = securing.non_root_refusal(c.security, self.image_user, c.name)
+        for spec in self.template.sidecars:
+            problem = problem or await self._sidecar_config_error(spec)
+        return problem
+
+    async def _sidecar_config_error(self, spec: Any) -> str | None:
+        if not spec.security or not spec.security.run_as_non_root:
+            return None
+        try:
+            await self.puller.ensure(spec.image, spec.image_pull_policy)
+            info = await self.engine.docker.images.inspect(spec.image)
+        except Exception as exc:  # the pull error shows when the run creates it
+            log.warning("cannot inspect image %s: %s", spec.image, exc)
+            return None
+        user = str((info.get("Config") or {}).get("User") or "")
+        return securing.non_root_refusal(spec.security, user, spec.name)
+
+    def _sidecar_checks(self, changed: Any) -> list[Checks]:
+        return [
+            s.checks(self.sidecar_ports, changed, self._restart_for, self._exec_in)
+            for s in self.sidecars
+        ]
+
+    async def _exec_in(self, cid: str, command: tuple[str, ...], limit: float) -> bool:
+        return await exec_in(self.engine.docker, cid, command, limit)
+
+    async def _before_sigterm(self) -> None:
+        """Every container's preStop hook, side by side, within the grace period."""
+        hooks = [s.pre_stop(self.sidecar_ports, self._exec_in, self.grace) for s in self.sidecars]
+        await asyncio.gather(super()._before_sigterm(), *hooks)
 
     async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
         """An exec probe or hook, in the serving container through the engine's exec API."""
@@ -104,12 +147,14 @@ class ContainerPod(Pod):
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         docker = self.engine.docker
         self.port = self.ports.allocate(prefer=self.port)
+        self.sidecar_ports = {p: self.ports.allocate() for p in published_ports(self.template)}
         body = create_body(
             self.template,
             pod=self.name,
             instance=self.instance,
             host_port=self.port,
             image_user=self.image_user,
+            extra_ports=self.sidecar_ports,
         )
         try:
             container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
@@ -117,13 +162,33 @@ class ContainerPod(Pod):
             if exc.status == 404:  # the image went away: ask again before the next run
                 self.puller.forget(self.template.container.image)
             self.log_file.write(f"coldbrew: cannot create the container: {exc.message}\n".encode())
+            self._release_sidecar_ports()
             return 128
         self.container_id = container.id
         try:
+            if self.template.sidecars:
+                try:
+                    self.sidecars = await create_sidecars(
+                        docker, self.template, pod=self.name, instance=self.instance,
+                        run=self.restarts, network_of=container.id, logs=self.sidecar_logs,
+                    )  # fmt: skip
+                except aiodocker.DockerError as exc:
+                    why = f"coldbrew: cannot create a sidecar: {exc.message}\n"
+                    self.log_file.write(why.encode())
+                    return 128
             return await self._supervise_container(container)
         finally:
             self.container_id = None
+            for sidecar in self.sidecars:
+                await asyncio.shield(self._remove(sidecar.container))
+            self.sidecars = []
             await asyncio.shield(self._remove(container))
+            self._release_sidecar_ports()
+
+    def _release_sidecar_ports(self) -> None:
+        for host_port in self.sidecar_ports.values():
+            self.ports.release(host_port)
+        self.sidecar_ports = {}
 
     async def _supervise_container(self, container: aiodocker.containers.DockerContainer) -> int:
         loop = asyncio.get_running_loop()
@@ -134,6 +199,15 @@ class ContainerPod(Pod):
             return 128
         # "not-running" (the default) also answers for a container that already exited
         exited = loop.create_task(container.wait())
+        try:
+            for sidecar in self.sidecars:  # the serving container's network exists now
+                await sidecar.start()
+        except aiodocker.DockerError as exc:
+            self.log_file.write(f"coldbrew: cannot start a sidecar: {exc.message}\n".encode())
+            await self._signal(container, "SIGKILL")
+            exited.cancel()
+            return 128
+        sidecar_exits = [s.exited for s in self.sidecars if s.exited is not None]
         self.started, self.phase = time.time(), "Running"
         self.ever_ready = False
         self._set(status="Running")
@@ -142,10 +216,15 @@ class ContainerPod(Pod):
         inspecting = loop.create_task(self._inspect(container))
         stopping = self._unhealthy_or_stop()
         try:
-            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {exited, stopping, *sidecar_exits}, return_when=asyncio.FIRST_COMPLETED
+            )
             probing_task.cancel()
+            self._note_sidecar_exit(sidecar_exits)
             if not exited.done():
                 await self._before_sigterm()
+            for sidecar in self.sidecars:
+                await self._signal(sidecar.container, "SIGTERM")
             if not exited.done():
                 await self._signal(container, "SIGTERM")
                 try:
@@ -159,6 +238,9 @@ class ContainerPod(Pod):
             probing_task.cancel()
             stopping.cancel()
             inspecting.cancel()
+            for sidecar in self.sidecars:
+                await self._signal(sidecar.container, "SIGKILL")
+                await sidecar.finish()
             self.pid = None
             self._set(ready=False)
             with contextlib.suppress(TimeoutError):
@@ -171,6 +253,13 @@ class ContainerPod(Pod):
             return int((exited.result() or {}).get("StatusCode", 1))
         except (aiodocker.DockerError, asyncio.CancelledError):
             return 1
+
+    def _note_sidecar_exit(self, exits: list[asyncio.Task[Any]]) -> None:
+        for sidecar, ended in zip(self.sidecars, exits, strict=False):
+            if ended.done() and not ended.cancelled() and not self._stop.is_set():
+                code = (ended.result() or {}).get("StatusCode") if not ended.exception() else "?"
+                why = f"sidecar {sidecar.spec.name} exited with code {code}"
+                self.log_file.write(f"coldbrew: {why}: restarting the pod's containers\n".encode())
 
     async def _inspect(self, container: aiodocker.containers.DockerContainer) -> None:
         """What the engine enforces (``get pods -o wide``) and the container's pid."""

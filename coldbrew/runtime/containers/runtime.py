@@ -49,8 +49,14 @@ class ContainerRuntime(PodRuntime):
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         if self.runs_as_process(rs):
             return super()._make_pod(rs)
+        basics = self._pod_basics(rs)
+        logs = {c.name: self._container_log(basics["name"], c.name) for c in rs.template.sidecars}
         return ContainerPod(
-            engine=self.engine, puller=self.puller, instance=self.instance, **self._pod_basics(rs)
+            engine=self.engine,
+            puller=self.puller,
+            instance=self.instance,
+            sidecar_logs=logs,
+            **basics,
         )
 
     async def shutdown(self, grace: float = 10) -> None:
