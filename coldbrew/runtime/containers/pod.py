@@ -21,6 +21,7 @@ import aiodocker
 from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.creating import create_body, describe_limits
+from coldbrew.runtime.containers.credentials import SecretLookup, pull_auth
 from coldbrew.runtime.containers.engine import Engine
 from coldbrew.runtime.containers.pulling import Puller, PullError
 from coldbrew.runtime.containers.sidecars import Sidecar, create_sidecars, published_ports
@@ -40,10 +41,12 @@ class ContainerPod(Pod):
         puller: Puller,
         instance: str,
         sidecar_logs: dict[str, LogFile] | None = None,
+        pull_secrets: SecretLookup | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(argv=("container",), waiting_message="", **kw)
         self.sidecar_logs = sidecar_logs or {}
+        self.pull_secrets = pull_secrets
         self.sidecars: list[Sidecar] = []  # of the current run
         self.sidecar_ports: dict[int, int] = {}  # sidecar probe port -> host port
         self.engine, self.puller, self.instance = engine, puller, instance
@@ -78,7 +81,9 @@ class ContainerPod(Pod):
         if not spec.security or not spec.security.run_as_non_root:
             return None
         try:
-            await self.puller.ensure(spec.image, spec.image_pull_policy)
+            auth = pull_auth(spec.image, self.template.namespace, self.template.pull_secrets,
+                             self.pull_secrets)  # fmt: skip
+            await self.puller.ensure(spec.image, spec.image_pull_policy, auth)
             info = await self.engine.docker.images.inspect(spec.image)
         except Exception as exc:  # the pull error shows when the run creates it
             log.warning("cannot inspect image %s: %s", spec.image, exc)
@@ -116,7 +121,9 @@ class ContainerPod(Pod):
                 self.message = f'Pulling image "{image}"'
                 self.progress = ("Pulling", self.message)
                 self._notify()
-            ensuring = asyncio.ensure_future(self.puller.ensure(image, policy))
+            auth = pull_auth(image, self.template.namespace, self.template.pull_secrets,
+                             self.pull_secrets)  # fmt: skip
+            ensuring = asyncio.ensure_future(self.puller.ensure(image, policy, auth))
             stopping = asyncio.ensure_future(self._stop.wait())
             try:
                 await asyncio.wait({ensuring, stopping}, return_when=asyncio.FIRST_COMPLETED)

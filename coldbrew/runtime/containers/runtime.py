@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from coldbrew.runtime.containers.credentials import SecretLookup
 from coldbrew.runtime.containers.engine import Engine, remove_labelled
 from coldbrew.runtime.containers.pod import ContainerPod
 from coldbrew.runtime.containers.pulling import Puller
@@ -30,8 +31,17 @@ class ContainerRuntime(PodRuntime):
 
     kind = "docker"
 
-    def __init__(self, *, engine: Engine, instance: str, **kw: Any) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        instance: str,
+        pull_secrets: SecretLookup | None = None,
+        **kw: Any,
+    ) -> None:
+        """``pull_secrets``: how imagePullSecrets are read (None: they are not)."""
         super().__init__(**kw)
+        self.pull_secrets = pull_secrets
         self.engine = engine
         self.instance = instance
         self.puller = Puller(engine.docker)
@@ -56,6 +66,7 @@ class ContainerRuntime(PodRuntime):
             puller=self.puller,
             instance=self.instance,
             sidecar_logs=logs,
+            pull_secrets=self.pull_secrets,
             **basics,
         )
 
