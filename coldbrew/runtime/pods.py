@@ -85,6 +85,7 @@ class Pod:
         self._enforcement: Enforcement | None = None
         self._stop = asyncio.Event()
         self._unhealthy = asyncio.Event()  # a liveness/startup probe asks for a restart
+        self.checks: list[Checks] = []  # the current run's: the serving container's first
         self._task: asyncio.Task[None] | None = None
 
     # -- views
@@ -112,7 +113,14 @@ class Pod:
             revision=self.template.revision,
             resources=self.template.resources,
             enforced=self.enforced,
+            container_name=self.template.container.name,
+            sidecars=self._sidecar_states(),
         )
+
+    def _sidecar_states(self) -> tuple[tuple[str, str, bool], ...]:
+        """(name, image, ready) of each sidecar, as the current run's probes see them."""
+        ready = {c.container.name: c.ready for c in self.checks[1:]}
+        return tuple((c.name, c.image, ready.get(c.name, False)) for c in self.template.sidecars)
 
     # -- control
     def start(self) -> None:
@@ -370,7 +378,12 @@ class Pod:
             )
         )
         checks += self._sidecar_checks(changed)
-        await asyncio.gather(*(c.run() for c in checks))
+        self.checks = checks
+        try:
+            await asyncio.gather(*(c.run() for c in checks))
+        finally:
+            for check in checks:
+                check.ready = False
 
     def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
         """The sidecars' probes (containers only)."""

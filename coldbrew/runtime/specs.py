@@ -170,6 +170,8 @@ class PodInfo:
     revision: str = ""  # the revision's name (revision_key is the replica set's key)
     resources: PodResources | None = None
     enforced: str = ""  # how resources were enforced, e.g. "cgroup1 cpu=2 mem=4Gi"
+    container_name: str = CONTAINER_NAME  # the serving container's
+    sidecars: tuple[tuple[str, str, bool], ...] = ()  # (name, image, ready) of each sidecar
 
     def to_k8s(self) -> dict[str, Any]:
         """A Kubernetes ``v1/Pod``-shaped object (for ``get pods -o yaml`` and friends)."""
@@ -192,7 +194,7 @@ class PodInfo:
         else:
             state = {"running": {"startedAt": rfc3339(self.started)}}
         container_status: dict[str, Any] = {
-            "name": CONTAINER_NAME,
+            "name": self.container_name,
             "image": self.image,
             "ready": self.ready,
             "restartCount": self.restarts,
@@ -208,7 +210,7 @@ class PodInfo:
         if self.enforced:
             annotations[ENFORCED_ANNOTATION] = self.enforced
         container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
+            "name": self.container_name,
             "image": self.image,
             "ports": [{"containerPort": self.port, "protocol": "TCP"}],
             "env": [{"name": "PORT", "value": str(self.port)}],
@@ -225,12 +227,17 @@ class PodInfo:
         }
         if self.deleting is not None:
             metadata["deletionTimestamp"] = rfc3339(self.deleting)
+        statuses = [container_status]
+        containers = [container]
+        for name, image, ready in self.sidecars:  # a run is all of them: same state, restarts
+            statuses.append({**container_status, "name": name, "image": image, "ready": ready})
+            containers.append({"name": name, "image": image})
         return {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": metadata,
             "spec": {
-                "containers": [container],
+                "containers": containers,
                 "restartPolicy": "Always",
             },
             "status": {
@@ -241,7 +248,7 @@ class PodInfo:
                     {"type": "Ready", "status": "True" if self.ready else "False"},
                     {"type": "ContainersReady", "status": "True" if self.ready else "False"},
                 ],
-                "containerStatuses": [container_status],
+                "containerStatuses": statuses,
                 "startTime": rfc3339(self.created),
             },
         }

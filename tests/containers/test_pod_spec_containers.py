@@ -77,7 +77,12 @@ def test_sidecar_on_localhost_user_and_read_only_rootfs(
     dropped = set(app["HostConfig"].get("CapDrop") or [])  # Podman lists what ALL meant
     assert "ALL" in dropped or {"CHOWN", "KILL", "NET_BIND_SERVICE", "SETUID"} <= dropped
 
-    name = _pod(server)["metadata"]["name"]
+    pod = _pod(server)
+    name = pod["metadata"]["name"]
+    statuses = {s["name"]: s["ready"] for s in pod["status"]["containerStatuses"]}
+    assert statuses == {"app": True, "helper": True}
+    row = next(ln for ln in server.cli("get", "pods").stdout.splitlines() if name in ln)
+    assert row.split()[1] == "2/2", row  # READY counts every container
     logs = wait_for(
         lambda: (
             (out := server.cli("logs", name, "-c", "helper").stdout)
@@ -102,6 +107,7 @@ def test_failing_exec_liveness_probe_restarts_the_container(
         "livenessProbe": {
             "exec": {"command": ["/bin/sh", "-c", "test ! -f /tmp/sick"]},
             "periodSeconds": 1,
+            "timeoutSeconds": 20,  # an exec through a loaded engine may take seconds
             "failureThreshold": 1,
         },
         "startupProbe": {"tcpSocket": {}, "periodSeconds": 1, "failureThreshold": 30},
