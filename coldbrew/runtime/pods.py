@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from coldbrew.runtime import identity
-from coldbrew.runtime.checking import Checks
-from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
+from coldbrew.runtime.pod_health import PodHealth, signal_group
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
-from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, ProbeSpec, Status
+from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
@@ -44,7 +41,7 @@ class Backoff:
         self.count = 0
 
 
-class Pod:
+class Pod(PodHealth):
     def __init__(
         self,
         *,
@@ -85,7 +82,7 @@ class Pod:
         self._enforcement: Enforcement | None = None
         self._stop = asyncio.Event()
         self._unhealthy = asyncio.Event()  # a liveness/startup probe asks for a restart
-        self.checks: list[Checks] = []  # the current run's: the serving container's first
+        self.checks = []  # the current run's probes: the serving container's first
         self._task: asyncio.Task[None] | None = None
 
     # -- views
@@ -117,11 +114,6 @@ class Pod:
             sidecars=self._sidecar_states(),
         )
 
-    def _sidecar_states(self) -> tuple[tuple[str, str, bool], ...]:
-        """(name, image, ready) of each sidecar, as the current run's probes see them."""
-        ready = {c.container.name: c.ready for c in self.checks[1:]}
-        return tuple((c.name, c.image, ready.get(c.name, False)) for c in self.template.sidecars)
-
     # -- control
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._supervise(), name=self.name)
@@ -152,7 +144,7 @@ class Pod:
 
     def kill(self) -> None:
         if self.pid is not None:
-            _signal_group(self.pid, signal.SIGKILL)
+            signal_group(self.pid, signal.SIGKILL)
 
     # -- internals
     def _set(self, *, ready: bool | None = None, status: Status | None = None) -> None:
@@ -216,69 +208,6 @@ class Pod:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
         return True
 
-    async def _config_error(self) -> str | None:
-        """Why the container cannot be created as configured (CreateContainerConfigError)."""
-        c = self.template.container
-        if self.template.sidecars:
-            return "sidecars need the container runtime: process pods run one container"
-        if c.working_dir is not None and not Path(c.working_dir).is_dir():  # noqa: ASYNC240
-            return f"workingDir {c.working_dir}: no such directory"
-        return identity.refusal(c.security, c.name)
-
-    def _unhealthy_or_stop(self) -> asyncio.Task[Literal[True]]:
-        """Done when the pod is stopped or a probe asks for a restart (cleared for the run)."""
-        self._unhealthy.clear()
-
-        async def wait() -> Literal[True]:
-            stop = asyncio.ensure_future(self._stop.wait())
-            sick = asyncio.ensure_future(self._unhealthy.wait())
-            try:
-                await asyncio.wait({stop, sick}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stop.cancel()
-                sick.cancel()
-            return True
-
-        return asyncio.get_running_loop().create_task(wait())
-
-    def _restart_for(self, why: str) -> None:
-        """A liveness or startup probe failed: log it, restart the container."""
-        name = self.template.container.name
-        self.log_file.write(f"coldbrew: {why}: container {name} will be restarted\n".encode())
-        log.info("pod %s: %s; restarting", self.name, why)
-        self._unhealthy.set()
-
-    async def _before_sigterm(self) -> None:
-        """The container's preStop hook, within the grace period."""
-        hook = self.template.container.pre_stop
-        if hook is not None:
-            port = self.port if hook.port in (None, self.template.container.port) else hook.port
-            await run_pre_stop(hook, port, self._run_exec, self.grace)
-
-    async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
-        """An exec probe or hook: the command as a process of the pod (its env, dir, user)."""
-        c = self.template.container
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *expand(command, pod_env(self.template, self.port)),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=pod_env(self.template, self.port),
-                cwd=c.working_dir or self.cwd,
-                start_new_session=True,
-                preexec_fn=identity.switch_user(c.security),
-            )
-        except OSError:
-            return False
-        try:
-            async with asyncio.timeout(limit):
-                return await proc.wait() == 0
-        except TimeoutError:
-            _signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            return False
-
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
         env = pod_env(self.template, self.port)
@@ -318,7 +247,7 @@ class Pod:
             if not exited.done():
                 await self._before_sigterm()
             if not exited.done():
-                _signal_group(proc.pid, signal.SIGTERM)
+                signal_group(proc.pid, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(asyncio.shield(exited), self.grace)
                 except TimeoutError:
@@ -326,7 +255,7 @@ class Pod:
         finally:
             probing_task.cancel()
             stopping.cancel()
-            _signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
+            signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
             if not exited.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await exited
@@ -353,43 +282,3 @@ class Pod:
             log.exception("preparing resource enforcement of pod %s failed", self.name)
             self.enforced = "none (error)"
             return None
-
-    def _probe_port(self, spec: ProbeSpec | None) -> int:
-        """Where a probe connects: the pod's port unless it names another one."""
-        if spec and spec.port and spec.port != self.template.container.port:
-            return spec.port
-        return self.port
-
-    async def _probe_loop(self) -> None:
-        """Probe every container of the run; the pod is ready when all of them are."""
-        checks: list[Checks] = []
-
-        def changed() -> None:
-            self._set(ready=all(c.ready for c in checks))
-
-        checks.append(
-            Checks(
-                self.template.container,
-                port_of=self._probe_port,
-                changed=changed,
-                unhealthy=self._restart_for,
-                hold=self.probe_hold,
-                run_exec=self._run_exec,
-            )
-        )
-        checks += self._sidecar_checks(changed)
-        self.checks = checks
-        try:
-            await asyncio.gather(*(c.run() for c in checks))
-        finally:
-            for check in checks:
-                check.ready = False
-
-    def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
-        """The sidecars' probes (containers only)."""
-        return []
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

@@ -24,9 +24,16 @@ from coldbrew.runtime.containers.creating import create_body, describe_limits
 from coldbrew.runtime.containers.credentials import SecretLookup, pull_auth
 from coldbrew.runtime.containers.engine import Engine
 from coldbrew.runtime.containers.pulling import Puller, PullError
-from coldbrew.runtime.containers.sidecars import Sidecar, create_sidecars, published_ports
+from coldbrew.runtime.containers.sidecars import (
+    Sidecar,
+    create_sidecars,
+    exec_in,
+    published_ports,
+    sidecar_non_root_refusal,
+)
 from coldbrew.runtime.logs import LogFile
 from coldbrew.runtime.pods import Backoff, Pod
+from coldbrew.runtime.specs import ContainerSpec
 
 log = logging.getLogger(__name__)
 KILL_WAIT = 10.0  # after SIGKILL, how long to wait for the engine to report the exit
@@ -77,19 +84,12 @@ class ContainerPod(Pod):
             problem = problem or await self._sidecar_config_error(spec)
         return problem
 
-    async def _sidecar_config_error(self, spec: Any) -> str | None:
+    async def _sidecar_config_error(self, spec: ContainerSpec) -> str | None:
         if not spec.security or not spec.security.run_as_non_root:
             return None
-        try:
-            auth = pull_auth(spec.image, self.template.namespace, self.template.pull_secrets,
-                             self.pull_secrets)  # fmt: skip
-            await self.puller.ensure(spec.image, spec.image_pull_policy, auth)
-            info = await self.engine.docker.images.inspect(spec.image)
-        except Exception as exc:  # the pull error shows when the run creates it
-            log.warning("cannot inspect image %s: %s", spec.image, exc)
-            return None
-        user = str((info.get("Config") or {}).get("User") or "")
-        return securing.non_root_refusal(spec.security, user, spec.name)
+        auth = pull_auth(spec.image, self.template.namespace, self.template.pull_secrets,
+                         self.pull_secrets)  # fmt: skip
+        return await sidecar_non_root_refusal(self.engine.docker, self.puller, spec, auth)
 
     def _sidecar_checks(self, changed: Any) -> list[Checks]:
         return [
@@ -313,18 +313,3 @@ class ContainerPod(Pod):
             return
         container = self.engine.docker.containers.container(cid)
         self._background(self._signal(container, "SIGKILL"))
-
-
-async def exec_in(
-    docker: aiodocker.Docker, cid: str, command: tuple[str, ...], limit: float
-) -> bool:
-    """Run ``command`` in container ``cid``; True when it exits 0 within ``limit`` s."""
-    try:
-        async with asyncio.timeout(limit):
-            execution = await docker.containers.container(cid).exec(list(command))
-            async with execution.start(detach=False) as stream:
-                while await stream.read_out() is not None:
-                    pass
-            return (await execution.inspect()).get("ExitCode") == 0
-    except (aiodocker.DockerError, TimeoutError, OSError):
-        return False

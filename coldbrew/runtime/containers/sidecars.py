@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable
 import aiodocker
 
 from coldbrew.runtime.checking import Checks
+from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.creating import create_body
+from coldbrew.runtime.containers.pulling import Puller
 from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.logs import LogFile
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec
@@ -135,3 +137,32 @@ async def create_sidecars(
         container = await docker.containers.create(body, name=f"{pod}-{spec.name}-{run}")
         out.append(Sidecar(spec, container, logs[spec.name]))
     return out
+
+
+async def exec_in(
+    docker: aiodocker.Docker, cid: str, command: tuple[str, ...], limit: float
+) -> bool:
+    """Run ``command`` in container ``cid``; True when it exits 0 within ``limit`` s."""
+    try:
+        async with asyncio.timeout(limit):
+            execution = await docker.containers.container(cid).exec(list(command))
+            async with execution.start(detach=False) as stream:
+                while await stream.read_out() is not None:
+                    pass
+            return (await execution.inspect()).get("ExitCode") == 0
+    except (aiodocker.DockerError, TimeoutError, OSError):
+        return False
+
+
+async def sidecar_non_root_refusal(
+    docker: aiodocker.Docker, puller: Puller, spec: ContainerSpec, auth: dict[str, str] | None
+) -> str | None:
+    """runAsNonRoot of a sidecar over its image's user (its image pulled first)."""
+    try:
+        await puller.ensure(spec.image, spec.image_pull_policy, auth)
+        info = await docker.images.inspect(spec.image)
+    except Exception as exc:  # the pull error shows when the run creates the sidecar
+        log.warning("cannot inspect image %s: %s", spec.image, exc)
+        return None
+    user = str((info.get("Config") or {}).get("User") or "")
+    return securing.non_root_refusal(spec.security, user, spec.name)
