@@ -23,7 +23,7 @@ from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile
-from coldbrew.runtime.specs import PodTemplate, ProbeSpec, Status
+from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec, Status
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,10 @@ class PodHealth:
     async def _config_error(self) -> str | None:
         """Why the container cannot be created as configured (CreateContainerConfigError)."""
         c = self.template.container
-        if self.template.sidecars:
-            return "sidecars need the container runtime: process pods run one container"
+        for spec in self.template.sidecars:
+            problem = self._sidecar_refusal(spec)
+            if problem is not None:
+                return problem
         if c.working_dir is not None and not Path(c.working_dir).is_dir():  # noqa: ASYNC240
             return f"workingDir {c.working_dir}: no such directory"
         return identity.refusal(c.security, c.name)
@@ -143,6 +145,10 @@ class PodHealth:
         finally:
             for check in checks:
                 check.ready = False
+
+    def _sidecar_refusal(self, spec: ContainerSpec) -> str | None:
+        """Why a sidecar cannot run (None: it can)."""
+        return None
 
     def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
         """The sidecars' probes (containers only)."""

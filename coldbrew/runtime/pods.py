@@ -6,18 +6,22 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from coldbrew.runtime import identity
+from coldbrew.runtime.checking import Checks
+from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
 from coldbrew.runtime.pod_health import PodHealth, signal_group
+from coldbrew.runtime.process_sidecars import ProcessSidecar, sidecar_argv, sidecar_env
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
-from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
+from coldbrew.runtime.specs import ContainerSpec, Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
@@ -56,6 +60,9 @@ class Pod(PodHealth):
         backoff: Backoff | None = None,
         ports: Ports | None = None,
         enforcer: ResourceEnforcer | None = None,
+        sidecar_logs: dict[str, LogFile] | None = None,
+        images: ImageMap | None = None,
+        python: str = sys.executable,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
         self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
@@ -84,6 +91,9 @@ class Pod(PodHealth):
         self._unhealthy = asyncio.Event()  # a liveness/startup probe asks for a restart
         self.checks = []  # the current run's probes: the serving container's first
         self._task: asyncio.Task[None] | None = None
+        self.sidecar_logs = sidecar_logs or {}  # name -> the sidecar's log
+        self.images, self.python = images, python
+        self.proc_sidecars: list[ProcessSidecar] = []  # of the current run
 
     # -- views
     def info(self) -> PodInfo:
@@ -235,17 +245,27 @@ class Pod(PodHealth):
                 log.exception("checking resource enforcement of pod %s failed", self.name)
         self.pid, self.started, self.phase = proc.pid, time.time(), "Running"
         self.ever_ready = False
-        self._set(status="Running")
         loop = asyncio.get_running_loop()
         pumping = loop.create_task(pump(proc.stdout, self.log_file))
-        probing_task = loop.create_task(self._probe_loop())
         exited = loop.create_task(proc.wait())
+        await self._start_sidecars()
+        self._set(status="Running")
+        probing_task = loop.create_task(self._probe_loop())
         stopping = self._unhealthy_or_stop()
+        sidecar_exits = [s.exited for s in self.proc_sidecars if s.exited is not None]
         try:
-            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {exited, stopping, *sidecar_exits}, return_when=asyncio.FIRST_COMPLETED
+            )
             probing_task.cancel()
+            for sidecar in self.proc_sidecars:
+                if sidecar.exited is not None and sidecar.exited.done():
+                    why = f"sidecar {sidecar.spec.name} exited with code {sidecar.exited.result()}"
+                    self.log_file.write(f"coldbrew: {why}: restarting the pod\n".encode())
             if not exited.done():
                 await self._before_sigterm()
+            for sidecar in self.proc_sidecars:
+                sidecar.signal(signal.SIGTERM)
             if not exited.done():
                 signal_group(proc.pid, signal.SIGTERM)
                 try:
@@ -256,6 +276,8 @@ class Pod(PodHealth):
             probing_task.cancel()
             stopping.cancel()
             signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
+            await asyncio.gather(*(s.finish(self.grace) for s in self.proc_sidecars))
+            self.proc_sidecars = []
             if not exited.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await exited
@@ -266,6 +288,37 @@ class Pod(PodHealth):
             pumping.cancel()
         assert proc.returncode is not None
         return proc.returncode
+
+    def _sidecar_refusal(self, spec: ContainerSpec) -> str | None:
+        try:
+            sidecar_argv(spec, self.images, self.python)
+        except ValueError as exc:
+            return str(exc)
+        if spec.working_dir is not None and not Path(spec.working_dir).is_dir():
+            return f"sidecar {spec.name}: workingDir {spec.working_dir}: no such directory"
+        return identity.refusal(spec.security, spec.name)
+
+    async def _start_sidecars(self) -> None:
+        """The run's sidecar processes, after the serving one (a failed start: its log says)."""
+        for spec in self.template.sidecars:
+            argv = sidecar_argv(spec, self.images, self.python)  # checked before the first run
+            lf = self.sidecar_logs.get(spec.name) or self.log_file
+            env = sidecar_env(self.template, spec, self.port)
+            sidecar = ProcessSidecar(spec, argv, env, lf, self.cwd)
+            try:
+                await sidecar.start()
+            except OSError as exc:
+                lf.write(f"coldbrew: cannot start sidecar {spec.name}: {exc}\n".encode())
+                continue
+            self.proc_sidecars.append(sidecar)
+
+    def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
+        return [s.checks(changed, self._restart_for) for s in self.proc_sidecars]
+
+    async def _before_sigterm(self) -> None:
+        """The serving process's preStop hook and its sidecars', side by side."""
+        hooks = [s.pre_stop(self.grace) for s in self.proc_sidecars]
+        await asyncio.gather(super()._before_sigterm(), *hooks)
 
     def _prepare_enforcement(self) -> Callable[[], None] | None:
         """The preexec_fn enforcing the template's resources (groups made on the first run)."""

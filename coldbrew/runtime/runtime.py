@@ -168,7 +168,8 @@ class PodRuntime:
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         argv, missing = resolve_argv(rs.template, self.images, self.python)
         return Pod(argv=argv, waiting_message=missing or "", cwd=self.images.base_dir,
-                   enforcer=self.enforcer, **self._pod_basics(rs))  # fmt: skip
+                   enforcer=self.enforcer, images=self.images, python=self.python,
+                   **self._pod_basics(rs))  # fmt: skip
 
     def _pod_basics(self, rs: ReplicaSet) -> dict[str, Any]:
         """What every pod gets whatever runs it: name, labels, log, back-off, ports, notify."""
@@ -203,6 +204,7 @@ class PodRuntime:
             "notify": changed,
             "backoff": Backoff(*self._backoff),
             "ports": self._ports,
+            "sidecar_logs": {c.name: self._container_log(name, c.name) for c in t.sidecars},
         }
 
     def _container_log(self, pod_name: str, container: str) -> LogFile:

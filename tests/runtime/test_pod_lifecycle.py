@@ -19,6 +19,7 @@ from coldbrew.runtime import (
     grpc_health,
 )
 from coldbrew.runtime.container_specs import HookSpec, SecuritySpec
+from coldbrew.runtime.naming import free_port
 
 from .conftest import APPS, PROBE_APP, Changes, eventually, get, template
 
@@ -153,3 +154,35 @@ async def test_pre_stop_then_grace_period(tmp_path: Path) -> None:
 
 def test_container_spec_defaults_name_the_serving_container() -> None:
     assert ContainerSpec(image="x").name == "user-container"
+
+
+async def test_process_sidecar_shares_the_loopback(runtime: PodRuntime) -> None:
+    side_port = free_port("127.0.0.1")
+    server = (sys.executable, "-m", "http.server", str(side_port), "--bind", "127.0.0.1")
+    sidecar = ContainerSpec(
+        image="registry.example.com/helper:1",
+        command=server,
+        name="helper",
+        readiness_probe=ProbeSpec(kind="tcp", port=side_port),
+    )
+    runtime.scale(replace(probe_pod(), sidecars=(sidecar,)), 1)
+    assert await runtime.wait_ready(KEY, timeout=20)  # both ready
+    (info,) = runtime.pods()
+    assert info.sidecars == (("helper", "registry.example.com/helper:1", True),)
+    assert info.to_k8s()["status"]["containerStatuses"][1]["name"] == "helper"
+    status, _ = await get(side_port, "/")
+    assert status == 200
+    await eventually(lambda: '"GET / HTTP/1.1" 200' in runtime.log(info.name, "helper"))
+    assert "GET / HTTP/1.1" not in runtime.log(info.name)  # each container has its own log
+    assert "probe app listening" in runtime.log(info.name, "user-container")
+    with pytest.raises(KeyError):
+        runtime.log(info.name, "nope")
+
+
+async def test_process_sidecar_without_a_command_is_refused(runtime: PodRuntime) -> None:
+    sidecar = ContainerSpec(image="registry.example.com/helper:1", name="helper")
+    runtime.scale(replace(probe_pod(), sidecars=(sidecar,)), 1)
+    await eventually(lambda: runtime.revision_state(KEY).failure is not None)
+    reason, message = runtime.revision_state(KEY).failure or ("", "")
+    assert reason == "CreateContainerConfigError"
+    assert "sidecar helper" in message and "registry.example.com/helper:1" in message

@@ -31,7 +31,6 @@ from coldbrew.runtime.containers.sidecars import (
     published_ports,
     sidecar_non_root_refusal,
 )
-from coldbrew.runtime.logs import LogFile
 from coldbrew.runtime.pods import Backoff, Pod
 from coldbrew.runtime.specs import ContainerSpec
 
@@ -47,12 +46,10 @@ class ContainerPod(Pod):
         engine: Engine,
         puller: Puller,
         instance: str,
-        sidecar_logs: dict[str, LogFile] | None = None,
         pull_secrets: SecretLookup | None = None,
         **kw: Any,
     ) -> None:
         super().__init__(argv=("container",), waiting_message="", **kw)
-        self.sidecar_logs = sidecar_logs or {}
         self.pull_secrets = pull_secrets
         self.sidecars: list[Sidecar] = []  # of the current run
         self.sidecar_ports: dict[int, int] = {}  # sidecar probe port -> host port

@@ -59,15 +59,12 @@ class ContainerRuntime(PodRuntime):
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         if self.runs_as_process(rs):
             return super()._make_pod(rs)
-        basics = self._pod_basics(rs)
-        logs = {c.name: self._container_log(basics["name"], c.name) for c in rs.template.sidecars}
         return ContainerPod(
             engine=self.engine,
             puller=self.puller,
             instance=self.instance,
-            sidecar_logs=logs,
             pull_secrets=self.pull_secrets,
-            **basics,
+            **self._pod_basics(rs),
         )
 
     async def shutdown(self, grace: float = 10) -> None:
