@@ -13,39 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from coldbrew.runtime import identity
-from coldbrew.runtime.checking import Checks
+from coldbrew.runtime.backoff import Backoff as Backoff  # where pods' users find it
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
 from coldbrew.runtime.pod_health import PodHealth, signal_group
-from coldbrew.runtime.process_sidecars import ProcessSidecar, sidecar_argv, sidecar_env
+from coldbrew.runtime.process_sidecars import ProcessSidecar, ProcessSidecars
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
-from coldbrew.runtime.specs import ContainerSpec, Phase, PodInfo, PodTemplate, Status
+from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
 
 
-class Backoff:
-    """Restart delays: 0 s for the first restart, then ``initial`` doubling to ``maximum``.
-
-    (Kubernetes uses 10 s doubling to 5 min; a local runtime should come back faster.)
-    """
-
-    def __init__(self, initial: float = 1.0, maximum: float = 30.0) -> None:
-        self.initial, self.maximum = initial, maximum
-        self.count = 0
-
-    def next(self) -> float:
-        n, self.count = self.count, self.count + 1
-        return 0.0 if n == 0 else min(self.initial * 2 ** (n - 1), self.maximum)
-
-    def reset(self) -> None:
-        self.count = 0
-
-
-class Pod(PodHealth):
+class Pod(ProcessSidecars, PodHealth):
     def __init__(
         self,
         *,
@@ -288,37 +270,6 @@ class Pod(PodHealth):
             pumping.cancel()
         assert proc.returncode is not None
         return proc.returncode
-
-    def _sidecar_refusal(self, spec: ContainerSpec) -> str | None:
-        try:
-            sidecar_argv(spec, self.images, self.python)
-        except ValueError as exc:
-            return str(exc)
-        if spec.working_dir is not None and not Path(spec.working_dir).is_dir():
-            return f"sidecar {spec.name}: workingDir {spec.working_dir}: no such directory"
-        return identity.refusal(spec.security, spec.name)
-
-    async def _start_sidecars(self) -> None:
-        """The run's sidecar processes, after the serving one (a failed start: its log says)."""
-        for spec in self.template.sidecars:
-            argv = sidecar_argv(spec, self.images, self.python)  # checked before the first run
-            lf = self.sidecar_logs.get(spec.name) or self.log_file
-            env = sidecar_env(self.template, spec, self.port)
-            sidecar = ProcessSidecar(spec, argv, env, lf, self.cwd)
-            try:
-                await sidecar.start()
-            except OSError as exc:
-                lf.write(f"coldbrew: cannot start sidecar {spec.name}: {exc}\n".encode())
-                continue
-            self.proc_sidecars.append(sidecar)
-
-    def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
-        return [s.checks(changed, self._restart_for) for s in self.proc_sidecars]
-
-    async def _before_sigterm(self) -> None:
-        """The serving process's preStop hook and its sidecars', side by side."""
-        hooks = [s.pre_stop(self.grace) for s in self.proc_sidecars]
-        await asyncio.gather(super()._before_sigterm(), *hooks)
 
     def _prepare_enforcement(self) -> Callable[[], None] | None:
         """The preexec_fn enforcing the template's resources (groups made on the first run)."""

@@ -23,7 +23,7 @@ from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, image_missing_message, pod_env
 from coldbrew.runtime.logs import LogFile, pump
-from coldbrew.runtime.pod_health import signal_group
+from coldbrew.runtime.pod_health import PodHealth, signal_group
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec
 
 log = logging.getLogger(__name__)
@@ -130,3 +130,43 @@ class ProcessSidecar:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._pumping), 1.0)
             self._pumping.cancel()
+
+
+class ProcessSidecars(PodHealth):
+    """The process pod's handling of its sidecars (mixed into :class:`Pod`)."""
+
+    images: ImageMap | None
+    python: str
+    sidecar_logs: dict[str, LogFile]
+    proc_sidecars: list[ProcessSidecar]
+
+    def _sidecar_refusal(self, spec: ContainerSpec) -> str | None:
+        try:
+            sidecar_argv(spec, self.images, self.python)
+        except ValueError as exc:
+            return str(exc)
+        if spec.working_dir is not None and not Path(spec.working_dir).is_dir():
+            return f"sidecar {spec.name}: workingDir {spec.working_dir}: no such directory"
+        return identity.refusal(spec.security, spec.name)
+
+    async def _start_sidecars(self) -> None:
+        """The run's sidecar processes, after the serving one (a failed start: its log says)."""
+        for spec in self.template.sidecars:
+            argv = sidecar_argv(spec, self.images, self.python)  # checked before the first run
+            lf = self.sidecar_logs.get(spec.name) or self.log_file
+            env = sidecar_env(self.template, spec, self.port)
+            sidecar = ProcessSidecar(spec, argv, env, lf, self.cwd)
+            try:
+                await sidecar.start()
+            except OSError as exc:
+                lf.write(f"coldbrew: cannot start sidecar {spec.name}: {exc}\n".encode())
+                continue
+            self.proc_sidecars.append(sidecar)
+
+    def _sidecar_checks(self, changed: Callable[[], None]) -> list[Checks]:
+        return [s.checks(changed, self._restart_for) for s in self.proc_sidecars]
+
+    async def _before_sigterm(self) -> None:
+        """The serving process's preStop hook and its sidecars', side by side."""
+        hooks = [s.pre_stop(self.grace) for s in self.proc_sidecars]
+        await asyncio.gather(super()._before_sigterm(), *hooks)
