@@ -147,11 +147,15 @@ async def pod_log(request: web.Request) -> web.Response:
     if request.app[PRESENTER_KEY].pod(ns, name) is None:
         return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
     runtime = request.app[CONTROLLER_KEY].runtime
+    container = request.query.get("container") or None  # as Kubernetes: ?container=NAME
     try:
         if request.query.get("follow") in ("true", "1"):
-            return await _follow_log(request, runtime.follow_log(name))
-        text = runtime.log(name)
+            return await _follow_log(request, runtime.follow_log(name, container=container))
+        text = runtime.log(name, container)
     except KeyError:
+        if container is not None:
+            why = f"container {container} is not valid for pod {name}"
+            return status_error(400, "BadRequest", why, name=name)
         return status_error(404, "NotFound", f'pods "{name}" not found', name=name)
     return web.Response(text=text)
 

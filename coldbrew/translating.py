@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from coldbrew.api.model import Probe, Resources, RevisionTemplate
+from coldbrew.api.model import Container, Handler, Probe, Resources, RevisionTemplate
+from coldbrew.api.model import SecurityContext as ApiSecurity
 from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
-from coldbrew.runtime.specs import ContainerLimits
+from coldbrew.runtime.container_specs import HookSpec, SecuritySpec
+from coldbrew.runtime.specs import CONTAINER_NAME, ContainerLimits
 from coldbrew.storing import StoredRevision
 
 SERVICE_LABEL = "serving.knative.dev/service"
@@ -24,6 +26,63 @@ def probe_spec(probe: Probe | None) -> ProbeSpec | None:
         failure_threshold=probe.failure_threshold or 3,
         success_threshold=probe.success_threshold or 1,
         initial_delay_seconds=probe.initial_delay_seconds,
+        host=probe.host,
+        scheme=probe.scheme,
+        headers=probe.headers,
+        command=probe.command,
+        service=probe.service or "",
+    )
+
+
+def hook_spec(hook: Handler | None) -> HookSpec | None:
+    if hook is None:
+        return None
+    return HookSpec(
+        kind=hook.kind,
+        path=hook.path or "/",
+        port=hook.port,
+        host=hook.host,
+        scheme=hook.scheme,
+        headers=hook.headers,
+        command=hook.command,
+        seconds=hook.seconds,
+    )
+
+
+def security_spec(own: ApiSecurity | None, pod: ApiSecurity | None) -> SecuritySpec | None:
+    """The container's context with the pod's filled in (None: neither sets one)."""
+    if own is None and pod is None:
+        return None
+    sc = (own or ApiSecurity()).over(pod)
+    return SecuritySpec(
+        run_as_user=sc.run_as_user,
+        run_as_group=sc.run_as_group,
+        run_as_non_root=sc.run_as_non_root,
+        read_only_root_filesystem=bool(sc.read_only_root_filesystem),
+        allow_privilege_escalation=sc.allow_privilege_escalation,
+        capabilities_add=sc.capabilities_add,
+        capabilities_drop=sc.capabilities_drop,
+        seccomp_profile=sc.seccomp_profile,
+        seccomp_localhost_profile=sc.seccomp_localhost_profile,
+    )
+
+
+def container_spec(c: Container, template: RevisionTemplate, default_name: str) -> ContainerSpec:
+    return ContainerSpec(
+        image=c.image,
+        command=c.command,
+        args=c.args,
+        env=c.env,
+        port=c.port,
+        readiness_probe=probe_spec(c.readiness_probe),
+        image_pull_policy=c.image_pull_policy,
+        limits=container_limits(c.resources),
+        name=c.name or default_name,
+        liveness_probe=probe_spec(c.liveness_probe),
+        startup_probe=probe_spec(c.startup_probe),
+        security=security_spec(c.security_context, template.security_context),
+        working_dir=c.working_dir,
+        pre_stop=hook_spec(c.pre_stop),
     )
 
 
@@ -35,7 +94,6 @@ def container_limits(r: Resources | None) -> ContainerLimits | None:
 
 def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate:
     """The pod template of one revision: its container plus Knative's labels."""
-    c = template.container
     labels = dict(template.labels)
     labels.update(
         {
@@ -49,16 +107,10 @@ def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate
         service=rev.service,
         configuration=rev.service,
         revision=rev.name,
-        container=ContainerSpec(
-            image=c.image,
-            command=c.command,
-            args=c.args,
-            env=c.env,
-            port=c.port,
-            readiness_probe=probe_spec(c.readiness_probe),
-            image_pull_policy=c.image_pull_policy,
-            limits=container_limits(c.resources),
-        ),
+        container=container_spec(template.container, template, CONTAINER_NAME),
+        sidecars=tuple(container_spec(c, template, "sidecar") for c in template.sidecars),
+        pull_secrets=template.image_pull_secrets,
+        grace_period_seconds=template.termination_grace_period_seconds,
         labels=labels,
         annotations=dict(template.annotations),
         template_hash=rev.template_hash,

@@ -1,4 +1,8 @@
-"""Validate ``spec.template.spec.containers[0]`` into a :class:`Container`."""
+"""Validate one of ``spec.template.spec.containers`` into a :class:`Container`.
+
+Probes and lifecycle hooks are :mod:`coldbrew.api.probes`'; ``securityContext`` is
+:mod:`coldbrew.api.security`'s.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from .checks import (
     check_keys,
     get_int,
     get_list,
-    get_mapping,
     get_str,
     is_dns1123_label,
     join,
@@ -20,11 +23,12 @@ from .errors import (
     disallowed_field,
     invalid_value,
     missing_field,
-    out_of_bounds,
     wrong_type,
 )
-from .model import Container, Probe
+from .model import Container
+from .probes import PortRule, parse_pre_stop, parse_probe
 from .resources import parse_resources
+from .security import parse_security
 
 MAX_INT32 = 2**31 - 1
 DEFAULT_PORT = 8080
@@ -43,32 +47,26 @@ CONTAINER_FIELDS = (
     "readinessProbe",
     "resources",
     "imagePullPolicy",
+    "livenessProbe",
+    "startupProbe",
+    "securityContext",
+    "workingDir",
+    "lifecycle",
 )
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 CONTAINER_UNSUPPORTED = (
     "envFrom",
-    "lifecycle",
-    "livenessProbe",
-    "securityContext",
-    "startupProbe",
     "terminationMessagePath",
     "terminationMessagePolicy",
     "volumeMounts",
-    "workingDir",
-)
-PROBE_FIELDS = (
-    "httpGet",
-    "tcpSocket",
-    "periodSeconds",
-    "timeoutSeconds",
-    "failureThreshold",
-    "successThreshold",
-    "initialDelaySeconds",
 )
 
 
-def parse_container(obj: Any, path: str) -> Container:
-    """Validate one serving container at ``path`` (e.g. ``spec.template.spec.containers[0]``)."""
+def parse_container(obj: Any, path: str, sidecar: bool = False) -> Container:
+    """Validate one container at ``path`` (e.g. ``spec.template.spec.containers[0]``).
+
+    A ``sidecar`` has no ports; its probes name their own ports.
+    """
     if not isinstance(obj, dict):
         raise wrong_type(obj, "a mapping", path)
     check_keys(obj, CONTAINER_FIELDS, path, CONTAINER_UNSUPPORTED)
@@ -87,6 +85,10 @@ def parse_container(obj: Any, path: str) -> Container:
             f'image: "{image}", error: contains whitespace',
         )
     port, port_name = _port(obj, path)
+    ports = PortRule(None) if sidecar else PortRule(port or DEFAULT_PORT, port_name)
+    working_dir = get_str(obj, "workingDir", path) or None
+    if working_dir is not None and not working_dir.startswith("/"):
+        raise invalid_value(working_dir, join(path, "workingDir"), "must be an absolute path")
     policy = get_str(obj, "imagePullPolicy", path)
     if policy is not None and policy not in PULL_POLICIES:
         raise invalid_value(
@@ -98,10 +100,15 @@ def parse_container(obj: Any, path: str) -> Container:
         args=string_list(obj.get("args"), join(path, "args")),
         env=_env(obj, path),
         port=port,
-        readiness_probe=_probe(obj, path, port or DEFAULT_PORT, port_name),
+        readiness_probe=parse_probe(obj, "readinessProbe", path, ports),
         name=name,
         resources=parse_resources(obj, path),
         image_pull_policy=policy,
+        liveness_probe=parse_probe(obj, "livenessProbe", path, ports),
+        startup_probe=parse_probe(obj, "startupProbe", path, ports),
+        security_context=parse_security(obj, path),
+        working_dir=working_dir,
+        pre_stop=parse_pre_stop(obj, path),
     )
 
 
@@ -168,77 +175,3 @@ def _port(obj: dict[str, Any], path: str) -> tuple[int | None, str]:
     if protocol not in (None, "TCP"):
         raise invalid_value(protocol, join(where, "protocol"), 'only "TCP" is allowed')
     return port, name
-
-
-def _probe(obj: dict[str, Any], path: str, serving_port: int, port_name: str) -> Probe | None:
-    where = join(path, "readinessProbe")
-    probe = get_mapping(obj, "readinessProbe", path)
-    if probe is None:
-        return None
-    check_keys(probe, PROBE_FIELDS, where, ("exec", "grpc", "terminationGracePeriodSeconds"))
-    handlers = [h for h in ("httpGet", "tcpSocket") if probe.get(h) is not None]
-    if not handlers:
-        raise ValidationError(
-            where, "expected exactly one, got neither", "set httpGet or tcpSocket"
-        )
-    if len(handlers) > 1:
-        raise ValidationError(
-            where, "expected exactly one, got both", "set only one of httpGet or tcpSocket"
-        )
-    kind = handlers[0]
-    handler_path = join(where, kind)
-    handler = get_mapping(probe, kind, where) or {}
-    if kind == "httpGet":
-        check_keys(handler, ("path", "port", "scheme"), handler_path, ("host", "httpHeaders"))
-        scheme = get_str(handler, "scheme", handler_path)
-        if scheme not in (None, "HTTP"):
-            raise invalid_value(scheme, join(handler_path, "scheme"), 'only "HTTP" is supported')
-        http_path = get_str(handler, "path", handler_path) or "/"
-    else:
-        check_keys(handler, ("port",), handler_path, ("host",))
-        http_path = ""
-    port = _probe_port(handler.get("port"), join(handler_path, "port"), serving_port, port_name)
-    period = get_int(probe, "periodSeconds", where, 0, MAX_INT32) or 0
-    initial = get_int(probe, "initialDelaySeconds", where, 0, MAX_INT32) or 0
-    success = get_int(probe, "successThreshold", where, 1, MAX_INT32) or 1
-    timeout = get_int(probe, "timeoutSeconds", where, 0, MAX_INT32)
-    failure = get_int(probe, "failureThreshold", where, 0, MAX_INT32)
-    if period == 0:
-        # Knative's aggressive startup probing: no timeout/failure threshold.
-        for key, value in (("failureThreshold", failure), ("timeoutSeconds", timeout)):
-            if value:
-                raise ValidationError(
-                    join(where, key), f"{key} is disallowed when periodSeconds is zero"
-                )
-        timeout = failure = 0
-    else:
-        timeout = 1 if timeout is None else timeout
-        failure = 3 if failure is None else failure
-        if timeout < 1:
-            raise out_of_bounds(timeout, 1, MAX_INT32, join(where, "timeoutSeconds"))
-        if failure < 1:
-            raise out_of_bounds(failure, 1, MAX_INT32, join(where, "failureThreshold"))
-    return Probe(
-        kind="http" if kind == "httpGet" else "tcp",
-        path=http_path,
-        port=port,
-        period_seconds=period,
-        timeout_seconds=timeout,
-        failure_threshold=failure,
-        success_threshold=success,
-        initial_delay_seconds=initial,
-    )
-
-
-def _probe_port(value: Any, field: str, serving_port: int, port_name: str) -> int | None:
-    if value is None or value == 0:
-        return None
-    if isinstance(value, str):
-        if port_name and value == port_name:
-            return None
-        raise invalid_value(value, field, "Probe port must match container port")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise wrong_type(value, "an integer or a port name", field)
-    if value != serving_port:
-        raise invalid_value(value, field, f"Probe port must match container port ({serving_port})")
-    return value

@@ -11,39 +11,12 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class Probe:
-    """A readiness probe. ``period_seconds == 0`` is Knative's aggressive startup probing.
-
-    ``port`` None means "the serving container port". ``path`` is ``""`` for tcp.
-    """
-
-    kind: Literal["http", "tcp"]
-    path: str
-    port: int | None
-    period_seconds: int
-    timeout_seconds: int
-    failure_threshold: int
-    success_threshold: int
-    initial_delay_seconds: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Kubernetes-shaped ``readinessProbe``."""
-        handler: dict[str, Any] = {} if self.port is None else {"port": self.port}
-        if self.kind == "http":
-            handler = {"path": self.path, **handler}
-        out: dict[str, Any] = {"httpGet" if self.kind == "http" else "tcpSocket": handler}
-        out.update(
-            periodSeconds=self.period_seconds,
-            timeoutSeconds=self.timeout_seconds,
-            failureThreshold=self.failure_threshold,
-            successThreshold=self.success_threshold,
-            initialDelaySeconds=self.initial_delay_seconds,
-        )
-        return out
+# the container's parts live in their own module; the model's users find them here too
+from .container_parts import Handler as Handler
+from .container_parts import Probe as Probe
+from .container_parts import SecurityContext as SecurityContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +42,8 @@ class Resources:
 
 @dataclass(frozen=True, slots=True)
 class Container:
-    """The single serving container. ``port`` is ``ports[0].containerPort`` (None: unset)."""
+    """A container: the serving one (``port`` is ``ports[0].containerPort``, None: unset) or a
+    sidecar (no ports)."""
 
     image: str
     command: tuple[str, ...] = ()
@@ -80,6 +54,11 @@ class Container:
     name: str | None = None
     resources: Resources | None = None
     image_pull_policy: str | None = None  # None: Kubernetes' default for the image's tag
+    liveness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    security_context: SecurityContext | None = None
+    working_dir: str | None = None
+    pre_stop: Handler | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -101,6 +80,16 @@ class Container:
             out["resources"] = {k: dict(v) for k, v in self.resources.raw.items()}
         if self.image_pull_policy is not None:
             out["imagePullPolicy"] = self.image_pull_policy
+        if self.liveness_probe is not None:
+            out["livenessProbe"] = self.liveness_probe.to_dict()
+        if self.startup_probe is not None:
+            out["startupProbe"] = self.startup_probe.to_dict()
+        if self.security_context is not None:
+            out["securityContext"] = dict(self.security_context.raw)
+        if self.working_dir is not None:
+            out["workingDir"] = self.working_dir
+        if self.pre_stop is not None:
+            out["lifecycle"] = {"preStop": self.pre_stop.to_dict()}
         return out
 
 
@@ -157,6 +146,20 @@ class RevisionTemplate:
     # Cluster mode: the pod spec as written when the model does not hold all of it
     # (coldbrew.api.rawspec); None when it does (then nothing changes).
     raw_spec: dict[str, Any] | None = None
+    # several containers (Knative multi-container): the others, and the serving one's index
+    sidecars: tuple[Container, ...] = ()
+    serving_index: int = 0
+    termination_grace_period_seconds: int | None = None
+    security_context: SecurityContext | None = None  # the pod's
+    image_pull_secrets: tuple[str, ...] = ()
+    service_account_name: str | None = None  # stored; no effect locally
+
+    @property
+    def containers(self) -> tuple[Container, ...]:
+        """Every container in the order written."""
+        out = list(self.sidecars)
+        out.insert(self.serving_index, self.container)
+        return tuple(out)
 
     def revision_spec(self) -> dict[str, Any]:
         """Knative-shaped revision ``spec`` (defaults applied; ``raw_spec`` as written)."""
@@ -170,7 +173,15 @@ class RevisionTemplate:
             spec["idleTimeoutSeconds"] = self.idle_timeout_seconds
         if self.raw_spec is not None:
             return {**copy.deepcopy(self.raw_spec), **spec}
-        spec["containers"] = [self.container.to_dict()]
+        spec["containers"] = [c.to_dict() for c in self.containers]
+        if self.termination_grace_period_seconds is not None:
+            spec["terminationGracePeriodSeconds"] = self.termination_grace_period_seconds
+        if self.security_context is not None:
+            spec["securityContext"] = dict(self.security_context.raw)
+        if self.image_pull_secrets:
+            spec["imagePullSecrets"] = [{"name": n} for n in self.image_pull_secrets]
+        if self.service_account_name is not None:
+            spec["serviceAccountName"] = self.service_account_name
         return spec
 
     def spec_dict(self) -> dict[str, Any]:

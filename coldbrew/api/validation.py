@@ -16,7 +16,6 @@ from .checks import (
     MAX_LABEL,
     check_keys,
     get_int,
-    get_list,
     get_mapping,
     get_str,
     is_dns1035_label,
@@ -24,10 +23,10 @@ from .checks import (
     join,
     string_map,
 )
-from .containers import parse_container
-from .errors import ValidationError, invalid_value, missing_field, out_of_bounds, wrong_type
+from .errors import ValidationError, invalid_value, out_of_bounds, wrong_type
 from .features import KNATIVE_DEFAULTS, Features, gate_pod_spec
 from .model import RevisionTemplate, Service
+from .podspec import POD_FIELDS, parse_pod
 from .rawspec import split_raw
 from .traffic import parse_traffic
 
@@ -57,14 +56,11 @@ _POD_SPEC_UNSUPPORTED = (
     "dnsPolicy",
     "enableServiceLinks",
     "hostAliases",
-    "imagePullSecrets",
     "initContainers",
     "nodeSelector",
     "priorityClassName",
     "runtimeClassName",
     "schedulerName",
-    "securityContext",
-    "serviceAccountName",
     "tolerations",
     "topologySpreadConstraints",
     "volumes",
@@ -75,6 +71,7 @@ _TEMPLATE_SPEC_FIELDS = (
     "timeoutSeconds",
     "responseStartTimeoutSeconds",
     "idleTimeoutSeconds",
+    *POD_FIELDS,
 )
 
 
@@ -199,16 +196,13 @@ def _template(
     else:
         raw_spec, serving = None, 0
     check_keys(pod, _TEMPLATE_SPEC_FIELDS, spec_path, _POD_SPEC_UNSUPPORTED)
-    containers = get_list(pod, "containers", spec_path)
-    if not containers:
-        raise missing_field(join(spec_path, "containers"))
-    if len(containers) > 1:
-        raise ValidationError(
-            join(spec_path, "containers"),
-            f"multi-container is off, but found {len(containers)} containers",
-            "coldbrew runs exactly one container per revision (no sidecars)",
-        )
-    container = parse_container(containers[0], join(spec_path, "containers") + f"[{serving}]")
+    try:
+        parts = parse_pod(pod, spec_path)
+    except ValidationError as exc:
+        if serving:  # the projection holds the serving container alone: name its real place
+            first = f"{join(spec_path, 'containers')}[0]"
+            exc.field = exc.field.replace(first, f"{join(spec_path, 'containers')}[{serving}]", 1)
+        raise ValidationError(exc.field, exc.message, exc.details) from None
     cc = get_int(pod, "containerConcurrency", spec_path, 0, MAX_CONTAINER_CONCURRENCY)
     timeout = get_int(pod, "timeoutSeconds", spec_path, 1, MAX_TIMEOUT_SECONDS)
     timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -225,11 +219,17 @@ def _template(
         name=revision_name,
         annotations=annotations,
         labels=labels,
-        container=container,
+        container=parts.container,
         container_concurrency=0 if cc is None else cc,
         timeout_seconds=timeout,
         response_start_timeout_seconds=response_start,
         idle_timeout_seconds=idle,
         scaling=scaling,
         raw_spec=raw_spec,
+        sidecars=parts.sidecars,
+        serving_index=parts.serving_index,
+        termination_grace_period_seconds=parts.termination_grace_period_seconds,
+        security_context=parts.security_context,
+        image_pull_secrets=parts.image_pull_secrets,
+        service_account_name=parts.service_account_name,
     )

@@ -127,18 +127,23 @@ class Client:
         path = f"{prefix}/namespaces/{namespace or 'default'}/{plural}/{name}"
         self._check(self._request("DELETE", path))
 
-    def logs(self, pod: str, namespace: str | None = None) -> str:
+    def logs(self, pod: str, namespace: str | None = None, container: str | None = None) -> str:
         path = f"{CORE}/namespaces/{namespace or 'default'}/pods/{pod}/log"
+        if container:
+            path += f"?container={container}"
         resp = self._request("GET", path)
         if resp.status_code >= 400:
             self._check(resp)
         return resp.text
 
-    def follow_logs(self, pod: str, namespace: str | None = None) -> Iterator[str]:
-        """The pod's output as it comes, until the pod is gone."""
+    def follow_logs(
+        self, pod: str, namespace: str | None = None, container: str | None = None
+    ) -> Iterator[str]:
+        """The pod's output (or a sidecar's: ``container``) as it comes, until the pod is gone."""
         path = f"{CORE}/namespaces/{namespace or 'default'}/pods/{pod}/log"
+        params = {"follow": "true", **({"container": container} if container else {})}
         try:
-            with self._http.stream("GET", path, params={"follow": "true"}, timeout=None) as resp:
+            with self._http.stream("GET", path, params=params, timeout=None) as resp:
                 if resp.status_code >= 400:
                     resp.read()
                     self._check(resp)

@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("pod")
     logs.add_argument("-f", "--follow", action="store_true", help="stream until the pod is gone")
     logs.add_argument("-n", "--namespace", default="default")
+    logs.add_argument("-c", "--container", help="a sidecar's output (default: the serving one)")
     _server_flag(logs)
     return parser
 
@@ -268,12 +269,12 @@ def run(argv: list[str] | None = None) -> int:
             print(f'{OBJECT_NAMES[kind]} "{args.name}" deleted')
             return 0
         if args.command == "logs" and args.follow:
-            for text in client.follow_logs(args.pod, args.namespace):
+            for text in client.follow_logs(args.pod, args.namespace, args.container):
                 sys.stdout.write(text)
                 sys.stdout.flush()
             return 0
         if args.command == "logs":
-            sys.stdout.write(client.logs(args.pod, args.namespace))
+            sys.stdout.write(client.logs(args.pod, args.namespace, args.container))
             return 0
     except ClientError as exc:
         print(exc, file=sys.stderr)

@@ -5,43 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from coldbrew.runtime import probing
+from coldbrew.runtime import identity
+from coldbrew.runtime.backoff import Backoff as Backoff  # where pods' users find it
+from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
+from coldbrew.runtime.pod_health import PodHealth, signal_group
+from coldbrew.runtime.process_sidecars import ProcessSidecar, ProcessSidecars
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
-from coldbrew.runtime.specs import CONTAINER_NAME, Phase, PodInfo, PodTemplate, Status
+from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
 
 
-class Backoff:
-    """Restart delays: 0 s for the first restart, then ``initial`` doubling to ``maximum``.
-
-    (Kubernetes uses 10 s doubling to 5 min; a local runtime should come back faster.)
-    """
-
-    def __init__(self, initial: float = 1.0, maximum: float = 30.0) -> None:
-        self.initial, self.maximum = initial, maximum
-        self.count = 0
-
-    def next(self) -> float:
-        n, self.count = self.count, self.count + 1
-        return 0.0 if n == 0 else min(self.initial * 2 ** (n - 1), self.maximum)
-
-    def reset(self) -> None:
-        self.count = 0
-
-
-class Pod:
+class Pod(ProcessSidecars, PodHealth):
     def __init__(
         self,
         *,
@@ -56,6 +42,9 @@ class Pod:
         backoff: Backoff | None = None,
         ports: Ports | None = None,
         enforcer: ResourceEnforcer | None = None,
+        sidecar_logs: dict[str, LogFile] | None = None,
+        images: ImageMap | None = None,
+        python: str = sys.executable,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
         self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
@@ -81,7 +70,12 @@ class Pod:
         self.enforced = ""  # what the last run got (see resources.Enforcement.describe)
         self._enforcement: Enforcement | None = None
         self._stop = asyncio.Event()
+        self._unhealthy = asyncio.Event()  # a liveness/startup probe asks for a restart
+        self.checks = []  # the current run's probes: the serving container's first
         self._task: asyncio.Task[None] | None = None
+        self.sidecar_logs = sidecar_logs or {}  # name -> the sidecar's log
+        self.images, self.python = images, python
+        self.proc_sidecars: list[ProcessSidecar] = []  # of the current run
 
     # -- views
     def info(self) -> PodInfo:
@@ -108,6 +102,8 @@ class Pod:
             revision=self.template.revision,
             resources=self.template.resources,
             enforced=self.enforced,
+            container_name=self.template.container.name,
+            sidecars=self._sidecar_states(),
         )
 
     # -- control
@@ -125,8 +121,9 @@ class Pod:
         return served
 
     def termination_grace(self, default: float) -> float:
-        """SIGTERM to SIGKILL when the pod is scaled away (processes: the runtime's)."""
-        return default
+        """SIGTERM to SIGKILL: terminationGracePeriodSeconds if written, else the runtime's."""
+        own = self.template.grace_period_seconds
+        return default if own is None else own
 
     async def stop(self, grace: float | None = None) -> None:
         """SIGTERM the process group, SIGKILL after ``grace``; returns when the pod is gone."""
@@ -139,7 +136,7 @@ class Pod:
 
     def kill(self) -> None:
         if self.pid is not None:
-            _signal_group(self.pid, signal.SIGKILL)
+            signal_group(self.pid, signal.SIGKILL)
 
     # -- internals
     def _set(self, *, ready: bool | None = None, status: Status | None = None) -> None:
@@ -161,6 +158,13 @@ class Pod:
                 return
             if not await self._prepare():
                 return
+            problem = await self._config_error()
+            if problem is not None:  # as the kubelet: the container is never created
+                self.message = problem
+                self.log_file.write(f"coldbrew: {problem}\n".encode())
+                self._set(status="CreateContainerConfigError")
+                await self._stop.wait()
+                return
             while not self._stop.is_set():
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
@@ -171,7 +175,8 @@ class Pod:
                 delay = self.backoff.next()
                 if delay > 0:
                     self.message = (
-                        f"back-off {delay:g}s restarting failed container={CONTAINER_NAME} "
+                        f"back-off {delay:g}s restarting failed "
+                        f"container={self.template.container.name} "
                         f"pod={self.name}"
                     )
                 self._set(status="CrashLoopBackOff" if delay > 0 else "Error")
@@ -199,7 +204,8 @@ class Pod:
         self.port = self.ports.allocate(prefer=self.port)
         env = pod_env(self.template, self.port)
         cmd = expand(argv, env)
-        preexec = self._prepare_enforcement()
+        c = self.template.container
+        preexec = identity.chain(self._prepare_enforcement(), identity.switch_user(c.security))
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -207,7 +213,7 @@ class Pod:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
-                cwd=self.cwd,
+                cwd=c.working_dir or self.cwd,
                 start_new_session=True,  # own process group: signals reach its children
                 preexec_fn=preexec,
             )
@@ -221,17 +227,29 @@ class Pod:
                 log.exception("checking resource enforcement of pod %s failed", self.name)
         self.pid, self.started, self.phase = proc.pid, time.time(), "Running"
         self.ever_ready = False
-        self._set(status="Running")
         loop = asyncio.get_running_loop()
         pumping = loop.create_task(pump(proc.stdout, self.log_file))
-        probing_task = loop.create_task(self._probe_loop())
         exited = loop.create_task(proc.wait())
-        stopping = loop.create_task(self._stop.wait())
+        await self._start_sidecars()
+        self._set(status="Running")
+        probing_task = loop.create_task(self._probe_loop())
+        stopping = self._unhealthy_or_stop()
+        sidecar_exits = [s.exited for s in self.proc_sidecars if s.exited is not None]
         try:
-            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {exited, stopping, *sidecar_exits}, return_when=asyncio.FIRST_COMPLETED
+            )
             probing_task.cancel()
+            for sidecar in self.proc_sidecars:
+                if sidecar.exited is not None and sidecar.exited.done():
+                    why = f"sidecar {sidecar.spec.name} exited with code {sidecar.exited.result()}"
+                    self.log_file.write(f"coldbrew: {why}: restarting the pod\n".encode())
             if not exited.done():
-                _signal_group(proc.pid, signal.SIGTERM)
+                await self._before_sigterm()
+            for sidecar in self.proc_sidecars:
+                sidecar.signal(signal.SIGTERM)
+            if not exited.done():
+                signal_group(proc.pid, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(asyncio.shield(exited), self.grace)
                 except TimeoutError:
@@ -239,7 +257,9 @@ class Pod:
         finally:
             probing_task.cancel()
             stopping.cancel()
-            _signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
+            signal_group(proc.pid, signal.SIGKILL)  # whatever is left in the group
+            await asyncio.gather(*(s.finish(self.grace) for s in self.proc_sidecars))
+            self.proc_sidecars = []
             if not exited.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await exited
@@ -266,40 +286,3 @@ class Pod:
             log.exception("preparing resource enforcement of pod %s failed", self.name)
             self.enforced = "none (error)"
             return None
-
-    def _probe_port(self) -> int:
-        spec = self.template.container.readiness_probe
-        if spec and spec.port and spec.port != self.template.container.port:
-            return spec.port
-        return self.port
-
-    async def _probe_loop(self) -> None:
-        spec = self.template.container.readiness_probe
-        port = self._probe_port()
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        if spec and spec.initial_delay_seconds:
-            await asyncio.sleep(spec.initial_delay_seconds)
-        need_ok = (spec.success_threshold if spec else 0) or 1
-        need_fail = (spec.failure_threshold if spec else 0) or 3
-        successes = failures = 0
-        while True:
-            try:
-                ok = await probing.probe_once(spec, port, self.probe_hold)
-            except Exception:  # a probe bug must not silently stop readiness checks
-                log.exception("probing pod %s failed", self.name)
-                ok = False
-            successes, failures = (successes + 1, 0) if ok else (0, failures + 1)
-            if not self.ready and successes >= need_ok:
-                self._set(ready=True)
-            elif self.ready and failures >= need_fail:
-                self._set(ready=False)
-            if self.ever_ready:
-                await asyncio.sleep(probing.ready_period(spec))
-            else:
-                await asyncio.sleep(probing.startup_period(loop.time() - began))
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)

@@ -1,10 +1,18 @@
-"""Readiness probes: one attempt each; the pod decides how often and what the results mean."""
+"""Probes: one attempt each; the pod decides how often and what the results mean.
+
+The one prober of both runtimes: ``httpGet`` (HTTP or HTTPS, host, headers), ``tcpSocket``,
+``grpc`` (:mod:`coldbrew.runtime.grpc_health`) and ``exec``, which the pod runs its own way
+(a process, or the engine's exec API) through the ``run_exec`` callback.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+from collections.abc import Awaitable, Callable
 
+from coldbrew.runtime import grpc_health
 from coldbrew.runtime.specs import ProbeSpec
 
 HOST = "127.0.0.1"
@@ -44,17 +52,38 @@ async def probe_tcp(port: int, limit: float, hold: float = 0.0) -> bool:
     return True
 
 
-async def probe_http(port: int, path: str, limit: float) -> bool:
-    """GET ``path``; 2xx and 3xx mean ready (as in Kubernetes)."""
+RunExec = Callable[[tuple[str, ...], float], Awaitable[bool]]
+
+
+def _insecure() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # as the kubelet: HTTPS probes do not verify
+    return context
+
+
+async def probe_http(
+    port: int,
+    path: str,
+    limit: float,
+    *,
+    host: str | None = None,
+    scheme: str = "HTTP",
+    headers: tuple[tuple[str, str], ...] = (),
+) -> bool:
+    """GET ``path``; 2xx and 3xx mean ready (as in Kubernetes). A ``Host`` header wins."""
     if not path.startswith("/"):
         path = "/" + path
-    request = (
-        f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: kube-probe/coldbrew\r\n"
-        "Accept: */*\r\nConnection: close\r\n\r\n"
-    ).encode()
+    target = host or HOST
+    lines = {"Host": f"{target}:{port}", "User-Agent": "kube-probe/coldbrew", "Accept": "*/*"}
+    for name, value in headers:
+        lines[next((k for k in lines if k.lower() == name.lower()), name)] = value
+    head = "".join(f"{k}: {v}\r\n" for k, v in lines.items())
+    request = f"GET {path} HTTP/1.1\r\n{head}Connection: close\r\n\r\n".encode()
+    tls = _insecure() if scheme == "HTTPS" else None
     try:
         async with asyncio.timeout(limit):
-            reader, writer = await asyncio.open_connection(HOST, port)
+            reader, writer = await asyncio.open_connection(target, port, ssl=tls)
             try:
                 writer.write(request)
                 line = await reader.readline()
@@ -68,20 +97,35 @@ async def probe_http(port: int, path: str, limit: float) -> bool:
     return 200 <= int(parts[1]) < 400
 
 
-async def probe_once(spec: ProbeSpec | None, port: int, hold: float = 0.0) -> bool:
+async def probe_once(
+    spec: ProbeSpec | None, port: int, hold: float = 0.0, run_exec: RunExec | None = None
+) -> bool:
     """One probe attempt. No spec = Knative's default, a TCP connect to the pod's port.
 
-    ``hold``: for TCP probes, see :func:`probe_tcp`.
+    ``hold``: for TCP probes, see :func:`probe_tcp`. ``run_exec(command, limit)``: how the
+    pod runs an exec probe (True: exit status 0); without it exec probes fail.
     """
     if spec is None:
         return await probe_tcp(port, 1.0, hold)
+    limit = spec.timeout_seconds or 1.0
     if spec.kind == "http":
-        return await probe_http(port, spec.path, spec.timeout_seconds or 1.0)
-    return await probe_tcp(port, spec.timeout_seconds or 1.0, hold)
+        return await probe_http(
+            port, spec.path, limit, host=spec.host, scheme=spec.scheme, headers=spec.headers
+        )
+    if spec.kind == "grpc":
+        return await grpc_health.check(HOST, port, spec.service, limit)
+    if spec.kind == "exec":
+        return run_exec is not None and await run_exec(spec.command, limit)
+    return await probe_tcp(port, limit, hold)
 
 
-def startup_period(elapsed: float) -> float:
+EXEC_STARTUP_PERIOD = 0.1  # an exec probe starts a process: not every 5 ms
+
+
+def startup_period(elapsed: float, spec: ProbeSpec | None = None) -> float:
     """How long to wait between probes of a process not yet ready, ``elapsed`` s after start."""
+    if spec is not None and spec.kind == "exec":
+        return EXEC_STARTUP_PERIOD
     return FAST_PERIOD if elapsed < FAST_WINDOW else SLOW_STARTUP_PERIOD
 
 

@@ -49,15 +49,16 @@ class ReplicaSet:
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:
-            if p.status in ("ErrImagePull", "ImagePullBackOff"):
+            if p.status in ("ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError"):
                 return (p.status, p.message)
         if ready >= self.desired:
             return None
         for p in live:
             if p.status in ("CrashLoopBackOff", "Error"):
                 last = next((ln for ln in reversed(p.log_file.tail().splitlines()) if ln), "")
+                name = p.template.container.name
                 msg = (
-                    f"container user-container in pod {p.name} exited with code {p.exit_code} "
+                    f"container {name} in pod {p.name} exited with code {p.exit_code} "
                     f"(restarts: {p.restarts})"
                 )
                 return ("CrashLoopBackOff", f"{msg}; last output: {last}" if last else msg)

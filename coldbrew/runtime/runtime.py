@@ -113,17 +113,32 @@ class PodRuntime:
     def pods(self) -> list[PodInfo]:
         return [p.info() for rs in self._sets.values() for p in rs.pods]
 
-    def log(self, pod_name: str) -> str:
-        """The pod's output so far (also for ``log_retention`` s after it was deleted)."""
-        return self._logs[pod_name].read()
+    def log(self, pod_name: str, container: str | None = None) -> str:
+        """The pod's output so far (also for ``log_retention`` s after it was deleted).
 
-    async def follow_log(self, pod_name: str, poll: float = 0.1) -> AsyncIterator[bytes]:
+        ``container``: a sidecar's output (the serving container's name, or None: the pod's).
+        KeyError: no such pod, or no such container in it.
+        """
+        return self._logs[self._log_key(pod_name, container)].read()
+
+    def _log_key(self, pod_name: str, container: str | None) -> str:
+        sidecar = f"{pod_name}/{container}"
+        if container is None or sidecar in self._logs:
+            return pod_name if container is None else sidecar
+        pod = next((p for rs in self._sets.values() for p in rs.pods if p.name == pod_name), None)
+        if pod is None or pod.template.container.name == container:
+            return pod_name  # the serving container (or a deleted pod's retained log)
+        return sidecar  # KeyError: no such container
+
+    async def follow_log(
+        self, pod_name: str, poll: float = 0.1, container: str | None = None
+    ) -> AsyncIterator[bytes]:
         """The pod's output so far, then what it writes, until the pod is gone (KeyError: none).
 
         Yields ``b""`` every ``poll`` s while there is nothing new, so a reader can stop.
         A log file trimmed at its cap starts over from its new beginning.
         """
-        lf = self._logs[pod_name]
+        lf = self._logs[self._log_key(pod_name, container)]
         offset = 0
         while True:
             live = any(p.name == pod_name for rs in self._sets.values() for p in rs.pods)
@@ -153,7 +168,8 @@ class PodRuntime:
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         argv, missing = resolve_argv(rs.template, self.images, self.python)
         return Pod(argv=argv, waiting_message=missing or "", cwd=self.images.base_dir,
-                   enforcer=self.enforcer, **self._pod_basics(rs))  # fmt: skip
+                   enforcer=self.enforcer, images=self.images, python=self.python,
+                   **self._pod_basics(rs))  # fmt: skip
 
     def _pod_basics(self, rs: ReplicaSet) -> dict[str, Any]:
         """What every pod gets whatever runs it: name, labels, log, back-off, ports, notify."""
@@ -188,7 +204,14 @@ class PodRuntime:
             "notify": changed,
             "backoff": Backoff(*self._backoff),
             "ports": self._ports,
+            "sidecar_logs": {c.name: self._container_log(name, c.name) for c in t.sidecars},
         }
+
+    def _container_log(self, pod_name: str, container: str) -> LogFile:
+        """A sidecar's log file, kept and expired with its pod's."""
+        key = f"{pod_name}/{container}"
+        lf = self._logs[key] = LogFile(self.log_dir / f"{pod_name}.{container}.log", self.log_cap)
+        return lf
 
     def _removed(self, pod: Pod) -> None:
         name = pod.name
@@ -200,9 +223,8 @@ class PodRuntime:
 
     def _expire(self, name: str) -> None:
         self._expiry.pop(name, None)
-        lf = self._logs.pop(name, None)
-        if lf is not None:
-            lf.delete()
+        for key in [k for k in self._logs if k == name or k.startswith(f"{name}/")]:
+            self._logs.pop(key).delete()
 
     def _notify(self, key: str) -> None:
         event = self._events.pop(key, None)

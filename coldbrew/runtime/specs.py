@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from coldbrew.runtime.container_specs import HookSpec, SecuritySpec
 from rulebook.ask import RESERVE_LABEL as RESERVE_LABEL  # "true" on reserve pods only
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
@@ -19,6 +20,7 @@ Status = Literal[
     "Terminating",
     "ErrImagePull",
     "ImagePullBackOff",
+    "CreateContainerConfigError",
 ]
 CONTAINER_NAME = "user-container"
 ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were enforced
@@ -26,14 +28,14 @@ ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were en
 
 @dataclass(frozen=True, slots=True)
 class ProbeSpec:
-    """A readiness probe (Kubernetes ``httpGet`` or ``tcpSocket``).
+    """A probe (Kubernetes ``httpGet``, ``tcpSocket``, ``exec`` or ``grpc``).
 
     ``port`` None (or equal to the container's declared port) means the pod's ``$PORT``.
     ``period_seconds`` 0 means our fast default (1 s once ready). Before a pod is first ready
     it is always probed every few milliseconds, whatever the period, to keep cold starts short.
     """
 
-    kind: Literal["http", "tcp"]
+    kind: Literal["http", "tcp", "exec", "grpc"]
     path: str = "/"
     port: int | None = None
     period_seconds: float = 0
@@ -41,6 +43,11 @@ class ProbeSpec:
     failure_threshold: int = 3
     success_threshold: int = 1
     initial_delay_seconds: float = 0
+    host: str | None = None  # httpGet/tcpSocket; None: the pod (127.0.0.1)
+    scheme: str = "HTTP"  # httpGet: HTTP or HTTPS (certificate not verified, as the kubelet)
+    headers: tuple[tuple[str, str], ...] = ()  # httpGet
+    command: tuple[str, ...] = ()  # exec
+    service: str = ""  # grpc
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,12 @@ class ContainerSpec:
     readiness_probe: ProbeSpec | None = None
     image_pull_policy: str | None = None  # containers only; None: Kubernetes' default
     limits: ContainerLimits | None = None  # containers only (processes: PodTemplate.resources)
+    name: str = CONTAINER_NAME
+    liveness_probe: ProbeSpec | None = None  # failing: the container is restarted
+    startup_probe: ProbeSpec | None = None  # holds readiness and liveness until it passes
+    security: SecuritySpec | None = None
+    working_dir: str | None = None
+    pre_stop: HookSpec | None = None  # run before SIGTERM when the pod is stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +112,9 @@ class PodTemplate:
     # SIGTERM -> SIGKILL when scaled down (Knative: the revision's timeoutSeconds); containers
     # only: process pods keep the runtime's grace
     termination_grace_seconds: float | None = None
+    grace_period_seconds: float | None = None  # terminationGracePeriodSeconds, when written
+    sidecars: tuple[ContainerSpec, ...] = ()  # containers only: share the pod's network
+    pull_secrets: tuple[str, ...] = ()  # imagePullSecrets: Secret names
 
     def __post_init__(self) -> None:
         if self.role not in ("standard", "reserve"):
@@ -154,6 +170,8 @@ class PodInfo:
     revision: str = ""  # the revision's name (revision_key is the replica set's key)
     resources: PodResources | None = None
     enforced: str = ""  # how resources were enforced, e.g. "cgroup1 cpu=2 mem=4Gi"
+    container_name: str = CONTAINER_NAME  # the serving container's
+    sidecars: tuple[tuple[str, str, bool], ...] = ()  # (name, image, ready) of each sidecar
 
     def to_k8s(self) -> dict[str, Any]:
         """A Kubernetes ``v1/Pod``-shaped object (for ``get pods -o yaml`` and friends)."""
@@ -162,6 +180,7 @@ class PodInfo:
             "CrashLoopBackOff",
             "ErrImagePull",
             "ImagePullBackOff",
+            "CreateContainerConfigError",
         )
         state: dict[str, Any]
         if waiting:
@@ -175,7 +194,7 @@ class PodInfo:
         else:
             state = {"running": {"startedAt": rfc3339(self.started)}}
         container_status: dict[str, Any] = {
-            "name": CONTAINER_NAME,
+            "name": self.container_name,
             "image": self.image,
             "ready": self.ready,
             "restartCount": self.restarts,
@@ -191,7 +210,7 @@ class PodInfo:
         if self.enforced:
             annotations[ENFORCED_ANNOTATION] = self.enforced
         container: dict[str, Any] = {
-            "name": CONTAINER_NAME,
+            "name": self.container_name,
             "image": self.image,
             "ports": [{"containerPort": self.port, "protocol": "TCP"}],
             "env": [{"name": "PORT", "value": str(self.port)}],
@@ -208,12 +227,17 @@ class PodInfo:
         }
         if self.deleting is not None:
             metadata["deletionTimestamp"] = rfc3339(self.deleting)
+        statuses = [container_status]
+        containers = [container]
+        for name, image, ready in self.sidecars:  # a run is all of them: same state, restarts
+            statuses.append({**container_status, "name": name, "image": image, "ready": ready})
+            containers.append({"name": name, "image": image})
         return {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": metadata,
             "spec": {
-                "containers": [container],
+                "containers": containers,
                 "restartPolicy": "Always",
             },
             "status": {
@@ -224,7 +248,7 @@ class PodInfo:
                     {"type": "Ready", "status": "True" if self.ready else "False"},
                     {"type": "ContainersReady", "status": "True" if self.ready else "False"},
                 ],
-                "containerStatuses": [container_status],
+                "containerStatuses": statuses,
                 "startTime": rfc3339(self.created),
             },
         }

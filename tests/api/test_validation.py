@@ -181,8 +181,8 @@ def test_error_to_dict(manifest) -> None:
 
 
 def test_unsupported_field_says_so(manifest) -> None:
-    err = refuse(manifest(pod={"serviceAccountName": "robot"}))
-    assert err.field == "spec.template.spec.serviceAccountName"
+    err = refuse(manifest(pod={"nodeSelector": {"disk": "ssd"}}))
+    assert err.field == "spec.template.spec.nodeSelector"
     assert err.details == "not supported by coldbrew"
 
 

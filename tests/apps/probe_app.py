@@ -2,7 +2,8 @@
 
 Env: LISTEN_AFTER (s) delays listening; READY_AFTER (s) makes /healthz 503 until then;
 IGNORE_TERM=1 ignores SIGTERM; SPAWN_CHILD=1 starts a child process (printed as "child PID").
-GET /env -> the environment as JSON; GET /healthz -> 200/503; GET /fail -> /healthz 503 from now.
+GET /env -> the environment as JSON; GET /healthz -> 200/503; GET /fail -> /healthz 503 from now;
+GET /prestop -> prints "preStop hook called". Prints its uid and gid when it starts.
 """
 
 import json
@@ -26,6 +27,9 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/fail":
             STATE["failing"] = True
             code, body = 200, b"failing\n"
+        elif self.path == "/prestop":
+            print("preStop hook called", flush=True)
+            code, body = 200, b"bye\n"
         elif self.path == "/env":
             code, body = 200, json.dumps(dict(os.environ)).encode()
         else:
@@ -40,6 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    print(f"uid {os.getuid()} gid {os.getgid()}", flush=True)
     if os.environ.get("IGNORE_TERM") == "1":
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if os.environ.get("SPAWN_CHILD") == "1":

@@ -62,9 +62,12 @@ def rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-async def import_image(docker: aiodocker.Docker, image: str = HELLO_IMAGE) -> None:
-    """Create ``image`` from :func:`rootfs_tar`, unless the engine has it with the same content."""
-    tar = rootfs_tar()
+async def import_image(
+    docker: aiodocker.Docker, image: str = HELLO_IMAGE, tar: bytes | None = None
+) -> None:
+    """Create ``image`` from ``tar`` (default :func:`rootfs_tar`), unless the engine has it with
+    the same content."""
+    tar = rootfs_tar() if tar is None else tar
     digest = hashlib.sha256(tar).hexdigest()[:16]
     try:
         old = await docker.images.inspect(image)

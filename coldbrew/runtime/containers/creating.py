@@ -9,27 +9,33 @@
   pods their ``resources.limits`` (``NanoCpus``, ``Memory``) and requests where the engine has
   them (``CpuShares``, ``MemoryReservation``).
 * Security: not privileged, no added capabilities, no new privileges, bridge network (never the
-  host's), no mounts, ulimits within this machine's hard limits.
+  host's), no mounts, ulimits within this machine's hard limits; the container's
+  ``securityContext`` on top (:mod:`coldbrew.runtime.containers.securing`).
+* ``workingDir`` -> ``WorkingDir``.
 """
 
 from __future__ import annotations
 
 import resource
+from collections.abc import Mapping
 from typing import Any
 
+from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.engine import INSTANCE_LABEL, MANAGED_LABEL, POD_LABEL
 from coldbrew.runtime.launch import expand
-from coldbrew.runtime.specs import PodTemplate, format_bytes
+from coldbrew.runtime.specs import ContainerSpec, PodTemplate, format_bytes
 
 DEFAULT_PORT = 8080
 HOST = "127.0.0.1"
 NOFILE, NPROC = 10_000, 1_000  # engines ask for more than many hosts' hard limits allow
 
 
-def contract_env(template: PodTemplate) -> dict[str, str]:
-    env = dict(template.container.env)
+def contract_env(template: PodTemplate, c: ContainerSpec | None = None) -> dict[str, str]:
+    """The container's env and Knative's K_* variables; PORT for the serving container only."""
+    env = dict((c or template.container).env)
+    if c is None or c is template.container:
+        env["PORT"] = str(container_port(template))
     env.update(
-        PORT=str(container_port(template)),
         K_SERVICE=template.service,
         K_REVISION=template.revision,
         K_CONFIGURATION=template.configuration,
@@ -55,17 +61,17 @@ def ulimits() -> list[dict[str, Any]]:
     ]
 
 
-def limits(template: PodTemplate) -> dict[str, int]:
-    """HostConfig's cpu/memory fields for the template."""
+def limits(template: PodTemplate, c: ContainerSpec | None = None) -> dict[str, int]:
+    """HostConfig's cpu/memory fields for the template's serving container (or sidecar ``c``)."""
     out: dict[str, int] = {}
     r = template.resources
-    if r is not None:  # a reserve pod: its instance type's size
+    if r is not None and (c is None or c is template.container):  # a reserve pod's size
         if r.cpu is not None:
             out["NanoCpus"] = round(r.cpu * 1e9)
         if r.memory is not None:
             out["Memory"] = int(r.memory)
         return out
-    lim = template.container.limits
+    lim = (c or template.container).limits
     if lim is None:
         return out
     if lim.cpu_limit is not None:
@@ -94,33 +100,56 @@ def describe_limits(host_config: dict[str, Any]) -> str:
 
 
 def create_body(
-    template: PodTemplate, *, pod: str, instance: str, host_port: int
+    template: PodTemplate,
+    *,
+    pod: str,
+    instance: str,
+    host_port: int,
+    container: ContainerSpec | None = None,
+    image_user: str = "",
+    extra_ports: Mapping[int, int] | None = None,
+    network_of: str | None = None,
 ) -> dict[str, Any]:
-    c = template.container
-    env = contract_env(template)
+    """The body for ``template``'s serving container, or one of its sidecars (``container``).
+
+    The serving container owns the pod's network: its port, and the sidecars' probe ports
+    (``extra_ports``: container port -> host port), are published on 127.0.0.1. A sidecar
+    joins it (``network_of``: the serving container's id): one loopback for the pod.
+    """
+    c = template.container if container is None else container
+    env = contract_env(template, c)
     port = f"{container_port(template)}/tcp"
+    published = {port: str(host_port)}
+    published.update({f"{k}/tcp": str(v) for k, v in (extra_ports or {}).items()})
     labels = dict(template.labels)
     labels.update({MANAGED_LABEL: "coldbrew", INSTANCE_LABEL: instance, POD_LABEL: pod})
     body: dict[str, Any] = {
         "Image": c.image,
         "Env": [f"{k}={v}" for k, v in env.items()],
         "Labels": labels,
-        "ExposedPorts": {port: {}},
+        "ExposedPorts": {p: {} for p in published},
         "AttachStdin": False,
         "OpenStdin": False,
         "Tty": False,
         "HostConfig": {
-            "PortBindings": {port: [{"HostIp": HOST, "HostPort": str(host_port)}]},
+            "PortBindings": {p: [{"HostIp": HOST, "HostPort": h}] for p, h in published.items()},
             "NetworkMode": "bridge",
             "Privileged": False,
-            "CapAdd": [],
-            "SecurityOpt": ["no-new-privileges"],
             "Binds": [],
             "RestartPolicy": {"Name": "no"},
             "Ulimits": ulimits(),
-            **limits(template),
+            **limits(template, c),
+            **securing.host_config(c.security),
         },
     }
+    if network_of is not None:
+        del body["ExposedPorts"], body["HostConfig"]["PortBindings"]
+        body["HostConfig"]["NetworkMode"] = f"container:{network_of}"
+    user = securing.user_field(c.security, image_user)
+    if user is not None:
+        body["User"] = user
+    if c.working_dir is not None:
+        body["WorkingDir"] = c.working_dir
     if c.command:
         body["Entrypoint"] = expand(c.command, env)
         body["Cmd"] = expand(c.args, env)

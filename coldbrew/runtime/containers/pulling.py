@@ -102,8 +102,13 @@ class Puller:
             return False
         return True if policy == "Always" else None
 
-    async def ensure(self, image: str, policy: str | None) -> None:
-        """Return once ``image`` is present per ``policy``; PullError if it cannot be."""
+    async def ensure(
+        self, image: str, policy: str | None, auth: dict[str, str] | None = None
+    ) -> None:
+        """Return once ``image`` is present per ``policy``; PullError if it cannot be.
+
+        ``auth``: credentials from the pod's imagePullSecrets (else the docker CLI's).
+        """
         policy = policy or default_policy(image)
         if image in self._pulled:
             return
@@ -119,7 +124,8 @@ class Puller:
             return
         task = self._running.get(image)
         if task is None:
-            task = self._running[image] = asyncio.get_running_loop().create_task(self._pull(image))
+            pulling = self._pull(image, auth)
+            task = self._running[image] = asyncio.get_running_loop().create_task(pulling)
             task.add_done_callback(lambda _t: self._running.pop(image, None))
         await asyncio.shield(task)
 
@@ -127,11 +133,11 @@ class Puller:
         """The engine no longer has ``image``: look it up (or pull it) for the next pod."""
         self._pulled.discard(image)
 
-    async def _pull(self, image: str) -> None:
+    async def _pull(self, image: str, auth: dict[str, str] | None = None) -> None:
         self.pulls += 1
         log.info("pulling image %s", image)
         try:
-            progress = await self.docker.images.pull(image, auth=registry_auth(image))
+            progress = await self.docker.images.pull(image, auth=auth or registry_auth(image))
         except aiodocker.DockerError as exc:
             raise PullError(f'failed to pull image "{image}": {exc.message}') from exc
         for item in progress or []:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from coldbrew.runtime.containers.credentials import SecretLookup
 from coldbrew.runtime.containers.engine import Engine, remove_labelled
 from coldbrew.runtime.containers.pod import ContainerPod
 from coldbrew.runtime.containers.pulling import Puller
@@ -30,8 +31,17 @@ class ContainerRuntime(PodRuntime):
 
     kind = "docker"
 
-    def __init__(self, *, engine: Engine, instance: str, **kw: Any) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        instance: str,
+        pull_secrets: SecretLookup | None = None,
+        **kw: Any,
+    ) -> None:
+        """``pull_secrets``: how imagePullSecrets are read (None: they are not)."""
         super().__init__(**kw)
+        self.pull_secrets = pull_secrets
         self.engine = engine
         self.instance = instance
         self.puller = Puller(engine.docker)
@@ -50,7 +60,11 @@ class ContainerRuntime(PodRuntime):
         if self.runs_as_process(rs):
             return super()._make_pod(rs)
         return ContainerPod(
-            engine=self.engine, puller=self.puller, instance=self.instance, **self._pod_basics(rs)
+            engine=self.engine,
+            puller=self.puller,
+            instance=self.instance,
+            pull_secrets=self.pull_secrets,
+            **self._pod_basics(rs),
         )
 
     async def shutdown(self, grace: float = 10) -> None:
