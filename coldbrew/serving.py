@@ -18,6 +18,7 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.cli.client_limits import limit_argv
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
@@ -28,6 +29,7 @@ from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, c
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.limits import DEFAULT_LIMITS, ClientLimits
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -50,6 +52,7 @@ class ServeOptions:
     grace: float = 30.0
     workers: int = 1
     runtime: str = "process"  # the CLI's default is "auto"; see choose_engine
+    limits: ClientLimits = DEFAULT_LIMITS  # client connections' limits (gateway.limits)
 
 
 class Platform:
@@ -70,7 +73,7 @@ class Platform:
             data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
-                host=opts.host, port=opts.port, stats_url=self.stats_url
+                host=opts.host, port=opts.port, stats_url=self.stats_url, limits=opts.limits
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -133,6 +136,7 @@ class Platform:
         for _ in range(self.opts.workers):
             cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
             cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+            cmd += limit_argv(self.opts.limits)
             self.workers.append(await asyncio.create_subprocess_exec(*cmd))
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from typing import Any
 
 from gateway.server import Gateway
 
 
 def run_gateway(args: argparse.Namespace) -> int:
+    from coldbrew.cli.client_limits import limits_from_args
     from gateway.worker import main as worker_main
 
+    try:
+        limits = limits_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     options: dict[str, Any] = {
+        "limits": limits,
         "host": args.host,
         "port": args.port,
         "reuse_port": not args.no_reuse_port,
