@@ -30,6 +30,7 @@ async def _serve(args: argparse.Namespace) -> None:
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
         underscores_in_headers=underscore_mode(args.underscores_in_headers),
+        max_connections=args.max_connections,
     )
     gw = Gateway(args.host, args.port, reuse_port=args.reuse_port, limits=limits)
     routes = {}
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--underscores-in-headers", choices=sorted(UNDERSCORE_MODES), default="drop"
     )
+    parser.add_argument("--max-connections", type=int, default=0, help="0: from RLIMIT_NOFILE")
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args(argv)
     if args.no_uvloop:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from gateway import errors
+from gateway import accept_log, errors
 from gateway.context import GatewayContext
 from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
@@ -69,6 +69,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         ctx = self._ctx
         handling = Handler(ctx)
+        accept_log.install()
 
         def factory() -> ClientProtocol:
             return ClientProtocol(ctx, handling)
