@@ -2,9 +2,9 @@
 
 - ``header_timeout``: a request head must be complete this many seconds after the
   connection was accepted, or after its first byte on a kept-alive connection (nginx's
-  ``client_header_timeout``, 60 s there; 20 s here). Then the connection is closed (408 if
-  any of the head came). Separate from the keep-alive timeout, which only bounds the wait
-  for the first byte of the next request.
+  ``client_header_timeout``, 60 s there; 20 s here; never more than the keep-alive
+  timeout). Then the connection is closed without an answer, as nginx does. Separate from
+  the keep-alive timeout, which bounds the wait for the first byte of the next request.
 - ``body_timeout``: a request body that gets no byte for this many seconds while the
   gateway is reading it (not while reading is paused by the gateway itself) fails: 408 if
   no response started, else the connection is cut (nginx's ``client_body_timeout``, 60 s).

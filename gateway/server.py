@@ -143,7 +143,9 @@ class Gateway:
         is late (``limits.header_timeout``, ``limits.body_timeout``)."""
         ctx = self._ctx
         limits = ctx.limits
-        timeouts = (ctx.keepalive_timeout, limits.header_timeout, limits.body_timeout)
+        # A head is never given longer than an idle connection: min(header, keep-alive).
+        head_timeout = min(limits.header_timeout, ctx.keepalive_timeout)
+        timeouts = (ctx.keepalive_timeout, head_timeout, limits.body_timeout)
         interval = min(1.0, *(t / 4 for t in timeouts))
         ticks, head_ticks, body_ticks = (math.ceil(t / interval) for t in timeouts)
         idle, heads, bodies = ctx.idle, ctx.heads, ctx.bodies

@@ -19,7 +19,8 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_LIMITS.header_timeout,
         help="seconds for a request head to arrive (from accept, or from its first byte after "
-        "keep-alive); then 408 and close (default %(default)s)",
+        "keep-alive; at most the keep-alive timeout); then the connection is closed "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--body-timeout",

@@ -572,11 +572,11 @@ class ClientProtocol(asyncio.Protocol):
             self.transport.close()
 
     def timed_out(self) -> None:
-        """The header or body timeout passed (see gateway.limits): 408 and close."""
+        """The header timeout (close) or the body timeout (408) passed: gateway.limits."""
         if self._parsing is not None:
             self.reject(errors.REQUEST_TIMEOUT)
         else:
-            self._send_and_close(errors.REQUEST_TIMEOUT if self._head_bytes else None)
+            self._send_and_close(None)
 
     def shed(self) -> None:
         """Descriptors run short and this connection has no request: close it now."""

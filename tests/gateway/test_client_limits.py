@@ -101,15 +101,13 @@ async def test_header_timeout_closes_a_trickling_head(
     slow_r, slow_w = await asyncio.open_connection("127.0.0.1", gw.port)
     slow_w.write(GET + b"X-Slow: 1\r\n")
     mute_r, mute_w = await asyncio.open_connection("127.0.0.1", gw.port)
-    reply = await read_all(slow_r)
-    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert await read_all(slow_r) == b""  # closed without an answer, as nginx does
     assert await read_all(mute_r) == b""
     # The idle kept-alive connection outlived the header timeout and still serves; then
     # a head started on it that does not complete is cut as well.
     assert not kept_r.at_eof()
     kept_w.write(GET + b"X-Slow: 1\r\n")
-    reply = await read_all(kept_r)
-    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert await read_all(kept_r) == b""
     for w in (kept_w, slow_w, mute_w):
         w.close()
     reply = await raw_request(gw.port, GET + b"Connection: close\r\n\r\n")
