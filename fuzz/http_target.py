@@ -1,15 +1,16 @@
 """Fuzz target: client bytes -> gateway.http1.downstream.ClientProtocol -> the forwarded heads.
 
-:func:`check` feeds one input to a fresh client protocol on a fake transport, in pieces (the
-first byte picks where the input is cut), with a route to a revision whose pod is a pool of
-pooled upstream connections on fake transports; each forwarded request gets a canned
-response so that pipelined requests go too. Invariants (an ``AssertionError`` otherwise):
+:func:`check` feeds one input to a fresh client protocol on a fake transport, in pieces
+(the first byte picks where the input is cut and what to do with underscored header
+names), with a route to a revision whose pod is a pool of pooled upstream connections on
+fake transports; each forwarded request gets a canned response so that pipelined requests
+go too. Invariants (an ``AssertionError`` otherwise):
 
 - no exception escapes ``data_received``, and the protocol logs no internal error;
 - every forwarded head is one valid HTTP/1.1 head (httptools parses it again, strictly):
   every line ends in CRLF with no other CR or LF, one Host, at most one framing
   (Content-Length or Transfer-Encoding: chunked, never both, never twice), and no header
-  name with ``_`` (dropped by default, see gateway.limits);
+  name with ``_`` unless the mode is ``pass`` (gateway.limits);
 - the client gets either nothing yet, or bytes starting with an HTTP/1.1 status line.
 
 Used by ``fuzz/http_head.py`` (atheris) and by tests/test_fuzz_corpora.py (replay).
@@ -27,6 +28,7 @@ from gateway.context import GatewayContext
 from gateway.handling import Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Endpoint, UpstreamConnection
+from gateway.limits import DROP, PASS, ClientLimits
 from gateway.settings import RevisionSettings
 
 HOST = "coffee.example.com"
@@ -96,7 +98,7 @@ class _HeadChecker:
         self.complete = True
 
 
-def check_forwarded(data: bytes) -> int:
+def check_forwarded(data: bytes, underscores: bool = False) -> int:
     """Check every head in ``data`` (what one upstream connection got); returns how many."""
     count = 0
     while data:
@@ -118,7 +120,8 @@ def check_forwarded(data: bytes) -> int:
         assert names.count(b"host") == 1, head
         framing = names.count(b"content-length") + names.count(b"transfer-encoding")
         assert framing <= 1, f"two framings: {head!r}"
-        assert not any(b"_" in n for n in names), f"underscored name forwarded: {head!r}"
+        if not underscores:
+            assert not any(b"_" in n for n in names), f"underscored name forwarded: {head!r}"
         count += 1
         # The rest is this request's body then maybe the next head: only heads are checked.
         break
@@ -126,7 +129,8 @@ def check_forwarded(data: bytes) -> int:
 
 
 async def _run(data: bytes) -> None:
-    ctx = GatewayContext()
+    mode = (data[0] >> 3) % 3 if data else DROP
+    ctx = GatewayContext(limits=ClientLimits(underscores_in_headers=mode))
     ctx.routes = RouteTable({HOST: [("default/r", 100)]})
     endpoint = Endpoint(("127.0.0.1", 9))
     pool: list[tuple[UpstreamConnection, FakeTransport]] = []
@@ -154,7 +158,7 @@ async def _run(data: bytes) -> None:
                 conn.data_received(RESPONSE)
     for _conn, transport in pool:
         if transport.buffer:
-            check_forwarded(bytes(transport.buffer))
+            check_forwarded(bytes(transport.buffer), underscores=mode == PASS)
     reply = bytes(client.buffer)
     assert not reply or reply.startswith(b"HTTP/1.1 "), reply[:100]
     proto.connection_lost(None)
