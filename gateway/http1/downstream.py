@@ -289,6 +289,7 @@ class ClientProtocol(asyncio.Protocol):
             self._head_bytes += len(data)
         elif self._parsing is not None:
             self.read_tick = self.ctx.idle_tick  # a body is coming: not idle
+            self._head_bytes += len(data)  # chunk framing and trailers: reset by on_body
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -305,13 +306,13 @@ class ClientProtocol(asyncio.Protocol):
         except HttpParserError:
             self.reject(errors.BAD_REQUEST)
         else:
-            if self._in_head and self._head_bytes:  # part of a head: the header timeout runs
+            if self._head_bytes:  # part of a head (or of trailers) is buffered
                 if self._head_bytes > MAX_HEADER_BYTES:
                     self.reject(errors.HEADERS_TOO_LARGE)
                     return
                 heads = self.ctx.heads
-                if self not in heads:  # first bytes after keep-alive
-                    self.ctx.idle.pop(self, None)
+                if self._in_head and self not in heads:  # first bytes after keep-alive:
+                    self.ctx.idle.pop(self, None)  # the header timeout runs
                     heads[self] = self.ctx.idle_tick
 
     def pause_writing(self) -> None:
@@ -413,6 +414,7 @@ class ClientProtocol(asyncio.Protocol):
             self.gate.pause(PIPELINE)
 
     def on_body(self, body: bytes) -> None:
+        self._head_bytes = 0
         ex = self._parsing
         if ex is not None:
             ex.request_body(body)
@@ -420,6 +422,7 @@ class ClientProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         ex, self._parsing = self._parsing, None
         self._in_head = True
+        self._head_bytes = 0
         if self._length is not None or self._te is not None:
             self.ctx.bodies.discard(self)
         self._reset_head()  # for the next request on this connection
