@@ -370,8 +370,8 @@ class ClientProtocol(asyncio.Protocol):
         self._in_head = False
         self._head_bytes = 0
         ctx = self.ctx
-        if ctx.heads.pop(self, None) is None:
-            ctx.idle.pop(self, None)
+        if ctx.idle.pop(self, None) is None:  # kept alive and whole at once: the usual case
+            ctx.heads.pop(self, None)
         parser = self.parser
         version = parser.get_http_version()
         if version != "1.1" and version != "1.0":

@@ -367,8 +367,6 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()
             return
         self.got_bytes = True
-        if self._head_size >= 0:
-            self._head_size += len(data)
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -381,11 +379,13 @@ class UpstreamConnection(asyncio.Protocol):
             sink.flush()
             sink.upstream_lost(True)
             return
-        if self._head_size > MAX_RESPONSE_HEAD_BYTES:  # head still incomplete: give up
-            self.sink = None
-            self.close()
-            sink.upstream_lost(True)
-            return
+        if self._head_size >= 0:  # the head is still incomplete after this read
+            self._head_size += len(data)
+            if self._head_size > MAX_RESPONSE_HEAD_BYTES:  # give up on it
+                self.sink = None
+                self.close()
+                sink.upstream_lost(True)
+                return
         if self.sink is sink:  # else it ended (and flushed) during feed_data
             sink.flush()
         if self._head_done:  # response to HEAD: the parser cannot know it has no body
