@@ -26,6 +26,7 @@ from coldbrew.authorizing import (
     load_or_create_token,
     with_token,
 )
+from coldbrew.cli.client_limits import limit_argv
 from coldbrew.cli.tls_flags import worker_args
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
@@ -39,6 +40,7 @@ from coldbrew.storing import JsonFileRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.tls import Certificates, TlsFiles, match
 
 log = logging.getLogger("coldbrew")
@@ -66,6 +68,7 @@ class ServeOptions:
     https_port: int | None = None  # None: no HTTPS listener; 0: a free port
     tls: TlsFiles | None = None  # the certificate files (cli/tls_flags.py)
     tls_self_signed: bool = False  # the default certificate from a local CA (local_ca.py)
+    limits: ClientLimits = DEFAULT_LIMITS  # client connections' limits (gateway.limits)
 
 
 class Platform:
@@ -101,6 +104,7 @@ class Platform:
                 stats_url=with_token(self.stats_url, self.token),
                 https_port=opts.https_port,
                 tls=self.tls,
+                limits=opts.limits,
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -198,6 +202,7 @@ class Platform:
         feed = f"ws://{self._local_admin_host}:{self.opts.admin_port}{FEED_PATH}"
         cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
         cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+        cmd += limit_argv(self.opts.limits)
         # The token reaches the workers in their environment, never on a command line.
         env = {TOKEN_ENV: self.token} if self.token else {}
         if self.opts.https_port is not None and self.tls is not None:

@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 
+from gateway.limits import DEFAULT_LIMITS, UNDERSCORE_MODES, ClientLimits, underscore_mode
 from gateway.server import Gateway
 from gateway.settings import RevisionSettings
 
@@ -25,7 +26,13 @@ def _parse_route(text: str) -> tuple[str, str, int]:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    gw = Gateway(args.host, args.port, reuse_port=args.reuse_port)
+    limits = ClientLimits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        underscores_in_headers=underscore_mode(args.underscores_in_headers),
+        max_connections=args.max_connections,
+    )
+    gw = Gateway(args.host, args.port, reuse_port=args.reuse_port, limits=limits)
     routes = {}
     for i, (host, addr, port) in enumerate(args.route):
         key = f"default/r{i}"
@@ -50,6 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--route", type=_parse_route, action="append", default=[])
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--reuse-port", action="store_true")
+    parser.add_argument("--header-timeout", type=float, default=DEFAULT_LIMITS.header_timeout)
+    parser.add_argument("--body-timeout", type=float, default=DEFAULT_LIMITS.body_timeout)
+    parser.add_argument(
+        "--underscores-in-headers", choices=sorted(UNDERSCORE_MODES), default="drop"
+    )
+    parser.add_argument("--max-connections", type=int, default=0, help="0: from RLIMIT_NOFILE")
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args(argv)
     if args.no_uvloop:

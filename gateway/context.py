@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -10,12 +11,14 @@ from typing import TYPE_CHECKING
 from activator.throttler import Throttler
 from gateway.handling import RouteTable
 from gateway.http1.upstream import Endpoint
+from gateway.limits import DEFAULT_LIMITS, ClientLimits, connection_budget
 from gateway.settings import RevisionSettings
 from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
 if TYPE_CHECKING:
     from gateway.http1.downstream import ClientProtocol
 
+log = logging.getLogger(__name__)
 Poke = Callable[[str, int], None]  # (revision key, its concurrency now)
 
 
@@ -60,6 +63,7 @@ class GatewayContext:
         unknown_hold: float = 10.0,
         *,
         keepalive_timeout: float = 75.0,
+        limits: ClientLimits = DEFAULT_LIMITS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.clock = clock
@@ -77,8 +81,18 @@ class GatewayContext:
         # Client connections with no request, in the order they became idle, with the
         # sweep tick at which they did (see Gateway._sweep_idle).
         self.idle: dict[ClientProtocol, int] = {}
+        # Connections reading a request head: since accept, or since the first byte of a
+        # head after keep-alive; oldest first, with the tick it began (header timeout).
+        self.heads: dict[ClientProtocol, int] = {}
+        # Connections reading a request body (body idle timeout, see ClientProtocol).
+        self.bodies: set[ClientProtocol] = set()
         self.idle_tick = 0
         self.keepalive_timeout = keepalive_timeout
+        self.limits = limits
+        self.underscores = limits.underscores_in_headers
+        self.max_connections = limits.max_connections or connection_budget()
+        self.shedding = False  # logged once per episode (see Gateway._sweep_idle)
+        self.shed_count = 0
         self.stopping = False
         self.all_closed: asyncio.Event | None = None
 
@@ -112,9 +126,30 @@ class GatewayContext:
         )
         return rev
 
+    def shed(self) -> None:
+        """Close the oldest connection with no request: a head trickling in, else idle."""
+        for pool in (self.heads, self.idle):
+            while pool:
+                proto = next(iter(pool))
+                del pool[proto]
+                if proto.no_request():
+                    if not self.shedding:
+                        self.shedding = True
+                        log.warning(
+                            "gateway: %d client connections (limit %d): shedding the oldest "
+                            "without a request",
+                            len(self.connections),
+                            self.max_connections,
+                        )
+                    self.shed_count += 1
+                    proto.shed()
+                    return
+
     def connection_closed(self, proto: ClientProtocol) -> None:
         self.connections.discard(proto)
         self.idle.pop(proto, None)
+        self.heads.pop(proto, None)
+        self.bodies.discard(proto)
         self._check_empty()
 
     def tunnel_closed(self, transport: asyncio.Transport) -> None:

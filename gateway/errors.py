@@ -17,6 +17,7 @@ def canned(status: int, reason: str, body: str) -> bytes:
 
 BAD_REQUEST = canned(400, "Bad Request", "bad request\n")
 MISSING_HOST = canned(400, "Bad Request", "missing Host header\n")
+REQUEST_TIMEOUT = canned(408, "Request Timeout", "request timed out\n")
 METHOD_NOT_ALLOWED = canned(405, "Method Not Allowed", "method not allowed\n")
 HEADERS_TOO_LARGE = canned(431, "Request Header Fields Too Large", "request headers too large\n")
 BAD_GATEWAY = canned(502, "Bad Gateway", "upstream failed\n")

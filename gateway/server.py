@@ -10,11 +10,12 @@ import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from gateway import errors
+from gateway import accept_log, errors
 from gateway.context import GatewayContext
 from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
+from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.reporting import Reporter
 from gateway.settings import RevisionSettings
 from gateway.tls import Certificates, TlsFiles
@@ -29,7 +30,9 @@ class Gateway:
     ``host``/``port``. ``reuse_port``: set SO_REUSEPORT when binding. A request routed to a
     revision that was never passed to ``set_revision`` waits up to
     ``unknown_revision_hold`` seconds for it, then gets 503. A client connection with no
-    request for ``keepalive_timeout`` seconds is closed. With ``stats_url`` the gateway
+    request for ``keepalive_timeout`` seconds is closed; ``limits`` bound what a client
+    connection may cost (header and body timeouts, underscored headers, connection count:
+    gateway.limits). With ``stats_url`` the gateway
     streams per-second concurrency stats and scale-from-zero pokes to the autoscaler
     (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``).
 
@@ -49,6 +52,7 @@ class Gateway:
         backlog: int = 1024,
         unknown_revision_hold: float = 10.0,
         keepalive_timeout: float = 75.0,
+        limits: ClientLimits = DEFAULT_LIMITS,
         stats_url: str | None = None,
         worker_id: str | None = None,
         https_port: int | None = None,
@@ -67,7 +71,9 @@ class Gateway:
         self._sock = sock
         self._reuse_port = reuse_port
         self._backlog = backlog
-        self._ctx = GatewayContext(unknown_revision_hold, keepalive_timeout=keepalive_timeout)
+        self._ctx = GatewayContext(
+            unknown_revision_hold, keepalive_timeout=keepalive_timeout, limits=limits
+        )
         self._server: asyncio.Server | None = None
         self.reporter = Reporter(stats_url, worker_id) if stats_url else None
         self.last_stats: list[dict[str, Any]] = []  # the last closed one-second bucket
@@ -78,6 +84,7 @@ class Gateway:
         """Start listening; ``port`` is the bound port when this returns."""
         loop = asyncio.get_running_loop()
         ctx = self._ctx
+        accept_log.install()
         if self._https_port is not None and self._tls is not None:
             self.certificates = Certificates(self._tls, self._alpn)  # ValueError: bad files
             secure = Handler(ctx)
@@ -173,11 +180,16 @@ class Gateway:
                 self.reporter.stats(float(round(time.time())), stats)
 
     async def _sweep_idle(self) -> None:
-        """Close client connections that had no request for ``keepalive_timeout``."""
+        """Close client connections idle for ``keepalive_timeout``, or whose head or body
+        is late (``limits.header_timeout``, ``limits.body_timeout``)."""
         ctx = self._ctx
-        interval = min(1.0, ctx.keepalive_timeout / 4)
-        ticks = math.ceil(ctx.keepalive_timeout / interval)
-        idle = ctx.idle
+        limits = ctx.limits
+        # A head is never given longer than an idle connection: min(header, keep-alive).
+        head_timeout = min(limits.header_timeout, ctx.keepalive_timeout)
+        timeouts = (ctx.keepalive_timeout, head_timeout, limits.body_timeout)
+        interval = min(1.0, *(t / 4 for t in timeouts))
+        ticks, head_ticks, body_ticks = (math.ceil(t / interval) for t in timeouts)
+        idle, heads, bodies = ctx.idle, ctx.heads, ctx.bodies
         while True:
             await asyncio.sleep(interval)
             ctx.idle_tick = tick = ctx.idle_tick + 1
@@ -186,8 +198,23 @@ class Gateway:
                 if tick - idle[proto] < ticks:
                     break
                 del idle[proto]
-                if proto.no_request():  # idle, or a head trickling in for that long
+                if proto.no_request():
                     proto.transport.close()
+            while heads:
+                proto = next(iter(heads))
+                if tick - heads[proto] < head_ticks:
+                    break
+                del heads[proto]
+                if proto.no_request():
+                    proto.timed_out()
+            for proto in list(bodies):
+                if proto.gate.paused:  # the gateway stopped reading: not the client's delay
+                    proto.read_tick = tick
+                elif tick - proto.read_tick >= body_ticks:
+                    bodies.discard(proto)
+                    proto.timed_out()
+            if ctx.shedding and len(ctx.connections) < ctx.max_connections * 0.9:
+                ctx.shedding = False
 
     # -- control plane ---------------------------------------------------------
     def routes_synced(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,17 @@ from gateway.tls import TlsFiles
 
 
 def run_gateway(args: argparse.Namespace, tls: TlsFiles | None = None) -> int:
+    from coldbrew.cli.client_limits import limits_from_args
     from gateway.worker import main as worker_main
 
+    try:
+        limits = limits_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     token = os.environ.get(TOKEN_ENV)  # set by ``serve --workers N --admin-host ...``
     options: dict[str, Any] = {
+        "limits": limits,
         "host": args.host,
         "port": args.port,
         "reuse_port": not args.no_reuse_port,

@@ -12,6 +12,7 @@ from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import observing, simulating
 from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
+from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
@@ -68,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_tls_flags(serve, self_signed=True)
 
+    add_limit_arguments(serve)
+
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
+    add_limit_arguments(gateway)
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=8080)
     source = gateway.add_mutually_exclusive_group(required=True)
@@ -242,6 +246,11 @@ def run(argv: list[str] | None = None) -> int:
             tls=tls,
             tls_self_signed=args.tls_self_signed,
         )
+        try:
+            opts.limits = limits_from_args(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
             return 2

@@ -31,6 +31,7 @@ from gateway.http1.flow_control import set_limits
 from gateway.http1.tunnel import splice
 from gateway.http1.upstream import LAST_CHUNK, connection_tokens, interim_head, request_head
 from gateway.interfaces import Handling, Refused, Ticket
+from gateway.limits import PASS, REJECT
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext
@@ -213,6 +214,7 @@ class ClientProtocol(asyncio.Protocol):
         "gate",
         "handling",
         "parser",
+        "read_tick",
         "transport",
         "write_paused",
     )
@@ -237,6 +239,7 @@ class ClientProtocol(asyncio.Protocol):
         self._ignore_input = False
         self._in_head = True
         self._head_bytes = 0
+        self.read_tick = 0  # sweep tick of the last read while a body is being read
         # The active request's response: what the request asked, how the body is framed.
         self._head_request = self._http10 = False
         self._keep_alive = True
@@ -268,8 +271,10 @@ class ClientProtocol(asyncio.Protocol):
             self.client_ip = str(peer[0]).encode("latin-1")
         self.forwarded = b"x-forwarded-for: " + self.client_ip + self._rest
         ctx = self.ctx
+        if len(ctx.connections) >= ctx.max_connections:
+            ctx.shed()  # descriptors run short: the oldest connection without a request goes
         ctx.connections.add(self)
-        ctx.idle[self] = ctx.idle_tick
+        ctx.heads[self] = ctx.idle_tick  # the header timeout runs from accept
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -287,6 +292,9 @@ class ClientProtocol(asyncio.Protocol):
             return
         if self._in_head:
             self._head_bytes += len(data)
+        elif self._parsing is not None:
+            self.read_tick = self.ctx.idle_tick  # a body is coming: not idle
+            self._head_bytes += len(data)  # chunk framing and trailers: reset by on_body
         try:
             self.parser.feed_data(data)
         except HttpParserUpgrade as upgrade:
@@ -303,8 +311,14 @@ class ClientProtocol(asyncio.Protocol):
         except HttpParserError:
             self.reject(errors.BAD_REQUEST)
         else:
-            if self._in_head and self._head_bytes > MAX_HEADER_BYTES:
-                self.reject(errors.HEADERS_TOO_LARGE)
+            if self._head_bytes:  # part of a head (or of trailers) is buffered
+                if self._head_bytes > MAX_HEADER_BYTES:
+                    self.reject(errors.HEADERS_TOO_LARGE)
+                    return
+                heads = self.ctx.heads
+                if self._in_head and self not in heads:  # first bytes after keep-alive:
+                    self.ctx.idle.pop(self, None)  # the header timeout runs
+                    heads[self] = self.ctx.idle_tick
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -334,6 +348,12 @@ class ClientProtocol(asyncio.Protocol):
             raise Refused(errors.HEADERS_TOO_LARGE)
         lname = name.lower()
         if lname not in REQUEST_SPECIAL:
+            if b"_" in name:  # see gateway.limits: read as "-" by many app servers
+                mode = self.ctx.underscores
+                if mode == REJECT:
+                    raise Refused(errors.BAD_REQUEST)
+                if mode != PASS:
+                    return
             self._lines.append(b"%s: %s\r\n" % (name, value))
         elif lname == b"host":
             if self._host is not None:
@@ -354,7 +374,9 @@ class ClientProtocol(asyncio.Protocol):
         """Validate and route the head, open its exchange and start it (or queue it)."""
         self._in_head = False
         self._head_bytes = 0
-        self.ctx.idle.pop(self, None)
+        ctx = self.ctx
+        if ctx.idle.pop(self, None) is None:  # kept alive and whole at once: the usual case
+            ctx.heads.pop(self, None)
         parser = self.parser
         version = parser.get_http_version()
         if version != "1.1" and version != "1.0":
@@ -378,6 +400,9 @@ class ClientProtocol(asyncio.Protocol):
             else self.forwarded
         )
         url, lines, length = self._url, self._lines, self._length
+        if chunked or length is not None:
+            self.read_tick = ctx.idle_tick
+            ctx.bodies.add(self)  # the body idle timeout runs (see gateway.limits)
         ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length
         )
@@ -394,6 +419,7 @@ class ClientProtocol(asyncio.Protocol):
             self.gate.pause(PIPELINE)
 
     def on_body(self, body: bytes) -> None:
+        self._head_bytes = 0
         ex = self._parsing
         if ex is not None:
             ex.request_body(body)
@@ -401,6 +427,9 @@ class ClientProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         ex, self._parsing = self._parsing, None
         self._in_head = True
+        self._head_bytes = 0
+        if self._length is not None or self._te is not None:
+            self.ctx.bodies.discard(self)
         self._reset_head()  # for the next request on this connection
         if ex is not None:
             ex.request_end()
@@ -549,6 +578,19 @@ class ClientProtocol(asyncio.Protocol):
             if response:
                 self.transport.write(response)
             self.transport.close()
+
+    def timed_out(self) -> None:
+        """The header timeout (close) or the body timeout (408) passed: gateway.limits."""
+        if self._parsing is not None:
+            self.reject(errors.REQUEST_TIMEOUT)
+        else:
+            self._send_and_close(None)
+
+    def shed(self) -> None:
+        """Descriptors run short and this connection has no request: close it now."""
+        self._ignore_input = True
+        self.closed = True
+        self.transport.abort()
 
     def no_request(self) -> bool:
         """Nothing in flight or queued (a request head may be arriving, slowly)."""

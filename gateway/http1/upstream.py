@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 Address = tuple[str, int]
 
 MAX_IDLE = 64  # idle pooled connections kept per endpoint
+# A response head (status line, interim heads, header block) past this many bytes: 502 and
+# the connection is dropped (nginx: "upstream sent too big header"), not buffered on.
+MAX_RESPONSE_HEAD_BYTES = 64 * 1024
 
 # Response headers never copied to the client as-is.
 RESPONSE_SPECIAL = frozenset(
@@ -232,6 +235,7 @@ class UpstreamConnection(asyncio.Protocol):
         "_dirty",
         "_has_length",
         "_head_done",
+        "_head_size",
         "_interim",
         "_lines",
         "_reason",
@@ -259,6 +263,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._reset_head()
         self._interim = False
         self._head_done = False
+        self._head_size = 0  # bytes of the response head so far; -1 once it is complete
         self._dirty = False
 
     def _reset_head(self) -> None:
@@ -274,6 +279,7 @@ class UpstreamConnection(asyncio.Protocol):
     def bind(self, sink: ResponseSink) -> None:
         self.sink = sink
         self.got_bytes = False
+        self._head_size = 0
         if len(self._lines) > 1:
             self._reset_head()
 
@@ -373,6 +379,13 @@ class UpstreamConnection(asyncio.Protocol):
             sink.flush()
             sink.upstream_lost(True)
             return
+        if self._head_size >= 0:  # the head is still incomplete after this read
+            self._head_size += len(data)
+            if self._head_size > MAX_RESPONSE_HEAD_BYTES:  # give up on it
+                self.sink = None
+                self.close()
+                sink.upstream_lost(True)
+                return
         if self.sink is sink:  # else it ended (and flushed) during feed_data
             sink.flush()
         if self._head_done:  # response to HEAD: the parser cannot know it has no body
@@ -425,6 +438,7 @@ class UpstreamConnection(asyncio.Protocol):
             self._interim = True
             sink.response_interim(interim_head(status, self._reason, lines, upgrade))
             return
+        self._head_size = -1
         if sink.head_request:
             self._head_done = True
         sink.response_head(status, self._reason, lines, has_length, chunked, conn, upgrade)

@@ -164,6 +164,17 @@ async def test_header_flood_in_small_pieces_is_cut_off() -> None:
     assert h.upstream == b""
 
 
+async def test_endless_trailer_is_cut_off() -> None:
+    h = Harness()
+    h.feed(POST + b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: ")
+    for _ in range(100):
+        if h.client.closed:
+            break
+        h.feed(b"t" * 1000)  # one trailer value, never ending: not buffered past the limit
+    assert h.client.closed and h.reply.startswith(b"HTTP/1.1 431 ")
+    assert h.upstream_transport.closed and b"ttt" not in h.upstream
+
+
 async def test_unknown_host_404_and_missing_host_400() -> None:
     h = Harness()
     h.feed(b"GET / HTTP/1.1\r\nHost: Tea.example.com\r\n\r\n")

@@ -1,0 +1,31 @@
+"""Fuzz the client side of HTTP/1 (request-head parsing and rewrite) with atheris.
+
+    python fuzz/http_head.py -max_total_time=60 [libFuzzer options]
+
+Invariants: fuzz/http_target.py. Seeds: fuzz/corpus/http_head/; crashes land in
+fuzz/work/crashes/http_head/ (fix, then add them to fuzz/regressions/http_head/, which
+tests/test_fuzz_corpora.py replays).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import atheris
+
+from fuzz.running import libfuzzer_argv
+
+with atheris.instrument_imports(include=["gateway", "activator", "fuzz"]):
+    from fuzz import http_target
+
+
+def main() -> None:
+    atheris.Setup(libfuzzer_argv("http_head", sys.argv), http_target.check)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
