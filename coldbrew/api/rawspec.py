@@ -20,7 +20,7 @@ from collections.abc import Collection
 from typing import Any
 
 from .checks import join
-from .containers import CONTAINER_FIELDS, PROBE_FIELDS, parse_container
+from .containers import CONTAINER_FIELDS, parse_container
 from .errors import ValidationError, missing_field
 
 # Knative's revision fields beside the pod spec (not written to a pod).
@@ -30,7 +30,6 @@ REVISION_FIELDS = (
     "responseStartTimeoutSeconds",
     "idleTimeoutSeconds",
 )
-_HANDLER_FIELDS = {"httpGet": ("path", "port", "scheme"), "tcpSocket": ("port",)}
 
 
 def serving_index(containers: list[Any]) -> int:
@@ -65,16 +64,6 @@ def check_names(containers: list[Any], path: str) -> None:
         seen.add(name)
 
 
-def _probe(probe: Any) -> dict[str, Any] | None:
-    """The readiness probe if the model can hold it (httpGet/tcpSocket, modelled keys)."""
-    if not isinstance(probe, dict) or not set(probe) <= set(PROBE_FIELDS):
-        return None
-    for handler, keys in _HANDLER_FIELDS.items():
-        if isinstance(probe.get(handler), dict) and not set(probe[handler]) <= set(keys):
-            return None
-    return copy.deepcopy(probe)
-
-
 def project_container(c: Any) -> Any:
     """The modelled part of one container (a non-mapping is returned for the validator)."""
     if not isinstance(c, dict):
@@ -85,12 +74,6 @@ def project_container(c: Any) -> Any:
             {k: v for k, v in e.items() if k in ("name", "value")} if isinstance(e, dict) else e
             for e in c["env"]
         ]
-    if "readinessProbe" in c:
-        probe = _probe(c["readinessProbe"])
-        if probe is None:
-            out.pop("readinessProbe")
-        else:
-            out["readinessProbe"] = probe
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from coldbrew.api import ValidationError, parse_service
+from coldbrew.api.features import Features
 
 
 def refuse(obj: Any) -> ValidationError:
@@ -88,6 +89,11 @@ def test_sidecars_keep_their_order_and_probe_their_own_ports(manifest) -> None:
 
 
 def test_security_context_and_pod_fields(manifest) -> None:
+    # Pod-level securityContext and capabilities.add are behind Knative's flags.
+    flags = {
+        "kubernetes.podspec-securitycontext": "Enabled",
+        "kubernetes.containerspec-addcapabilities": "Enabled",
+    }
     svc = parse_service(
         manifest(
             container={
@@ -107,7 +113,8 @@ def test_security_context_and_pod_fields(manifest) -> None:
                 "imagePullSecrets": [{"name": "regcred"}],
                 "serviceAccountName": "robot",
             },
-        )
+        ),
+        features=Features.from_mapping(flags),
     )
     t = svc.template
     sc = t.container.security_context

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from coldbrew.api import Probe, ValidationError, parse_service
+from coldbrew.api.features import Features
 
 
 def refuse(obj: Any) -> ValidationError:
@@ -181,9 +182,16 @@ def test_error_to_dict(manifest) -> None:
 
 
 def test_unsupported_field_says_so(manifest) -> None:
-    err = refuse(manifest(pod={"nodeSelector": {"disk": "ssd"}}))
+    # Knative keeps nodeSelector behind a flag; enabled, coldbrew still cannot honour it.
+    obj = manifest(pod={"nodeSelector": {"disk": "ssd"}})
+    err = refuse(obj)
     assert err.field == "spec.template.spec.nodeSelector"
-    assert err.details == "not supported by coldbrew"
+    assert err.details == 'behind the feature flag "kubernetes.podspec-nodeselector" (Disabled)'
+    enabled = Features.from_mapping({"kubernetes.podspec-nodeselector": "Enabled"})
+    with pytest.raises(ValidationError) as info:
+        parse_service(obj, features=enabled)
+    assert info.value.field == "spec.template.spec.nodeSelector"
+    assert info.value.details == "not supported by coldbrew"
 
 
 def test_bool_is_not_an_integer(manifest) -> None:
