@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .checks import (
@@ -15,9 +14,9 @@ from .checks import (
     join,
     string_list,
 )
+from .envrefs import parse_env
 from .errors import (
     ValidationError,
-    disallowed_field,
     invalid_value,
     missing_field,
     out_of_bounds,
@@ -25,13 +24,13 @@ from .errors import (
 )
 from .model import Container, Probe
 from .resources import parse_resources
+from .volumes import parse_mounts
 
 MAX_INT32 = 2**31 - 1
 DEFAULT_PORT = 8080
 # Knative's queue-proxy / profiling ports: 8008, 8012, 8013, 8022, 9090, 9091.
 RESERVED_PORTS = frozenset({8008, 8012, 8013, 8022, 9090, 9091})
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"})
-_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 CONTAINER_FIELDS = (
     "name",
@@ -39,21 +38,21 @@ CONTAINER_FIELDS = (
     "command",
     "args",
     "env",
+    "envFrom",
     "ports",
     "readinessProbe",
     "resources",
     "imagePullPolicy",
+    "volumeMounts",
 )
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 CONTAINER_UNSUPPORTED = (
-    "envFrom",
     "lifecycle",
     "livenessProbe",
     "securityContext",
     "startupProbe",
     "terminationMessagePath",
     "terminationMessagePolicy",
-    "volumeMounts",
     "workingDir",
 )
 PROBE_FIELDS = (
@@ -86,6 +85,7 @@ def parse_container(obj: Any, path: str) -> Container:
             "Failed to parse image reference",
             f'image: "{image}", error: contains whitespace',
         )
+    env, env_spec = parse_env(obj, path, RESERVED_ENV)
     port, port_name = _port(obj, path)
     policy = get_str(obj, "imagePullPolicy", path)
     if policy is not None and policy not in PULL_POLICIES:
@@ -96,43 +96,15 @@ def parse_container(obj: Any, path: str) -> Container:
         image=image,
         command=string_list(obj.get("command"), join(path, "command")),
         args=string_list(obj.get("args"), join(path, "args")),
-        env=_env(obj, path),
+        env=env,
         port=port,
         readiness_probe=_probe(obj, path, port or DEFAULT_PORT, port_name),
         name=name,
         resources=parse_resources(obj, path),
         image_pull_policy=policy,
+        env_spec=env_spec,
+        volume_mounts=parse_mounts(obj, path),
     )
-
-
-def _env(obj: dict[str, Any], path: str) -> tuple[tuple[str, str], ...]:
-    items = get_list(obj, "env", path) or []
-    out: list[tuple[str, str]] = []
-    for index, item in enumerate(items):
-        where = f"{join(path, 'env')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
-        if "valueFrom" in item:
-            raise disallowed_field(
-                join(where, "valueFrom"),
-                "valueFrom (secrets, config maps, field references) is not "
-                "supported by coldbrew; set value instead",
-            )
-        check_keys(item, ("name", "value"), where)
-        name = get_str(item, "name", where, required=True)
-        assert name is not None
-        if not _ENV_NAME.fullmatch(name):
-            raise invalid_value(
-                name,
-                join(where, "name"),
-                "must consist of letters, digits, '_', '-' or '.', and must not start with a digit",
-            )
-        if name in RESERVED_ENV:
-            raise ValidationError(
-                join(where, "name"), f'"{name}" is a reserved environment variable'
-            )
-        out.append((name, get_str(item, "value", where) or ""))
-    return tuple(out)
 
 
 def _port(obj: dict[str, Any], path: str) -> tuple[int | None, str]:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .envrefs import EnvSpec
+    from .volumes import Volume, VolumeMount
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,9 @@ class Container:
     name: str | None = None
     resources: Resources | None = None
     image_pull_policy: str | None = None  # None: Kubernetes' default for the image's tag
+    # env with valueFrom/envFrom (``env`` above keeps the literal values): see api/envrefs.py
+    env_spec: EnvSpec | None = None
+    volume_mounts: tuple[VolumeMount, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -90,8 +97,15 @@ class Container:
             out["command"] = list(self.command)
         if self.args:
             out["args"] = list(self.args)
-        if self.env:
+        if self.env_spec is not None:
+            if self.env_spec.raw_env:
+                out["env"] = [dict(e) for e in self.env_spec.raw_env]
+            if self.env_spec.raw_env_from:
+                out["envFrom"] = [dict(e) for e in self.env_spec.raw_env_from]
+        elif self.env:
             out["env"] = [{"name": k, "value": v} for k, v in self.env]
+        if self.volume_mounts:
+            out["volumeMounts"] = [dict(m.raw) for m in self.volume_mounts]
         if self.port is not None:
             out["ports"] = [{"containerPort": self.port}]
         if self.readiness_probe is not None:
@@ -153,6 +167,7 @@ class RevisionTemplate:
     response_start_timeout_seconds: int | None = None
     idle_timeout_seconds: int | None = None
     scaling: Scaling = field(default_factory=Scaling)
+    volumes: tuple[Volume, ...] = ()  # see api/volumes.py
 
     def revision_spec(self) -> dict[str, Any]:
         """Knative-shaped revision ``spec`` (defaults applied)."""
@@ -165,6 +180,8 @@ class RevisionTemplate:
         if self.idle_timeout_seconds is not None:
             spec["idleTimeoutSeconds"] = self.idle_timeout_seconds
         spec["containers"] = [self.container.to_dict()]
+        if self.volumes:
+            spec["volumes"] = [dict(v.raw) for v in self.volumes]
         return spec
 
     def spec_dict(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from .containers import parse_container
 from .errors import ValidationError, invalid_value, missing_field, out_of_bounds, wrong_type
 from .model import RevisionTemplate, Service
 from .traffic import parse_traffic
+from .volumes import check_mounts, parse_volumes
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
@@ -64,10 +65,10 @@ _POD_SPEC_UNSUPPORTED = (
     "serviceAccountName",
     "tolerations",
     "topologySpreadConstraints",
-    "volumes",
 )
 _TEMPLATE_SPEC_FIELDS = (
     "containers",
+    "volumes",
     "containerConcurrency",
     "timeoutSeconds",
     "responseStartTimeoutSeconds",
@@ -188,6 +189,9 @@ def _template(
             "coldbrew runs exactly one container per revision (no sidecars)",
         )
     container = parse_container(containers[0], join(spec_path, "containers") + "[0]")
+    volumes = parse_volumes(pod, spec_path)
+    check_mounts(volumes, [(join(spec_path, "containers") + "[0]", container.volume_mounts)],
+                 spec_path)  # fmt: skip
     cc = get_int(pod, "containerConcurrency", spec_path, 0, MAX_CONTAINER_CONCURRENCY)
     timeout = get_int(pod, "timeoutSeconds", spec_path, 1, MAX_TIMEOUT_SECONDS)
     timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -210,4 +214,5 @@ def _template(
         response_start_timeout_seconds=response_start,
         idle_timeout_seconds=idle,
         scaling=scaling,
+        volumes=volumes,
     )

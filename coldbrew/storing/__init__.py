@@ -16,7 +16,14 @@ A database backend implements :class:`Repository`; no caller changes.
 
 from .jsonfile import JsonFileRepository
 from .memory import MemoryRepository
-from .records import StoredRevision, StoredService, StoreError
+from .records import (
+    StoredConfig,
+    StoredConfigMap,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 from .repository import Records, Repository
 
 __all__ = [
@@ -25,6 +32,9 @@ __all__ = [
     "Records",
     "Repository",
     "StoreError",
+    "StoredConfig",
+    "StoredConfigMap",
     "StoredRevision",
+    "StoredSecret",
     "StoredService",
 ]

@@ -8,7 +8,14 @@ Format 1 (the format of every coldbrew so far)::
                    "latest_ready": null, "revision_counter": 1}, ...],
      "revisions": [{"namespace": ..., "name": ..., "service": ..., "generation": 1,
                     "template_hash": ..., "manifest": {...}, "uid": ..., "created": ...,
-                    "ever_ready": true, "labels": {}}, ...]}
+                    "ever_ready": true, "labels": {}}, ...],
+     "configmaps": [{"namespace": ..., "name": ..., "manifest": {...}, "uid": ...,
+                     "created": ..., "version": 1}, ...],
+     "secrets": [...]}
+
+``configmaps`` and ``secrets`` are written only when there are any, so a state without them
+is byte for byte what earlier coldbrews wrote; an earlier coldbrew refuses a state that has
+them ("unknown field") rather than dropping them.
 
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
@@ -24,7 +31,14 @@ import json
 from types import NoneType
 from typing import Any
 
-from .records import Record, StoredRevision, StoredService, StoreError
+from .records import (
+    Record,
+    StoredConfigMap,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 
 FORMAT_VERSION = 1
 
@@ -42,21 +56,36 @@ _NAMES = {str: "a string", NoneType: "null", int: "an integer", float: "a number
 _NAMES |= {bool: "true or false", dict: "an object"}
 
 
-def encode(services: list[StoredService], revisions: list[StoredRevision]) -> bytes:
-    data = {
+State = tuple[list[StoredService], list[StoredRevision], list[StoredConfigMap], list[StoredSecret]]
+
+
+def encode(
+    services: list[StoredService],
+    revisions: list[StoredRevision],
+    configmaps: list[StoredConfigMap] = [],  # noqa: B006 (never changed)
+    secrets: list[StoredSecret] = [],  # noqa: B006
+) -> bytes:
+    data: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "services": [_as_dict(s) for s in services],
         "revisions": [_as_dict(r) for r in revisions],
     }
+    # Written only when there are any: a state without them is the same document as before.
+    if configmaps:
+        data["configmaps"] = [_as_dict(c) for c in configmaps]
+    if secrets:
+        data["secrets"] = [_as_dict(c) for c in secrets]
     return json.dumps(data, indent=1, sort_keys=True).encode()
 
 
-def _as_dict(record: StoredService | StoredRevision) -> dict[str, Any]:
+def _as_dict(
+    record: StoredService | StoredRevision | StoredConfigMap | StoredSecret,
+) -> dict[str, Any]:
     # Shallow: the frozen manifests are dicts and lists to json.dumps already.
     return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
-def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:
+def decode(text: bytes) -> State:
     """The records of a state document; :class:`StoreError` naming what is wrong."""
     try:
         data = json.loads(text)
@@ -72,12 +101,15 @@ def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:
             f"version: format {version} was written by a newer coldbrew "
             f"(this one reads formats up to {FORMAT_VERSION})"
         )
-    unknown = sorted(set(data) - {"version", "services", "revisions"})
+    known = {"version", "services", "revisions", "configmaps", "secrets"}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise StoreError(f"{unknown[0]}: unknown field")
     services = _records(data, "services", StoredService)
     revisions = _records(data, "revisions", StoredRevision)
-    return services, revisions
+    configmaps = _records({"configmaps": [], **data}, "configmaps", StoredConfigMap)
+    secrets = _records({"secrets": [], **data}, "secrets", StoredSecret)
+    return services, revisions, configmaps, secrets
 
 
 def _records(data: dict[str, Any], name: str, kind: type[Record]) -> list[Record]:

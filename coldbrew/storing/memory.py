@@ -12,9 +12,16 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic
+from typing import Any, Generic
 
-from .records import Record, StoredRevision, StoredService, StoreError
+from .records import (
+    Record,
+    StoredConfigMap,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 
 
 class Table(Generic[Record]):
@@ -54,15 +61,23 @@ def _revision_order(r: StoredRevision) -> tuple[object, ...]:
     return (r.namespace, r.service, r.generation, r.created, r.name)
 
 
+Snapshot = tuple[list[dict[str, object]], bool]
+
+
 class MemoryRepository:
-    """Services and revisions in memory (implements :class:`~.repository.Repository`)."""
+    """Services, revisions, ConfigMaps and Secrets in memory (a ``Repository``)."""
 
     def __init__(self) -> None:
         self._services = Table(StoredService, lambda s: (s.key,), self._writing)
         self._revisions = Table(StoredRevision, _revision_order, self._writing)
-        # One entry per open transaction: (services, revisions, dirty) on entry.
-        self._stack: list[tuple[dict[str, StoredService], dict[str, StoredRevision], bool]] = []
+        self._configmaps = Table(StoredConfigMap, lambda c: (c.key,), self._writing)
+        self._secrets = Table(StoredSecret, lambda c: (c.key,), self._writing)
+        # One entry per open transaction: (every table's rows, dirty) on entry.
+        self._stack: list[Snapshot] = []
         self._dirty = False
+
+    def _tables(self) -> tuple[Table[Any], ...]:
+        return (self._services, self._revisions, self._configmaps, self._secrets)
 
     @property
     def services(self) -> Table[StoredService]:
@@ -72,12 +87,20 @@ class MemoryRepository:
     def revisions(self) -> Table[StoredRevision]:
         return self._revisions
 
+    @property
+    def configmaps(self) -> Table[StoredConfigMap]:
+        return self._configmaps
+
+    @property
+    def secrets(self) -> Table[StoredSecret]:
+        return self._secrets
+
     def revisions_of(self, namespace: str, service: str) -> list[StoredRevision]:
         return [r for r in self._revisions.list(namespace) if r.service == service]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._stack.append((dict(self._services._rows), dict(self._revisions._rows), self._dirty))
+        self._stack.append(([dict(t._rows) for t in self._tables()], self._dirty))
         try:
             yield
         except BaseException:
@@ -93,12 +116,10 @@ class MemoryRepository:
             raise
         self._dirty = False
 
-    def _restore(
-        self, snapshot: tuple[dict[str, StoredService], dict[str, StoredRevision], bool]
-    ) -> None:
-        services, revisions, self._dirty = snapshot
-        self._services._rows = services
-        self._revisions._rows = revisions
+    def _restore(self, snapshot: Snapshot) -> None:
+        rows, self._dirty = snapshot
+        for table, saved in zip(self._tables(), rows, strict=True):
+            table._rows = saved
 
     def _writing(self, what: str, changes: bool) -> None:
         if not self._stack:
@@ -106,13 +127,19 @@ class MemoryRepository:
         self._dirty = self._dirty or changes
 
     def _replace_all(
-        self, services: builtins.list[StoredService], revisions: builtins.list[StoredRevision]
+        self,
+        services: builtins.list[StoredService],
+        revisions: builtins.list[StoredRevision],
+        configmaps: builtins.list[StoredConfigMap] = [],  # noqa: B006 (never changed)
+        secrets: builtins.list[StoredSecret] = [],  # noqa: B006
     ) -> None:
         """Set the whole state at once (a backend loading what it keeps)."""
         if self._stack:
             raise StoreError("cannot load the state inside a transaction")
-        self._services._rows = {s.key: s for s in services}
-        self._revisions._rows = {r.key: r for r in revisions}
+        for table, records in zip(
+            self._tables(), (services, revisions, configmaps, secrets), strict=True
+        ):
+            table._rows = {r.key: r for r in records}
 
     def _save(self) -> None:
         """Persist the whole state (nothing to do in memory)."""

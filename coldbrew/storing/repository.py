@@ -24,7 +24,7 @@ import builtins
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
-from .records import StoredRevision, StoredService
+from .records import StoredConfigMap, StoredRevision, StoredSecret, StoredService
 
 R = TypeVar("R")
 
@@ -54,13 +54,19 @@ class Records(Protocol[R]):
 
 
 class Repository(Protocol):
-    """Services and revisions, changed together in transactions."""
+    """Services, revisions, ConfigMaps and Secrets, changed together in transactions."""
 
     @property
     def services(self) -> Records[StoredService]: ...
 
     @property
     def revisions(self) -> Records[StoredRevision]: ...
+
+    @property
+    def configmaps(self) -> Records[StoredConfigMap]: ...
+
+    @property
+    def secrets(self) -> Records[StoredSecret]: ...
 
     def revisions_of(self, namespace: str, service: str) -> list[StoredRevision]:
         """The service's revisions, oldest (lowest generation) first."""
