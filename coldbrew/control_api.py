@@ -9,6 +9,8 @@ habits, carry over:
 - ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
   (GET; the KPA's decisions and observed concurrency)
 - ``/api/v1[/namespaces/{ns}]/pods[/{name}[/log]]`` (GET)
+- ``/api/v1[/namespaces/{ns}]/configmaps|secrets[/{name}]`` (GET; PUT; DELETE;
+  :mod:`coldbrew.control_configs`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from coldbrew.api import ValidationError
+from coldbrew.control_configs import add_config_routes
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
 from coldbrew.storing import StoreError
@@ -181,4 +184,5 @@ def make_app(controller: Controller, presenter: Presenter) -> web.Application:
     app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
     app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
+    add_config_routes(app, controller.configs)
     return app

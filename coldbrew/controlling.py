@@ -33,6 +33,7 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
+from coldbrew.config_objects import ConfigObjects
 from coldbrew.costing import Costing
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
@@ -100,6 +101,7 @@ class Controller:
         self._dirty: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.configs = ConfigObjects(store, on_change=self._config_changed)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -195,6 +197,15 @@ class Controller:
         return True
 
     # -- events -----------------------------------------------------------
+
+    def _config_changed(self, namespace: str) -> None:
+        """A ConfigMap/Secret was applied or deleted: pods waiting on it retry, files follow."""
+        changed = getattr(self.runtime, "config_changed", None)
+        if changed is not None:
+            changed(namespace)
+        for key, view in self.views.items():
+            if view.service.namespace == namespace:
+                self._mark(key)
 
     def on_pods_changed(self, replica_set_key: str) -> None:
         """Runtime callback: a pod of this revision (standard or reserve) changed state."""

@@ -18,6 +18,8 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.config_objects import is_config_object
+from coldbrew.configuring import ConfigResolver
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
@@ -75,15 +77,17 @@ class Platform:
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
         self.runtime: PodRuntime
+        configurer = ConfigResolver(self.store)  # env references and volumes at pod start
         if engine is None:
             self.runtime = PodRuntime(
                 log_dir=log_dir, images=images, on_change=self._pods_changed,
-                drain=data_plane.drain_endpoint,
+                drain=data_plane.drain_endpoint, configurer=configurer,
             )  # fmt: skip
         else:  # containers of this state dir are this coldbrew's (see ContainerRuntime)
             self.runtime = ContainerRuntime(
                 engine=engine, instance=str(opts.state_dir.resolve()), log_dir=log_dir,
                 images=images, on_change=self._pods_changed, drain=data_plane.drain_endpoint,
+                configurer=configurer,
             )  # fmt: skip
         self.config = load_config(opts.config)
         self.controller = Controller(
@@ -147,6 +151,10 @@ class Platform:
     def apply_file(self, path: Path) -> None:
         for doc in load_documents(path.read_text()):
             try:
+                if is_config_object(doc):
+                    result, obj = self.controller.configs.apply(doc)
+                    log.info("%s/%s %s", obj.kind.lower(), obj.name, result)
+                    continue
                 result, rec = self.controller.apply(doc)
             except ValidationError as exc:
                 log.error("%s: %s", path, exc)

@@ -186,7 +186,7 @@ def _items(body: dict[str, Any], at: str, *, keys: bool) -> tuple[KeyToPath, ...
         if rel in seen:
             raise ValidationError(join(where, "path"), f'duplicate path "{rel}"')
         seen.add(rel)
-        out.append(KeyToPath(key, rel, _mode(item, "mode", where)))
+        out.append(KeyToPath(key, rel, get_int(item, "mode", where, 0, MAX_MODE)))
     return tuple(out)
 
 

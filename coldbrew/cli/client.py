@@ -19,7 +19,10 @@ KINDS = {
     "revisions": (SERVING, "revisions"),
     "pods": (CORE, "pods"),
     "kpa": (AUTOSCALING, "podautoscalers"),
+    "configmaps": (CORE, "configmaps"),
+    "secrets": (CORE, "secrets"),
 }
+CONFIG_KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
 ALIASES = {
     "ksvc": "ksvc",
     "kservice": "ksvc",
@@ -34,6 +37,11 @@ ALIASES = {
     "kpa": "kpa",
     "podautoscaler": "kpa",
     "podautoscalers": "kpa",
+    "configmap": "configmaps",
+    "configmaps": "configmaps",
+    "cm": "configmaps",
+    "secret": "secrets",
+    "secrets": "secrets",
 }
 
 
@@ -69,13 +77,17 @@ class Client:
         return resp.json()
 
     def apply(self, obj: dict[str, Any]) -> str:
-        """Apply one Service document; returns created, configured or unchanged."""
+        """Apply one Service, ConfigMap or Secret; returns created, configured or unchanged."""
         metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         name = metadata.get("name") if isinstance(metadata.get("name"), str) else ""
         ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else ""
         if not name:
             raise ClientError("error: resource name may not be empty: metadata.name")
-        path = f"{SERVING}/namespaces/{ns or 'default'}/services/{name}"
+        plural = CONFIG_KINDS.get(obj.get("kind", "")) if obj.get("apiVersion") == "v1" else None
+        if plural is not None:
+            path = f"{CORE}/namespaces/{ns or 'default'}/{plural}/{name}"
+        else:
+            path = f"{SERVING}/namespaces/{ns or 'default'}/services/{name}"
         return str(self._check(self._request("PUT", path, json=obj))["result"])
 
     def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> Any:
@@ -91,6 +103,13 @@ class Client:
     def delete_service(self, name: str, namespace: str | None = None) -> None:
         path = f"{SERVING}/namespaces/{namespace or 'default'}/services/{name}"
         self._check(self._request("DELETE", path))
+
+    def delete(self, kind: str, name: str, namespace: str | None = None) -> None:
+        """Delete one object of ``kind`` (a :data:`KINDS` key)."""
+        prefix, plural = KINDS[kind]
+        self._check(
+            self._request("DELETE", f"{prefix}/namespaces/{namespace or 'default'}/{plural}/{name}")
+        )
 
     def logs(self, pod: str, namespace: str | None = None) -> str:
         path = f"{CORE}/namespaces/{namespace or 'default'}/pods/{pod}/log"

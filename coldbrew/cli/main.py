@@ -14,6 +14,8 @@ from coldbrew.cli import simulating
 from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.printing import document, table
 
+CONFIG_ALIASES = sorted(k for k, v in ALIASES.items() if v in ("configmaps", "secrets"))
+
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
     _server_flag(apply)
 
-    get = sub.add_parser("get", help="list ksvc, revisions or pods")
+    get = sub.add_parser("get", help="list ksvc, revisions, pods, configmaps or secrets")
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
     get.add_argument("-n", "--namespace", default="default")
@@ -92,8 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
     _server_flag(get)
 
-    delete = sub.add_parser("delete", help="delete a service and everything it made")
-    delete.add_argument("kind", choices=["ksvc", "kservice", "service", "services"])
+    delete = sub.add_parser(
+        "delete", help="delete a service and everything it made, a configmap or a secret"
+    )
+    delete.add_argument(
+        "kind", choices=["ksvc", "kservice", "service", "services", *CONFIG_ALIASES]
+    )
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
     _server_flag(delete)
@@ -139,7 +145,9 @@ def cmd_apply(client: Client, filename: str) -> int:
             if "cannot reach" in str(exc):
                 return 1
             continue
-        print(f"service.serving.knative.dev/{name} {result}")
+        kind = doc.get("kind") if doc.get("apiVersion") == "v1" else None
+        what = kind.lower() if kind in ("ConfigMap", "Secret") else "service.serving.knative.dev"
+        print(f"{what}/{name} {result}")
     return 1 if failed else 0
 
 
@@ -222,6 +230,11 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "get":
             return cmd_get(client, args)
         if args.command == "delete":
+            if args.kind in CONFIG_ALIASES:
+                kind = ALIASES[args.kind]
+                client.delete(kind, args.name, args.namespace)
+                print(f'{kind[:-1]} "{args.name}" deleted')
+                return 0
             client.delete_service(args.name, args.namespace)
             print(f'service.serving.knative.dev "{args.name}" deleted')
             return 0

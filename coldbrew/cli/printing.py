@@ -134,6 +134,20 @@ def kpa_row(obj: dict[str, Any], wide: bool) -> Row:
     return row
 
 
+def configmap_row(obj: dict[str, Any], wide: bool) -> Row:
+    count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+    return [obj["metadata"]["name"], str(count), age(obj["metadata"].get("creationTimestamp"))]
+
+
+def secret_row(obj: dict[str, Any], wide: bool) -> Row:
+    return [
+        obj["metadata"]["name"],
+        str(obj.get("type", "Opaque")),
+        str(len(obj.get("data") or {})),
+        age(obj["metadata"].get("creationTimestamp")),
+    ]
+
+
 TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], bool], Row]]] = {
     "ksvc": (
         ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"],
@@ -163,6 +177,8 @@ TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], 
         ["EBC", "PATH"],
         kpa_row,
     ),
+    "configmaps": (["NAME", "DATA", "AGE"], [], configmap_row),
+    "secrets": (["NAME", "TYPE", "DATA", "AGE"], [], secret_row),
 }
 
 

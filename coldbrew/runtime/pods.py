@@ -12,7 +12,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from coldbrew.runtime import probing
+from coldbrew.runtime import probing, volumes
+from coldbrew.runtime.environment import (
+    CONFIG_ERROR,
+    ConfigError,
+    PodConfigurer,
+    PodFacts,
+    Prepared,
+)
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.naming import Ports
@@ -21,6 +28,7 @@ from coldbrew.runtime.specs import CONTAINER_NAME, Phase, PodInfo, PodTemplate, 
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
+CONFIG_RETRY = 10.0  # a pod waiting on its configuration tries again this often (or on a change)
 
 
 class Backoff:
@@ -56,8 +64,13 @@ class Pod:
         backoff: Backoff | None = None,
         ports: Ports | None = None,
         enforcer: ResourceEnforcer | None = None,
+        configurer: PodConfigurer | None = None,
+        volume_dir: Path | None = None,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
+        self.configurer, self.volume_dir = configurer, volume_dir
+        self.prepared = Prepared()  # the current run's resolved env and mounts
+        self._config_changed = asyncio.Event()
         self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
         self.backoff = backoff or Backoff()
         self.uid = str(uuid.uuid4())
@@ -109,6 +122,24 @@ class Pod:
             resources=self.template.resources,
             enforced=self.enforced,
         )
+
+    can_mount = False  # processes share the host's mount namespace
+
+    def facts(self) -> PodFacts:
+        volume_dir = self.volume_dir or Path(self.log_file.path).parent / "volumes" / self.name
+        return PodFacts(self.name, self.template.namespace, self.uid, dict(self.labels),
+                        dict(self.template.annotations), volume_dir)  # fmt: skip
+
+    def config_changed(self) -> None:
+        """A ConfigMap or Secret changed: retry a waiting start, refresh mounted files."""
+        self._config_changed.set()
+        if self.configurer is None or self.template.config is None or self.deleting:
+            return
+        if self.prepared.binds and self.status == "Running":
+            try:
+                self.configurer.refresh(self.template, self.facts())
+            except Exception:
+                log.exception("refreshing the volumes of pod %s failed", self.name)
 
     # -- control
     def start(self) -> None:
@@ -162,6 +193,8 @@ class Pod:
             if not await self._prepare():
                 return
             while not self._stop.is_set():
+                if not await self._configure():
+                    break
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
                 if self._stop.is_set():
@@ -190,14 +223,47 @@ class Pod:
             self.ports.release(self.port)
             if self._enforcement is not None:
                 await self._enforcement.release()
+            if self.template.config is not None:
+                volumes.remove(self.facts().volume_dir)
 
     async def _prepare(self) -> bool:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
         return True
 
+    async def _configure(self) -> bool:
+        """Resolve env and volumes before a run; wait while they cannot be. False: stopped."""
+        if self.template.config is None or self.configurer is None:
+            return True
+        while not self._stop.is_set():
+            self._config_changed.clear()
+            try:
+                self.prepared = self.configurer.prepare(
+                    self.template, self.facts(), mounts=self.can_mount
+                )
+            except ConfigError as exc:
+                self.message = exc.message
+                self._set(status=CONFIG_ERROR)
+            except Exception as exc:  # a bug must show on the pod, not kill its supervisor
+                log.exception("configuring pod %s failed", self.name)
+                self.message = f"cannot prepare the pod's configuration: {exc}"
+                self._set(status=CONFIG_ERROR)
+            else:
+                if self.status == CONFIG_ERROR:
+                    self.message = ""
+                    self._set(status="ContainerCreating")
+                return True
+            self.log_file.write(f"coldbrew: {self.message}\n".encode())
+            waits = {asyncio.ensure_future(e.wait()) for e in (self._stop, self._config_changed)}
+            try:
+                await asyncio.wait(waits, timeout=CONFIG_RETRY, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+        return False
+
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
-        env = pod_env(self.template, self.port)
+        env = pod_env(self.template, self.port, self.prepared.env)
         cmd = expand(argv, env)
         preexec = self._prepare_enforcement()
         try:

@@ -49,7 +49,7 @@ class ReplicaSet:
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:
-            if p.status in ("ErrImagePull", "ImagePullBackOff"):
+            if p.status in ("ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError"):
                 return (p.status, p.message)
         if ready >= self.desired:
             return None

@@ -19,6 +19,7 @@ Status = Literal[
     "Terminating",
     "ErrImagePull",
     "ImagePullBackOff",
+    "CreateContainerConfigError",
 ]
 CONTAINER_NAME = "user-container"
 ENFORCED_ANNOTATION = "coldbrew.dev/enforced"  # how the pod's resources were enforced
@@ -99,6 +100,9 @@ class PodTemplate:
     # SIGTERM -> SIGKILL when scaled down (Knative: the revision's timeoutSeconds); containers
     # only: process pods keep the runtime's grace
     termination_grace_seconds: float | None = None
+    # env references and volumes, opaque to the runtime: read by its PodConfigurer
+    # (coldbrew.runtime.environment); None: the container's literal env, no volumes
+    config: Any = None
 
     def __post_init__(self) -> None:
         if self.role not in ("standard", "reserve"):
@@ -162,6 +166,7 @@ class PodInfo:
             "CrashLoopBackOff",
             "ErrImagePull",
             "ImagePullBackOff",
+            "CreateContainerConfigError",
         )
         state: dict[str, Any]
         if waiting:

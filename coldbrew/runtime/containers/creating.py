@@ -9,15 +9,18 @@
   pods their ``resources.limits`` (``NanoCpus``, ``Memory``) and requests where the engine has
   them (``CpuShares``, ``MemoryReservation``).
 * Security: not privileged, no added capabilities, no new privileges, bridge network (never the
-  host's), no mounts, ulimits within this machine's hard limits.
+  host's), only the volume binds the pod's configuration asks for (ConfigMaps and Secrets
+  read-only), ulimits within this machine's hard limits.
 """
 
 from __future__ import annotations
 
 import resource
+from collections.abc import Mapping
 from typing import Any
 
 from coldbrew.runtime.containers.engine import INSTANCE_LABEL, MANAGED_LABEL, POD_LABEL
+from coldbrew.runtime.environment import Prepared
 from coldbrew.runtime.launch import expand
 from coldbrew.runtime.specs import PodTemplate, format_bytes
 
@@ -26,8 +29,8 @@ HOST = "127.0.0.1"
 NOFILE, NPROC = 10_000, 1_000  # engines ask for more than many hosts' hard limits allow
 
 
-def contract_env(template: PodTemplate) -> dict[str, str]:
-    env = dict(template.container.env)
+def contract_env(template: PodTemplate, own: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(template.container.env if own is None else own)  # own: resolved references
     env.update(
         PORT=str(container_port(template)),
         K_SERVICE=template.service,
@@ -94,10 +97,16 @@ def describe_limits(host_config: dict[str, Any]) -> str:
 
 
 def create_body(
-    template: PodTemplate, *, pod: str, instance: str, host_port: int
+    template: PodTemplate,
+    *,
+    pod: str,
+    instance: str,
+    host_port: int,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     c = template.container
-    env = contract_env(template)
+    prepared = prepared or Prepared()
+    env = contract_env(template, prepared.env)
     port = f"{container_port(template)}/tcp"
     labels = dict(template.labels)
     labels.update({MANAGED_LABEL: "coldbrew", INSTANCE_LABEL: instance, POD_LABEL: pod})
@@ -115,12 +124,18 @@ def create_body(
             "Privileged": False,
             "CapAdd": [],
             "SecurityOpt": ["no-new-privileges"],
-            "Binds": [],
+            "Binds": [
+                f"{b.source}:{b.target}:{'ro' if b.read_only else 'rw'}" for b in prepared.binds
+            ],
             "RestartPolicy": {"Name": "no"},
             "Ulimits": ulimits(),
             **limits(template),
         },
     }
+    if prepared.tmpfs:
+        body["HostConfig"]["Tmpfs"] = {
+            t.target: f"size={t.size}" if t.size else "" for t in prepared.tmpfs
+        }
     if c.command:
         body["Entrypoint"] = expand(c.command, env)
         body["Cmd"] = expand(c.args, env)

@@ -37,6 +37,8 @@ class ContainerPod(Pod):
         self.probe_hold = PROBE_HOLD
         self._removing: set[asyncio.Task[None]] = set()
 
+    can_mount = True  # bind mounts and tmpfs through the engine
+
     def termination_grace(self, default: float) -> float:
         """The template's terminationGracePeriodSeconds (Knative: the revision's timeout)."""
         own = self.template.termination_grace_seconds
@@ -83,7 +85,11 @@ class ContainerPod(Pod):
         docker = self.engine.docker
         self.port = self.ports.allocate(prefer=self.port)
         body = create_body(
-            self.template, pod=self.name, instance=self.instance, host_port=self.port
+            self.template,
+            pod=self.name,
+            instance=self.instance,
+            host_port=self.port,
+            prepared=self.prepared,
         )
         try:
             container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
