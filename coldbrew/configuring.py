@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from coldbrew.storing.frozen import thaw
 KIND_NAMES = {"configMap": ("configmap", "ConfigMap"), "secret": ("secret", "Secret")}
 POD_IP = HOST_IP = "127.0.0.1"
 SERVICE_ACCOUNT = "default"
+SUBPATHS = "..subpaths"  # under a pod's volume dir; volume names cannot start with "."
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +217,17 @@ class ConfigResolver:
             binds.append(Bind(source, mount.mount_path, mount.read_only))
             return
         source = base
-        if mount.sub_path:  # the file as it is now: does not follow updates (Kubernetes)
-            source = Path(os.path.realpath(base / mount.sub_path))
-            if not source.exists():
-                source.mkdir(parents=True)
+        if mount.sub_path:  # a copy as it is now: does not follow updates (Kubernetes)
+            found = Path(os.path.realpath(base / mount.sub_path))
+            source = pod.volume_dir / SUBPATHS / f"{len(binds)}-{found.name}"
+            shutil.rmtree(source, ignore_errors=True)
+            source.parent.mkdir(parents=True, exist_ok=True)
+            if found.is_dir():
+                shutil.copytree(found, source, symlinks=False)
+            elif found.exists():
+                shutil.copy2(found, source)
+            else:
+                source.mkdir()
         binds.append(Bind(source, mount.mount_path, True))  # ConfigMaps/Secrets: read-only
 
 

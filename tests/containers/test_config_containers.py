@@ -27,8 +27,12 @@ def configmap(name: str, data: dict[str, str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
 
 
-SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
-          "stringData": {"password": "s3cret"}}  # fmt: skip
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db"},
+    "stringData": {"password": "s3cret"},
+}
 
 
 def greeter(image: str) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def test_secret_env_and_configmap_files_in_a_container(
     assert server.pods()[0]["status"]["containerStatuses"][0]["restartCount"] == 0
 
     client.delete_service("greeter")
-    wait_for(lambda: not containers_of(engine_url, server.state_dir), timeout=60,
-             what="the pod gone")  # fmt: skip
+    wait_for(
+        lambda: not containers_of(engine_url, server.state_dir), timeout=60, what="the pod gone"
+    )
     wait_for(lambda: not pod_dir.exists(), timeout=10, what="the pod's volumes removed")

@@ -46,10 +46,18 @@ def service(**container: Any) -> dict[str, Any]:
     }
 
 
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"},
-             "data": {"GREETING": "hello"}}  # fmt: skip
-SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
-          "data": {"password": "czNjcmV0"}}  # base64 of "s3cret"  # fmt: skip
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "web"},
+    "data": {"GREETING": "hello"},
+}
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db"},
+    "data": {"password": "czNjcmV0"},
+}  # base64 of "s3cret"
 
 
 def revision_ready(server: Server) -> dict[str, Any]:
@@ -66,9 +74,10 @@ def test_missing_secret_holds_the_revision_until_it_is_applied(
     assert out.returncode == 0, out.stderr
     assert "configmap/web created" in out.stdout
     cond = wait_for(
-        lambda: (c := revision_ready(server))["status"] == "False" and c, timeout=20,
+        lambda: (c := revision_ready(server))["status"] == "False" and c,
+        timeout=20,
         what="revision not Ready",
-    )  # fmt: skip
+    )
     assert cond["reason"] == "CreateContainerConfigError"
     assert 'secret "db" not found' in cond["message"]
     revisions = server.cli("get", "revisions")
@@ -121,9 +130,10 @@ def test_process_runtime_refuses_volume_mounts(server: Server) -> None:
     svc["spec"]["template"]["spec"]["volumes"] = [{"name": "web", "configMap": {"name": "web"}}]
     server.client().apply(svc)
     cond = wait_for(
-        lambda: (c := revision_ready(server))["status"] == "False" and c, timeout=20,
+        lambda: (c := revision_ready(server))["status"] == "False" and c,
+        timeout=20,
         what="revision not Ready",
-    )  # fmt: skip
+    )
     assert cond["reason"] == "CreateContainerConfigError"
     assert (
         "spec.template.spec.containers[0].volumeMounts[0].mountPath: the process runtime "
