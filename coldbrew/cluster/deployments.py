@@ -66,6 +66,11 @@ def _container(template: RevisionTemplate, service: str, revision: str) -> dict[
     return out
 
 
+def _volumes(template: RevisionTemplate) -> dict[str, Any]:
+    """The pod's ``volumes`` as written (its container's ``volumeMounts`` name them)."""
+    return {"volumes": template.revision_spec()["volumes"]} if template.volumes else {}
+
+
 def build_deployment(
     revision: dict[str, Any],
     template: RevisionTemplate,
@@ -129,6 +134,7 @@ def build_deployment(
                     "containers": [container],
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": template.timeout_seconds,
+                    **_volumes(template),
                 },
             },
         },

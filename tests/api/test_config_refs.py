@@ -140,3 +140,24 @@ def test_errors_never_carry_secret_values() -> None:
     with pytest.raises(ValidationError) as err:
         parse_config_object(core("Secret", data={"pw": secret}))
     assert "hunter2" not in str(err.value) and secret not in str(err.value)
+
+
+def test_the_readme_example_refers_to_the_objects_it_ships() -> None:
+    from pathlib import Path
+
+    from coldbrew.api import load_documents
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "config"
+    objects = [
+        parse_config_object(d) for d in load_documents((folder / "greeter-config.yaml").read_text())
+    ]
+    have = {(o.kind, o.name): o for o in objects}
+    svc = parse_service(load_documents((folder / "greeter.yaml").read_text())[0])
+    spec = svc.template.container.env_spec
+    assert spec is not None
+    kinds = {"configMap": "ConfigMap", "secret": "Secret"}
+    for kind, name in spec.refs():
+        assert (kinds[kind], name) in have
+    (volume,) = svc.template.volumes
+    source = volume.sources[0]
+    assert source.items[0].key in have[("ConfigMap", source.name)].data
