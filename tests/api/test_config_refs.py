@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from coldbrew.api import ValidationError, parse_service
+from coldbrew.api import ValidationError, load_documents, parse_service
 from coldbrew.api.coreobjects import MAX_SIZE, config_object_dict, parse_config_object
 from coldbrew.api.envrefs import EnvFrom, FieldRef, KeyRef, ResourceRef
 from tests.api.conftest import Manifest
@@ -143,10 +144,6 @@ def test_errors_never_carry_secret_values() -> None:
 
 
 def test_the_readme_example_refers_to_the_objects_it_ships() -> None:
-    from pathlib import Path
-
-    from coldbrew.api import load_documents
-
     folder = Path(__file__).resolve().parents[2] / "examples" / "config"
     objects = [
         parse_config_object(d) for d in load_documents((folder / "greeter-config.yaml").read_text())
