@@ -106,8 +106,9 @@ class ConfigResolver:
                 except ConfigError:  # gone now: the files stay as they were, as in Kubernetes
                     continue
 
-    def forget(self, pod_name: str) -> None:
-        for key in [k for k in self._written if k[0] == pod_name]:
+    def release(self, pod: PodFacts) -> None:
+        files.remove(pod.volume_dir)
+        for key in [k for k in self._written if k[0] == pod.name]:
             del self._written[key]
 
     # -- env

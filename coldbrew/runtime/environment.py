@@ -4,7 +4,8 @@ The runtime knows nothing of ConfigMaps or Secrets: a :class:`PodConfigurer` (th
 plane's :class:`coldbrew.configuring.ConfigResolver`) turns a template's opaque
 ``PodTemplate.config`` into a :class:`Prepared` when a run starts, or raises
 :class:`ConfigError` (Kubernetes' ``CreateContainerConfigError``: the pod waits and tries again
-when the configuration changes). ``refresh`` rewrites a running pod's mounted files.
+when the configuration changes). ``refresh`` rewrites a running pod's mounted files,
+``release`` removes them with the pod.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 
 from coldbrew.runtime.specs import PodTemplate
 
-CONFIG_ERROR = "CreateContainerConfigError"
+CONFIG_ERROR: Final = "CreateContainerConfigError"
 
 
 class ConfigError(Exception):
@@ -72,4 +73,8 @@ class PodConfigurer(Protocol):
 
     def refresh(self, template: PodTemplate, pod: PodFacts) -> None:
         """Rewrite the pod's mounted ConfigMap/Secret files from the current objects."""
+        ...
+
+    def release(self, pod: PodFacts) -> None:
+        """The pod is gone: remove its volume files (and whatever is kept about them)."""
         ...

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from coldbrew.runtime import probing, volumes
+from coldbrew.runtime import probing
 from coldbrew.runtime.environment import (
     CONFIG_ERROR,
     ConfigError,
@@ -223,8 +223,8 @@ class Pod:
             self.ports.release(self.port)
             if self._enforcement is not None:
                 await self._enforcement.release()
-            if self.template.config is not None:
-                volumes.remove(self.facts().volume_dir)
+            if self.template.config is not None and self.configurer is not None:
+                self.configurer.release(self.facts())
 
     async def _prepare(self) -> bool:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""

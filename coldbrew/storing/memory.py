@@ -136,9 +136,8 @@ class MemoryRepository:
         """Set the whole state at once (a backend loading what it keeps)."""
         if self._stack:
             raise StoreError("cannot load the state inside a transaction")
-        for table, records in zip(
-            self._tables(), (services, revisions, configmaps, secrets), strict=True
-        ):
+        kinds: tuple[builtins.list[Any], ...] = (services, revisions, configmaps, secrets)
+        for table, records in zip(self._tables(), kinds, strict=True):
             table._rows = {r.key: r for r in records}
 
     def _save(self) -> None:
