@@ -230,6 +230,16 @@ class Pod:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
         return True
 
+    def _config_waiting(self, message: str) -> None:
+        """CreateContainerConfigError with ``message``; a new message is a change too."""
+        changed = message != self.message
+        self.message = message
+        if self.status == CONFIG_ERROR:
+            if changed and self.deleting is None:
+                self._notify()
+        else:
+            self._set(status=CONFIG_ERROR)
+
     async def _configure(self) -> bool:
         """Resolve env and volumes before a run; wait while they cannot be. False: stopped."""
         if self.template.config is None or self.configurer is None:
@@ -241,12 +251,10 @@ class Pod:
                     self.template, self.facts(), mounts=self.can_mount
                 )
             except ConfigError as exc:
-                self.message = exc.message
-                self._set(status=CONFIG_ERROR)
+                self._config_waiting(exc.message)
             except Exception as exc:  # a bug must show on the pod, not kill its supervisor
                 log.exception("configuring pod %s failed", self.name)
-                self.message = f"cannot prepare the pod's configuration: {exc}"
-                self._set(status=CONFIG_ERROR)
+                self._config_waiting(f"cannot prepare the pod's configuration: {exc}")
             else:
                 if self.status == CONFIG_ERROR:
                     self.message = ""

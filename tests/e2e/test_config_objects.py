@@ -73,17 +73,28 @@ def test_missing_secret_holds_the_revision_until_it_is_applied(
     out = server.cli("apply", "-f", str(manifests))
     assert out.returncode == 0, out.stderr
     assert "configmap/web created" in out.stdout
-    cond = wait_for(
-        lambda: (c := revision_ready(server))["status"] == "False" and c,
+    cond = wait_for(  # the ConfigMap came after the Service: then only the Secret is missing
+        lambda: 'secret "db"' in (c := revision_ready(server)).get("message", "") and c,
         timeout=20,
-        what="revision not Ready",
+        what="revision not Ready for its Secret",
     )
-    assert cond["reason"] == "CreateContainerConfigError"
+    assert cond["status"] == "False" and cond["reason"] == "CreateContainerConfigError"
     assert 'secret "db" not found' in cond["message"]
     revisions = server.cli("get", "revisions")
     assert "CreateContainerConfigError" in revisions.stdout
     pods = server.cli("get", "pods")
     assert "CreateContainerConfigError" in pods.stdout
+
+    def service_ready() -> dict[str, Any]:
+        conditions = server.service("envtest")["status"]["conditions"]
+        return next(c for c in conditions if c["type"] == "Ready")
+
+    wait_for(
+        lambda: 'secret "db" not found' in service_ready().get("message", ""),
+        what="the service's Ready condition naming the Secret",
+    )
+    ksvc = server.cli("get", "ksvc").stdout.splitlines()[1].split()
+    assert ksvc[-2:] == ["False", "RevisionFailed"]
 
     server.client().apply(SECRET)
     svc = server.wait_ready("envtest", timeout=30)
