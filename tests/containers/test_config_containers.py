@@ -18,8 +18,9 @@ HOST = "greeter.default.example.com"
 CGI = """#!/bin/sh
 if ( : > /etc/greeting/probe ) 2>/dev/null; then rw=rw; else rw=ro; fi
 echo scratch > /scratch/file
-printf 'Content-Type: text/plain\\r\\n\\r\\n%s %s %s %s\\n' "$PASSWORD" \
-  "$(cat /etc/greeting/greeting.txt)" "$rw" "$(cat /scratch/file)"
+echo mem > /mem/file
+printf 'Content-Type: text/plain\\r\\n\\r\\n%s %s %s %s %s\\n' "$PASSWORD" \
+  "$(cat /etc/greeting/greeting.txt)" "$rw" "$(cat /scratch/file)" "$(cat /mem/file)"
 """
 
 
@@ -46,6 +47,7 @@ def greeter(image: str) -> dict[str, Any]:
             {"name": "cgi", "mountPath": "/www/cgi-bin"},
             {"name": "greeting", "mountPath": "/etc/greeting", "readOnly": True},
             {"name": "scratch", "mountPath": "/scratch"},
+            {"name": "mem", "mountPath": "/mem"},
         ],
     }
     volumes = [
@@ -55,6 +57,7 @@ def greeter(image: str) -> dict[str, Any]:
             "configMap": {"name": "greeting", "items": [{"key": "text", "path": "greeting.txt"}]},
         },
         {"name": "scratch", "emptyDir": {}},
+        {"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
     ]
     return {
         "apiVersion": "serving.knative.dev/v1",
@@ -73,12 +76,13 @@ def test_secret_env_and_configmap_files_in_a_container(
         client.apply(obj)
     client.apply(SECRET)
     server.wait_ready("greeter", timeout=60)
-    assert server.request(HOST).text == "s3cret hello ro scratch\n"
+    assert server.request(HOST).text == "s3cret hello ro scratch mem\n"
 
     (info,) = containers_of(engine_url, server.state_dir)
     mounts = {m["Destination"]: m for m in info["Mounts"]}
     assert mounts["/www/cgi-bin"]["RW"] is False and mounts["/etc/greeting"]["RW"] is False
     assert mounts["/scratch"]["RW"] is True
+    assert info["HostConfig"]["Tmpfs"]["/mem"].split(",")[0] == f"size={2**20}"  # a tmpfs
     pod_dir = Path(mounts["/etc/greeting"]["Source"]).parent
     assert pod_dir.parent == server.state_dir / "volumes"
     assert stat.S_IMODE(pod_dir.stat().st_mode) == 0o700
@@ -86,7 +90,7 @@ def test_secret_env_and_configmap_files_in_a_container(
 
     client.apply(configmap("greeting", {"text": "bonjour"}))  # reaches the running pod's file
     wait_for(
-        lambda: server.request(HOST).text == "s3cret bonjour ro scratch\n",
+        lambda: server.request(HOST).text == "s3cret bonjour ro scratch mem\n",
         timeout=30,
         what="the changed ConfigMap in the mounted file",
     )
