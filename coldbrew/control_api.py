@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from coldbrew.api import ValidationError
+from coldbrew.authorizing import bearer_middleware
 from coldbrew.control_configs import add_config_routes
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
@@ -171,9 +172,14 @@ def _add_read_only(
     app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}/{{name}}", get_one)
 
 
-def make_app(controller: Controller, presenter: Presenter) -> web.Application:
-    """The control API on a ``gateway.admin.admin_app`` (``/healthz``, ``/readyz``)."""
-    app = admin_app(client_max_size=8 * 1024 * 1024)
+def make_app(
+    controller: Controller, presenter: Presenter, token: str | None = None
+) -> web.Application:
+    """The control API on a ``gateway.admin.admin_app`` (``/healthz``, ``/readyz``).
+
+    With ``token``, every other request must present it (:mod:`coldbrew.authorizing`)."""
+    guards = [bearer_middleware(token)] if token else []
+    app = admin_app(client_max_size=8 * 1024 * 1024, middlewares=guards)
     app[CONTROLLER_KEY] = controller
     app[PRESENTER_KEY] = presenter
     app[STOPPING_KEY] = asyncio.Event()

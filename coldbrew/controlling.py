@@ -33,6 +33,7 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
+from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.config_objects import ConfigObjects
 from coldbrew.costing import Costing
 from coldbrew.platform_config import ReserveDefaults
@@ -77,6 +78,7 @@ class Controller:
         config: AutoscalerConfig | None = None,
         reserve: ReserveDefaults | None = None,
         prices: PriceTable | None = None,
+        features: Features = KNATIVE_DEFAULTS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
@@ -85,6 +87,7 @@ class Controller:
         self.domain = domain
         self.config = config or AutoscalerConfig()
         self.reserve = reserve or ReserveDefaults()
+        self.features = features
         self.autoscaler = Autoscaler(
             self.config,
             scale=self._scale_revision,
@@ -126,7 +129,7 @@ class Controller:
 
     def apply(self, obj: dict[str, Any]) -> tuple[str, StoredService]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
-        svc = parse_service(obj, instance_types=KNOWN_TYPES)
+        svc = parse_service(obj, instance_types=KNOWN_TYPES, features=self.features)
         key = f"{svc.namespace}/{svc.name}"
         rec = self.store.services.get(key)
         if rec is not None and self.views[key].service == svc:

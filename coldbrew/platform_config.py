@@ -6,7 +6,10 @@ The file is YAML with three optional sections:
   (``stable-window: 60s``, ``container-concurrency-target-percentage: 70``, ...);
 - ``reserve:`` ASK reserved-instance defaults, overridden per revision by the
   ``knative.aliyun.com/reserve-instance*`` annotations of the same names;
-- ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`).
+- ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`);
+- ``features:`` the keys of Knative's ``config-features`` ConfigMap
+  (``kubernetes.podspec-affinity: Enabled``, ...), Knative's defaults when absent
+  (see :mod:`coldbrew.api.features`).
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from autoscaler.pricing import (
     parse_specs,
     resolve_specs,
 )
+from coldbrew.api.features import FeatureError, Features
 from coldbrew.api.model import ReserveSpecs
 
-SECTIONS = ("autoscaler", "reserve", "prices")
+SECTIONS = ("autoscaler", "reserve", "prices", "features")
 RESERVE_INSTANCE_TYPES = ("eci", "ecs", "acs")
 DEFAULT_SPECS = ReserveSpecs(instance_types=(DEFAULT_RESERVE_TYPE,))
 
@@ -107,6 +111,7 @@ class PlatformConfig:
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     prices: PriceTable = field(default_factory=PriceTable)
+    features: Features = field(default_factory=Features)
 
 
 def parse_config(doc: Any) -> PlatformConfig:
@@ -125,7 +130,15 @@ def parse_config(doc: Any) -> PlatformConfig:
         autoscaler=AutoscalerConfig.from_mapping(section),
         reserve=ReserveDefaults.from_mapping(doc.get("reserve")),
         prices=PriceTable.from_mapping(doc.get("prices")),
+        features=_features(doc.get("features")),
     )
+
+
+def _features(section: Any) -> Features:
+    try:
+        return Features.from_mapping(section)
+    except FeatureError as exc:
+        raise SectionError(exc.field, exc.message) from None
 
 
 def load_config(path: Path | None) -> PlatformConfig:

@@ -18,6 +18,13 @@ from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
 from coldbrew.api import ValidationError, load_documents
+from coldbrew.authorizing import (
+    TOKEN_ENV,
+    TOKEN_FILE,
+    is_loopback,
+    load_or_create_token,
+    with_token,
+)
 from coldbrew.config_objects import is_config_object
 from coldbrew.configuring import ConfigResolver
 from coldbrew.control_api import make_app
@@ -28,6 +35,7 @@ from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
 from coldbrew.storing import JsonFileRepository, StoreError
+from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
 
@@ -43,6 +51,7 @@ def default_state_dir() -> Path:
 class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
+    admin_host: str = "127.0.0.1"  # beyond loopback, the control API needs a token
     admin_port: int = 8081
     state_dir: Path = field(default_factory=default_state_dir)
     domain: str = "example.com"
@@ -62,17 +71,18 @@ class Platform:
         self.opts = opts
         self.store = JsonFileRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
+        self.token = None if is_loopback(opts.admin_host) else load_or_create_token(opts.state_dir)
         # One worker: the gateway runs in this process. More: worker processes
         # share the port and follow the state this FanOut sends them.
         self.gateway: Gateway | None = None
         self.fanout: FanOut | None = None
-        self.workers: list[asyncio.subprocess.Process] = []
+        self.workers: Supervisor | None = None
         data_plane: Gateway | FanOut
         if opts.workers > 1:
             data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
-                host=opts.host, port=opts.port, stats_url=self.stats_url
+                host=opts.host, port=opts.port, stats_url=with_token(self.stats_url, self.token)
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -98,6 +108,7 @@ class Platform:
             config=self.config.autoscaler,
             reserve=self.config.reserve,
             prices=self.config.prices,
+            features=self.config.features,
         )
         self._autoscaling: asyncio.Task[None] | None = None
         if self.fanout is not None:
@@ -107,11 +118,18 @@ class Platform:
 
     @property
     def stats_url(self) -> str:
-        return f"ws://{self.opts.host}:{self.opts.admin_port}{STREAM_PATH}"
+        """The metrics stream's URL for this machine's gateways (the token not in it)."""
+        return f"ws://{self._local_admin_host}:{self.opts.admin_port}{STREAM_PATH}"
 
     @property
     def admin_url(self) -> str:
-        return f"http://{self.opts.host}:{self.opts.admin_port}"
+        return f"http://{self._local_admin_host}:{self.opts.admin_port}"
+
+    @property
+    def _local_admin_host(self) -> str:
+        """Where processes of this machine reach the control API."""
+        host = self.opts.admin_host
+        return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
     @property
     def port(self) -> int:
@@ -133,14 +151,16 @@ class Platform:
             await self._start_workers(self.fanout)
 
     async def _start_workers(self, fanout: FanOut) -> None:
-        feed = f"ws://{self.opts.host}:{self.opts.admin_port}{FEED_PATH}"
-        for _ in range(self.opts.workers):
-            cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
-            cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
-            self.workers.append(await asyncio.create_subprocess_exec(*cmd))
+        feed = f"ws://{self._local_admin_host}:{self.opts.admin_port}{FEED_PATH}"
+        cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
+        cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+        # The token reaches the workers in their environment, never on a command line.
+        env = {TOKEN_ENV: self.token} if self.token else {}
+        self.workers = Supervisor(cmd, self.opts.workers, env=env)
+        await self.workers.start()
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
-            if any(w.returncode is not None for w in self.workers):
+            if self.workers.exited_at_start():
                 raise RuntimeError("a gateway worker exited at start (is the port in use?)")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gateway workers did not connect in {WORKER_START_TIMEOUT}s")
@@ -163,11 +183,11 @@ class Platform:
 
     async def start_admin(self) -> None:
         """Serve the control API, the metrics stream and the workers' feed."""
-        app = make_app(self.controller, self.presenter)
+        app = make_app(self.controller, self.presenter, token=self.token)
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler)
-        self._admin = await serve_admin(app, self.opts.host, self.opts.admin_port)
+        self._admin = await serve_admin(app, self.opts.admin_host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:
         """Close the control API and its connections (the data plane keeps serving)."""
@@ -180,10 +200,8 @@ class Platform:
             self._autoscaling.cancel()
         if self.gateway is not None:
             await self.gateway.stop(grace=self.opts.grace)
-        for worker in self.workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in self.workers:
-            await worker.wait()
+        if self.workers is not None:
+            await self.workers.stop()
         await self.stop_admin()
         await self.runtime.shutdown()
 
@@ -206,19 +224,25 @@ async def run(opts: ServeOptions) -> int:
             await engine.close()
         log.error("refusing to start: %s", exc)
         return 1
+    # Handled from here on: a SIGTERM while starting stops cleanly once started.
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
     await platform.start()
     log.info(
         "coldbrew serving: gateway http://%s:%d, control API http://%s:%d, state %s",
         opts.host,
         platform.port,
-        opts.host,
+        opts.admin_host,
         opts.admin_port,
         opts.state_dir,
     )
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+    if platform.token:
+        log.info(
+            "the control API listens beyond loopback: it needs the bearer token in %s",
+            opts.state_dir / TOKEN_FILE,
+        )
     await stopping.wait()
     log.info("stopping: finishing in-flight requests")
     await platform.stop()

@@ -18,14 +18,16 @@ data plane and the control plane may import it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 Ready = Callable[[], bool]
 Details = Callable[[], dict[str, object]]
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def always_ready() -> bool:
@@ -38,6 +40,7 @@ def admin_app(
     *,
     routes: Iterable[web.AbstractRouteDef] = (),
     client_max_size: int = 1024**2,
+    middlewares: Iterable[Middleware] = (),
 ) -> web.Application:
     """An app serving ``/healthz``, ``/readyz`` and ``routes``; add more before serving it."""
 
@@ -49,7 +52,7 @@ def admin_app(
         body = json.dumps({"ready": ok, **details()}) + "\n"
         return web.Response(text=body, status=200 if ok else 503, content_type="application/json")
 
-    app = web.Application(client_max_size=client_max_size)
+    app = web.Application(client_max_size=client_max_size, middlewares=list(middlewares))
     app.router.add_get(HEALTH_PATH, healthz)
     app.router.add_get(READY_PATH, readyz)
     app.router.add_routes(list(routes))

@@ -7,6 +7,7 @@ where ``None`` means "not set, use the global default".
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -167,10 +168,13 @@ class RevisionTemplate:
     response_start_timeout_seconds: int | None = None
     idle_timeout_seconds: int | None = None
     scaling: Scaling = field(default_factory=Scaling)
+    # Cluster mode: the pod spec as written when the model does not hold all of it
+    # (coldbrew.api.rawspec); None when it does (then nothing changes).
+    raw_spec: dict[str, Any] | None = None
     volumes: tuple[Volume, ...] = ()  # see api/volumes.py
 
     def revision_spec(self) -> dict[str, Any]:
-        """Knative-shaped revision ``spec`` (defaults applied)."""
+        """Knative-shaped revision ``spec`` (defaults applied; ``raw_spec`` as written)."""
         spec: dict[str, Any] = {
             "containerConcurrency": self.container_concurrency,
             "timeoutSeconds": self.timeout_seconds,
@@ -179,6 +183,8 @@ class RevisionTemplate:
             spec["responseStartTimeoutSeconds"] = self.response_start_timeout_seconds
         if self.idle_timeout_seconds is not None:
             spec["idleTimeoutSeconds"] = self.idle_timeout_seconds
+        if self.raw_spec is not None:
+            return {**copy.deepcopy(self.raw_spec), **spec}
         spec["containers"] = [self.container.to_dict()]
         if self.volumes:
             spec["volumes"] = [dict(v.raw) for v in self.volumes]

@@ -26,9 +26,11 @@ from .checks import (
 )
 from .containers import parse_container
 from .errors import ValidationError, invalid_value, missing_field, out_of_bounds, wrong_type
+from .features import KNATIVE_DEFAULTS, Features, gate_pod_spec
 from .model import RevisionTemplate, Service
+from .rawspec import split_raw
 from .traffic import parse_traffic
-from .volumes import check_mounts, parse_volumes
+from .volumes import VolumeMount, check_mounts, parse_mounts, parse_volumes
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
@@ -76,12 +78,21 @@ _TEMPLATE_SPEC_FIELDS = (
 )
 
 
-def parse_service(obj: Any, *, instance_types: Collection[str] | None = None) -> Service:
+def parse_service(
+    obj: Any,
+    *,
+    instance_types: Collection[str] | None = None,
+    features: Features = KNATIVE_DEFAULTS,
+    keep_raw: bool = False,
+) -> Service:
     """Validate a Service manifest (a parsed YAML/JSON mapping) and normalize it.
 
     Defaults: namespace ``default``, containerConcurrency 0, timeoutSeconds 300,
     traffic ``None`` (100% to the latest ready revision). ``instance_types`` is an
     optional catalogue for ``knative.aliyun.com/reserve-instance-eci-use-specs``.
+    ``features`` are the feature flags the pod spec is gated by (both modes);
+    ``keep_raw`` (cluster mode) accepts every field the flags allow and keeps the pod
+    spec as written in ``template.raw_spec`` (:mod:`coldbrew.api.rawspec`).
     Raises :class:`ValidationError`.
     """
     if not isinstance(obj, dict):
@@ -113,7 +124,7 @@ def parse_service(obj: Any, *, instance_types: Collection[str] | None = None) ->
             )
     spec = get_mapping(obj, "spec", "", required=True) or {}
     check_keys(spec, ("template", "traffic"), "spec")
-    template = _template(spec, name, instance_types)
+    template = _template(spec, name, instance_types, features, keep_raw)
     traffic = parse_traffic(spec.get("traffic"), name)
     return Service(name, namespace, template, traffic, labels, annotations)
 
@@ -153,7 +164,11 @@ def _check_service_labels(labels: dict[str, str]) -> None:
 
 
 def _template(
-    spec: dict[str, Any], service: str, instance_types: Collection[str] | None
+    spec: dict[str, Any],
+    service: str,
+    instance_types: Collection[str] | None,
+    features: Features,
+    keep_raw: bool,
 ) -> RevisionTemplate:
     path = "spec.template"
     template = get_mapping(spec, "template", "spec", required=True) or {}
@@ -178,6 +193,12 @@ def _template(
 
     spec_path = join(path, "spec")
     pod = get_mapping(template, "spec", path, required=True) or {}
+    gate_pod_spec(pod, spec_path, features, strict=keep_raw)
+    full_pod = pod  # every container's mounts count (sidecars are not in the projection)
+    if keep_raw:  # cluster mode: the validator parses what it knows, the rest is kept raw
+        pod, raw_spec, serving = split_raw(pod, spec_path, _TEMPLATE_SPEC_FIELDS)
+    else:
+        raw_spec, serving = None, 0
     check_keys(pod, _TEMPLATE_SPEC_FIELDS, spec_path, _POD_SPEC_UNSUPPORTED)
     containers = get_list(pod, "containers", spec_path)
     if not containers:
@@ -188,10 +209,9 @@ def _template(
             f"multi-container is off, but found {len(containers)} containers",
             "coldbrew runs exactly one container per revision (no sidecars)",
         )
-    container = parse_container(containers[0], join(spec_path, "containers") + "[0]")
+    container = parse_container(containers[0], join(spec_path, "containers") + f"[{serving}]")
     volumes = parse_volumes(pod, spec_path)
-    check_mounts(volumes, [(join(spec_path, "containers") + "[0]", container.volume_mounts)],
-                 spec_path)  # fmt: skip
+    check_mounts(volumes, _mounts(full_pod, spec_path), spec_path)
     cc = get_int(pod, "containerConcurrency", spec_path, 0, MAX_CONTAINER_CONCURRENCY)
     timeout = get_int(pod, "timeoutSeconds", spec_path, 1, MAX_TIMEOUT_SECONDS)
     timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -214,5 +234,15 @@ def _template(
         response_start_timeout_seconds=response_start,
         idle_timeout_seconds=idle,
         scaling=scaling,
+        raw_spec=raw_spec,
         volumes=volumes,
     )
+
+
+def _mounts(pod: dict[str, Any], spec_path: str) -> list[tuple[str, tuple[VolumeMount, ...]]]:
+    """Each container's ``volumeMounts`` (already validated), by container path."""
+    out: list[tuple[str, tuple[VolumeMount, ...]]] = []
+    for index, c in enumerate(get_list(pod, "containers", spec_path) or []):
+        where = f"{join(spec_path, 'containers')}[{index}]"
+        out.append((where, parse_mounts(c, where) if isinstance(c, dict) else ()))
+    return out

@@ -5,8 +5,9 @@ As Kubernetes and Knative: volume names are DNS-1123 labels and unique; a volume
 ``serviceAccountToken`` is refused: there is no token issuer locally) or ``emptyDir``
 (``medium`` "" or "Memory", ``sizeLimit``); ``items`` map keys to relative paths without
 ``..`` with an optional ``mode``; ``defaultMode`` is 0..0777. Mounts name an existing volume,
-have an absolute, unique ``mountPath`` not under the paths Knative reserves, and a relative
-``subPath`` without ``..``. Knative refuses a volume that no mount uses.
+have an absolute, unique ``mountPath`` other than the paths Knative reserves, and a relative
+``subPath`` without ``..``; a mount of anything but an ``emptyDir`` must say ``readOnly: true``
+(Knative). Knative refuses a volume that no mount uses.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .errors import ValidationError, invalid_value, missing_field, wrong_type
 from .resources import parse_quantity
 
 # Knative's reserved mount paths (pkg/apis/serving/k8s_validation.go).
-RESERVED_PATHS = ("/", "/dev", "/dev/log", "/tmp", "/var", "/var/log")
+RESERVED_PATHS = ("/", "/dev", "/dev/log")
 MAX_MODE = 0o777
 DEFAULT_MODE = 0o644
 VolumeKind = Literal["configMap", "secret", "projected", "emptyDir"]
@@ -229,7 +230,7 @@ def parse_mounts(obj: dict[str, Any], path: str) -> tuple[VolumeMount, ...]:
         if ".." in mount_path.split("/"):
             raise invalid_value(mount_path, field, "must not contain '..'")
         if clean in RESERVED_PATHS:
-            raise invalid_value(mount_path, field, "mount path is reserved")
+            raise ValidationError(field, f'mountPath "{clean}" is a reserved path')
         if clean in seen:
             raise invalid_value(mount_path, field, f'"{mount_path}" must be unique')
         seen.add(clean)
@@ -244,14 +245,17 @@ def check_mounts(
     volumes: tuple[Volume, ...], mounts: list[tuple[str, tuple[VolumeMount, ...]]], spec_path: str
 ) -> None:
     """Every mount names a volume; every volume is mounted (Knative). ``mounts``: per container."""
-    names = {v.name for v in volumes}
+    kinds = {v.name: v.kind for v in volumes}
     used: set[str] = set()
     for container_path, container_mounts in mounts:
         for index, mount in enumerate(container_mounts):
-            if mount.name not in names:
+            where = f"{container_path}.volumeMounts[{index}]"
+            if mount.name not in kinds:
+                raise ValidationError(join(where, "name"), "volumeMount has no matching volume")
+            if kinds[mount.name] != "emptyDir" and not mount.read_only:
                 raise ValidationError(
-                    f"{container_path}.volumeMounts[{index}].name",
-                    f"volumeMount has no matching volume: {mount.name}",
+                    join(where, "readOnly"),
+                    "volume mount should be readOnly for this type of volume",
                 )
             used.add(mount.name)
     for index, volume in enumerate(volumes):

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from coldbrew.authorizing import client_token
+
 DEFAULT_SERVER = "http://127.0.0.1:8081"
 SERVING = "/apis/serving.knative.dev/v1"
 CORE = "/api/v1"
@@ -50,9 +52,15 @@ class ClientError(RuntimeError):
 
 
 class Client:
-    def __init__(self, server: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self, server: str | None = None, timeout: float = 30.0, token: str | None = None
+    ) -> None:
+        """``token``: the control API's bearer token; by default ``$COLDBREW_TOKEN``, else
+        the token file of the default state dir (see :mod:`coldbrew.authorizing`)."""
         self.server = (server or os.environ.get("COLDBREW_SERVER") or DEFAULT_SERVER).rstrip("/")
-        self._http = httpx.Client(base_url=self.server, timeout=timeout)
+        token = token or client_token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.server, timeout=timeout, headers=headers)
 
     def close(self) -> None:
         self._http.close()

@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from typing import Any
 
+from coldbrew.authorizing import TOKEN_ENV, with_token
 from gateway.server import Gateway
 
 
 def run_gateway(args: argparse.Namespace) -> int:
     from gateway.worker import main as worker_main
 
+    token = os.environ.get(TOKEN_ENV)  # set by ``serve --workers N --admin-host ...``
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "reuse_port": not args.no_reuse_port,
-        "stats_url": args.stats_url,
+        "stats_url": with_token(args.stats_url, token) if args.stats_url else None,
         "admin_port": args.admin_port,
         "drain_delay": args.drain_delay,
     }
     if args.kubernetes:
         return worker_main(source=_ClusterSource.factory(args.kubeconfig), **options)
-    return worker_main(feed_url=args.feed, **options)
+    feed = with_token(args.feed, token) if args.feed else args.feed
+    return worker_main(feed_url=feed, **options)
 
 
 class _ClusterSource:

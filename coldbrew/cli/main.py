@@ -42,8 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run gateway, control API and pods")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="gateway address")
     serve.add_argument("--port", type=int, default=8080, help="gateway port")
+    serve.add_argument(
+        "--admin-host",
+        default="127.0.0.1",
+        help="control API address; beyond loopback it needs the token in <state-dir>/admin-token",
+    )
     serve.add_argument("--admin-port", type=int, default=8081, help="control API port")
     serve.add_argument("--state-dir", type=Path, help="where applied services are kept")
     serve.add_argument("--domain", default="example.com")
@@ -202,6 +207,7 @@ def run(argv: list[str] | None = None) -> int:
         opts = ServeOptions(
             host=args.host,
             port=args.port,
+            admin_host=args.admin_host,
             admin_port=args.admin_port,
             state_dir=args.state_dir or default_state_dir(),
             domain=args.domain,

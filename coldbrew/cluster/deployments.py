@@ -1,7 +1,9 @@
 """Building a revision's Deployments: the standard one and, if it has one, the reserve.
 
 ``{revision}-deployment`` runs the user container (Knative's ``user-container``
-with ``PORT`` and the ``K_*`` variables); it starts at the revision's initial
+with ``PORT`` and the ``K_*`` variables) and, when the revision keeps its pod spec as
+written (``raw_spec``: sidecars, volumes, envFrom, probes...), every other field of it
+unchanged; it starts at the revision's initial
 scale and the autoscaler scales it later through ``/scale``. The reserve
 Deployment ``{revision}-deployment-reserve`` starts at 0 replicas and carries
 ASK's ECI annotations (``k8s.aliyun.com/eci-use-specs``, ``eci-instance-spec``,
@@ -10,11 +12,13 @@ ASK's ECI annotations (``k8s.aliyun.com/eci-use-specs``, ``eci-instance-spec``,
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from autoscaler.config import AutoscalerConfig
 from autoscaler.pricing import InstanceType
 from coldbrew.api import RevisionTemplate
+from coldbrew.api.rawspec import REVISION_FIELDS, serving_index
 from rulebook import scale_bounds
 from rulebook.ask import RESERVE_LABEL, reserve_pod_annotations
 from rulebook.reserve import Reserve
@@ -44,11 +48,12 @@ def initial_replicas(template: RevisionTemplate, config: AutoscalerConfig) -> in
     )
 
 
-def _container(template: RevisionTemplate, service: str, revision: str) -> dict[str, Any]:
-    c = template.container
-    out = c.to_dict()
-    port = c.port or DEFAULT_PORT
-    out["name"] = c.name or "user-container"
+def _container(
+    out: dict[str, Any], template: RevisionTemplate, service: str, revision: str
+) -> dict[str, Any]:
+    """The serving container ``out`` (model-made or as written) with Knative's additions."""
+    port = template.container.port or DEFAULT_PORT
+    out["name"] = out.get("name") or "user-container"
     out["ports"] = [{"name": "user-port", "containerPort": port, "protocol": "TCP"}]
     env = [e for e in out.get("env", []) if e["name"] != "PORT"]
     env += [
@@ -58,17 +63,34 @@ def _container(template: RevisionTemplate, service: str, revision: str) -> dict[
         {"name": "K_SERVICE", "value": service},
     ]
     out["env"] = env
-    probe = out.get("readinessProbe")
-    if probe is not None:
+    for kind in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = out.get(kind)
         for handler in ("httpGet", "tcpSocket"):
-            if handler in probe:
+            if probe is not None and handler in probe:
                 probe[handler].setdefault("port", port)
     return out
 
 
-def _volumes(template: RevisionTemplate) -> dict[str, Any]:
-    """The pod's ``volumes`` as written (its container's ``volumeMounts`` name them)."""
-    return {"volumes": template.revision_spec()["volumes"]} if template.volumes else {}
+def pod_spec(template: RevisionTemplate, service: str, revision: str) -> dict[str, Any]:
+    """The pod template's spec: the pod spec as written (``raw_spec``) or the model's,
+    with Knative's additions to the serving container and coldbrew's pod defaults."""
+    spec: dict[str, Any] = {
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": template.timeout_seconds,
+    }
+    if template.raw_spec is None:
+        containers = [_container(template.container.to_dict(), template, service, revision)]
+        if template.volumes:
+            spec["volumes"] = template.revision_spec()["volumes"]
+    else:
+        raw = copy.deepcopy(template.raw_spec)
+        for key in REVISION_FIELDS:
+            raw.pop(key, None)
+        containers = raw.pop("containers")
+        index = serving_index(containers)
+        containers[index] = _container(containers[index], template, service, revision)
+        spec.update(raw)
+    return {"containers": containers, **spec}
 
 
 def build_deployment(
@@ -92,7 +114,8 @@ def build_deployment(
         **selector,
     }
     pod_annotations = dict(template.annotations)
-    container = _container(template, service, name)
+    spec = pod_spec(template, service, name)
+    container = spec["containers"][serving_index(spec["containers"])]
     if reserve is not None:
         instance = reserve.instance
         labels[RESERVE_LABEL] = "true"
@@ -130,12 +153,7 @@ def build_deployment(
             "progressDeadlineSeconds": 600,
             "template": {
                 "metadata": {"labels": labels, "annotations": pod_annotations},
-                "spec": {
-                    "containers": [container],
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": template.timeout_seconds,
-                    **_volumes(template),
-                },
+                "spec": spec,
             },
         },
     }

@@ -20,6 +20,7 @@ from coldbrew.api import (
     parse_service,
     revision_object,
 )
+from coldbrew.api.features import ALL_ALLOWED
 from coldbrew.api.objects import (
     CONFIGURATION_GENERATION_LABEL,
     ROUTES_ANNOTATION,
@@ -134,7 +135,8 @@ def template_of(revision: dict[str, Any], service_name: str) -> RevisionTemplate
         "metadata": {"name": service_name, "namespace": meta["namespace"]},
         "spec": {"template": {"metadata": template_meta, "spec": revision["spec"]}},
     }
-    return parse_service(manifest).template
+    # validated (with the flags of its day) when it was made: re-read it as written
+    return parse_service(manifest, features=ALL_ALLOWED, keep_raw=True).template
 
 
 def service_of(revision: dict[str, Any]) -> str | None:

@@ -35,9 +35,11 @@ class JsonFileRepository(MemoryRepository):
         self.path = state_dir / STATE_FILE
 
     def load(self) -> None:
-        """Read the state file (none yet: empty state); :class:`StoreError` if unreadable."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):  # a dir we do not own keeps its mode
+        """Read the state file (none yet: empty state); :class:`StoreError` if unreadable.
+
+        A state dir made here is its owner's only (0700); its files are written 0600."""
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):  # an older dir too: it may hold Secrets
             self.state_dir.chmod(0o700)
         for stale in self.state_dir.glob(f"{TEMP_PREFIX}*"):
             stale.unlink(missing_ok=True)  # a save interrupted before its rename

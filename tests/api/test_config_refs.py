@@ -11,7 +11,10 @@ import pytest
 from coldbrew.api import ValidationError, load_documents, parse_service
 from coldbrew.api.coreobjects import MAX_SIZE, config_object_dict, parse_config_object
 from coldbrew.api.envrefs import EnvFrom, FieldRef, KeyRef, ResourceRef
+from coldbrew.api.features import Features
 from tests.api.conftest import Manifest
+
+FIELDREF = Features.from_mapping({"kubernetes.podspec-fieldref": "Enabled"})  # Knative: a flag
 
 ENV = [
     {"name": "A", "value": "1"},
@@ -58,7 +61,7 @@ def test_references_are_parsed_in_order_and_shown_as_written(manifest: Manifest)
         container={"env": ENV, "envFrom": ENV_FROM, "volumeMounts": MOUNTS},
         pod={"volumes": VOLUMES},
     )
-    svc = parse_service(obj)
+    svc = parse_service(obj, features=FIELDREF)
     c = svc.template.container
     assert c.env == (("A", "1"),)  # the literal values, as before
     assert c.env_spec is not None
@@ -84,7 +87,12 @@ def test_references_are_parsed_in_order_and_shown_as_written(manifest: Manifest)
     ]
     assert cfg.sources[0].items[0].mode == 0o400
     assert tmp.medium == "Memory" and tmp.size_limit == 64 * 2**20
-    assert parse_service(obj).template.template_hash() == svc.template.template_hash()
+    assert parse_service(obj, features=FIELDREF).template.template_hash() == (
+        svc.template.template_hash()
+    )
+    with pytest.raises(ValidationError) as err:  # the flag's default: Disabled
+        parse_service(obj)
+    assert err.value.field == "spec.template.spec.containers[0].env[3].valueFrom.fieldRef"
 
 
 def test_literal_env_keeps_its_old_shape(manifest: Manifest) -> None:
@@ -158,3 +166,15 @@ def test_the_readme_example_refers_to_the_objects_it_ships() -> None:
     (volume,) = svc.template.volumes
     source = volume.sources[0]
     assert source.items[0].key in have[("ConfigMap", source.name)].data
+
+
+def test_resource_field_ref_names_a_known_resource(manifest: Manifest) -> None:
+    ref = {"resourceFieldRef": {"resource": "limits.nvidia.com/gpu"}}
+    with pytest.raises(ValidationError) as err:
+        parse_service(
+            manifest(container={"env": [{"name": "G", "valueFrom": ref}]}), features=FIELDREF
+        )
+    assert (
+        err.value.field
+        == "spec.template.spec.containers[0].env[0].valueFrom.resourceFieldRef.resource"
+    )

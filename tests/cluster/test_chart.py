@@ -271,6 +271,22 @@ def test_autoscaler_values_reach_the_config_file(chart: Any) -> None:
     assert config.autoscaler.max_scale_down_rate == 4.0
 
 
+def test_feature_flags_reach_the_config_file(chart: Any) -> None:
+    from coldbrew.api.features import DEFAULTS
+    from coldbrew.platform_config import parse_config
+
+    docs = objects(render(chart))
+    assert find(docs, "ConfigMap", "config-features")["data"] == DEFAULTS
+    values = {"features": {"kubernetes.podspec-affinity": "Enabled"}}
+    rendered = objects(render(chart, values))
+    cm = find(rendered, "ConfigMap", "config-autoscaler")["data"]
+    config = parse_config(yaml.safe_load(cm["config.yaml"]))
+    assert config.features.flag("kubernetes.podspec-affinity") == "Enabled"
+    assert config.features.flag("multi-container") == "Enabled"  # the other defaults stay
+    flags = find(rendered, "ConfigMap", "config-features")["data"]
+    assert flags["kubernetes.podspec-affinity"] == "Enabled"
+
+
 def rules(docs: list[Doc], name: str) -> dict[tuple[str, str], set[str]]:
     out: dict[tuple[str, str], set[str]] = {}
     for rule in find(docs, "ClusterRole", name)["rules"]:
@@ -347,6 +363,8 @@ BAD_VALUES: dict[str, Doc] = {
     "autoscaler value not a string": {"autoscaler": {"stable-window": 60}},
     "bad pull policy": {"image": {"pullPolicy": "Sometimes"}},
     "unknown top-level value": {"replicaCount": 3},
+    "unknown feature flag": {"features": {"kubernetes.podspec-nope": "Enabled"}},
+    "feature flag not a flag": {"features": {"multi-container": "yes"}},
     "service type": {"gateway": {"service": {"type": "Ingress"}}},
 }
 
@@ -359,17 +377,19 @@ def test_default_values_satisfy_the_schema(chart: Any) -> None:
     jsonschema.Draft7Validator(schema).validate(chart.values)
 
 
-def walk_values(value: Any, prefix: str = "") -> set[str]:
+def walk_values(value: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """Every leaf's path as its keys (keys may hold dots: kubernetes.podspec-affinity)."""
     if isinstance(value, dict) and value:
-        return {p for k, v in value.items() for p in walk_values(v, f"{prefix}.{k}")}
-    return {prefix.lstrip(".")}
+        return {p for k, v in value.items() for p in walk_values(v, (*prefix, k))}
+    return {prefix}
 
 
 def test_schema_covers_every_value(chart: Any) -> None:
     schema = chart.schema
-    for path in sorted(walk_values(chart.values)):
+    for parts in sorted(walk_values(chart.values)):
         node = schema
-        for part in path.split("."):
+        path = ".".join(parts)
+        for part in parts:
             props = node.get("properties", {})
             if "$ref" in props.get(part, {}):
                 break  # a shared definition (resources)

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from coldbrew.api import parse_service
+from coldbrew.api.features import Features
 from coldbrew.cluster.deployments import SERVICE_LABEL, build_deployment
 
 ENV = [
@@ -26,7 +27,8 @@ def test_pod_spec_keeps_the_configuration_fields() -> None:
         "metadata": {"name": "a"},
         "spec": {"template": {"spec": {"containers": [container], "volumes": VOLUMES}}},
     }
-    template = parse_service(copy.deepcopy(obj)).template
+    flags = Features.from_mapping({"kubernetes.podspec-fieldref": "Enabled"})
+    template = parse_service(copy.deepcopy(obj), features=flags, keep_raw=True).template
     revision = {"metadata": {"name": "a-00001", "namespace": "default", "uid": "u",
                              "labels": {SERVICE_LABEL: "a"}}}  # fmt: skip
     pod = build_deployment(revision, template, replicas=1)["spec"]["template"]["spec"]

@@ -44,7 +44,7 @@ def greeter(image: str) -> dict[str, Any]:
             {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}
         ],
         "volumeMounts": [
-            {"name": "cgi", "mountPath": "/www/cgi-bin"},
+            {"name": "cgi", "mountPath": "/www/cgi-bin", "readOnly": True},
             {"name": "greeting", "mountPath": "/etc/greeting", "readOnly": True},
             {"name": "scratch", "mountPath": "/scratch"},
             {"name": "mem", "mountPath": "/mem"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,19 @@ SECRET = {
     "metadata": {"name": "db"},
     "data": {"password": "czNjcmV0"},
 }  # base64 of "s3cret"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    """serve with Knative's kubernetes.podspec-fieldref flag Enabled (its default: Disabled)."""
+    config = tmp_path / "config.yaml"
+    config.write_text("features:\n  kubernetes.podspec-fieldref: Enabled\n")
+    srv = Server(tmp_path / "state", "--config", str(config))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        assert srv.stop() == 0, srv.log()[-4000:]
 
 
 def revision_ready(server: Server) -> dict[str, Any]:
@@ -137,7 +151,7 @@ def test_config_objects_survive_a_restart_and_delete(tmp_path: Path) -> None:
 def test_process_runtime_refuses_volume_mounts(server: Server) -> None:
     server.client().apply(CONFIGMAP)
     server.client().apply(SECRET)
-    svc = service(volumeMounts=[{"name": "web", "mountPath": "/etc/web"}])
+    svc = service(volumeMounts=[{"name": "web", "mountPath": "/etc/web", "readOnly": True}])
     svc["spec"]["template"]["spec"]["volumes"] = [{"name": "web", "configMap": {"name": "web"}}]
     server.client().apply(svc)
     cond = wait_for(

@@ -152,3 +152,23 @@ def test_serve_refuses_an_unreadable_state_file_naming_it(tmp_path: Path) -> Non
         assert "refusing to start" in out.stderr and str(state) in out.stderr, out.stderr
         assert message in out.stderr, out.stderr
         assert state.read_text() == text  # left for the user to look at
+
+
+def test_serve_refuses_a_state_it_cannot_read_naming_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    state_dir = tmp_path / "s"
+    (state_dir / "state.json").mkdir(parents=True)  # not a file: unreadable as one
+    cmd = [sys.executable, "-m", "coldbrew", "serve", "--port", "0", "--admin-port", "0"]
+    cmd += ["--state-dir", str(state_dir), "--runtime", "process"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out.stderr
+    assert f"cannot read {state_dir / 'state.json'}" in out.stderr, out.stderr
+    assert (state_dir / "state.json").is_dir() and not list((state_dir / "state.json").iterdir())
+    garbage = b"\xff\xfe{\x00 truncated"
+    (state_dir / "state.json").rmdir()
+    (state_dir / "state.json").write_bytes(garbage)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "not JSON" in out.stderr, out.stderr
+    assert (state_dir / "state.json").read_bytes() == garbage

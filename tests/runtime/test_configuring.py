@@ -10,12 +10,15 @@ from typing import Any
 import pytest
 
 from coldbrew.api import parse_service
+from coldbrew.api.features import Features
 from coldbrew.config_objects import ConfigObjects
 from coldbrew.configuring import ConfigResolver
 from coldbrew.runtime.environment import ConfigError, PodFacts
 from coldbrew.runtime.volumes import write_atomically
 from coldbrew.storing import MemoryRepository, StoredRevision
 from coldbrew.translating import pod_template
+
+FIELDREF = Features.from_mapping({"kubernetes.podspec-fieldref": "Enabled"})
 
 
 def make(container: dict[str, Any], volumes: list[Any] | None = None) -> Any:
@@ -28,7 +31,7 @@ def make(container: dict[str, Any], volumes: list[Any] | None = None) -> Any:
         "metadata": {"name": "a"},
         "spec": {"template": {"spec": spec}},
     }
-    template = parse_service(obj).template
+    template = parse_service(obj, features=FIELDREF).template
     rev = StoredRevision("default", "a-00001", "a", 1, template.template_hash(), obj, "u", 0.0)
     return pod_template(rev, template)
 
@@ -129,8 +132,13 @@ def test_volumes_are_written_atomically_and_follow_changes(objects: Any, tmp_pat
     template = make(
         {
             "volumeMounts": [
-                {"name": "cfg", "mountPath": "/etc/cfg"},
-                {"name": "one", "mountPath": "/etc/one.txt", "subPath": "greeting"},
+                {"name": "cfg", "mountPath": "/etc/cfg", "readOnly": True},
+                {
+                    "name": "one",
+                    "mountPath": "/etc/one.txt",
+                    "subPath": "greeting",
+                    "readOnly": True,
+                },
                 {"name": "tmp", "mountPath": "/tmp-mem"},
             ]
         },

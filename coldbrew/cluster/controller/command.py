@@ -35,7 +35,12 @@ async def serve_controller(
     except ConfigError as exc:
         log.error("refusing to start: %s", exc)
         return 1
-    settings = Settings(domain=domain, autoscaler=platform.autoscaler, reserve=platform.reserve)
+    settings = Settings(
+        domain=domain,
+        autoscaler=platform.autoscaler,
+        reserve=platform.reserve,
+        features=platform.features,
+    )
     app = admin_app()
     work = run_controller(
         settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity

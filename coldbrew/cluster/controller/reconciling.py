@@ -29,6 +29,7 @@ from coldbrew.api import (
     revision_status,
     service_status,
 )
+from coldbrew.api.features import KNATIVE_DEFAULTS, Features
 from coldbrew.api.status import stamp
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
@@ -47,6 +48,7 @@ class Settings:
     domain: str = "example.com"
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
+    features: Features = KNATIVE_DEFAULTS
     clock: Callable[[], float] = time.time
 
 
@@ -86,7 +88,9 @@ async def reconcile(kube: Kube, namespace: str, name: str, settings: Settings) -
         await write_status(kube, SERVICES, svc_obj, compute)
 
     try:
-        service = parse_service(svc_obj, instance_types=KNOWN_TYPES)
+        service = parse_service(
+            svc_obj, instance_types=KNOWN_TYPES, features=settings.features, keep_raw=True
+        )
     except ValidationError as error:
         await refuse(error)
         return

@@ -2,8 +2,9 @@
 
 For each Deployment in the emulator, :class:`Kubelet` keeps ``spec.replicas`` pods running
 as real local processes of the bundled sample app (``python -m coldbrew.sample``, with the
-container's ``env``), writes their Pod objects (the template's labels, ``podIP``
-127.0.0.1, a Ready condition once the process accepts connections) and the Deployment's
+serving container's ``env``; sidecars are not run), writes their Pod objects (the
+template's labels, ``podIP`` 127.0.0.1, a Ready condition once the process accepts
+connections) and the Deployment's
 ``status`` (``replicas``, ``readyReplicas``, ``availableReplicas``).
 
 What differs from a real cluster, and why: every pod shares 127.0.0.1, so each gets its
@@ -15,12 +16,14 @@ removes the Pod once the process has exited, as the kubelet does with a grace pe
 from __future__ import annotations
 
 import asyncio
-import itertools
+import json
 import os
 import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
+
+from coldbrew.runtime.naming import random_suffix, template_hash_part
 
 from .serving import Emulator
 
@@ -31,6 +34,11 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _serving(containers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The container that serves (the one with ports, as Knative has it); sidecars do not run."""
+    return next((c for c in containers if c.get("ports")), containers[0])
 
 
 @dataclass
@@ -47,7 +55,6 @@ class Kubelet:
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
         self.pods: dict[tuple[str, str], list[_Pod]] = {}  # (namespace, deployment) -> pods
-        self._names = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
 
@@ -104,7 +111,7 @@ class Kubelet:
         task.add_done_callback(self._busy.discard)
 
     async def _start(self, dep: dict[str, Any]) -> _Pod:
-        container = dep["spec"]["template"]["spec"]["containers"][0]
+        container = _serving(dep["spec"]["template"]["spec"]["containers"])
         port = _free_port()
         env = dict(os.environ)
         env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
@@ -112,7 +119,11 @@ class Kubelet:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "coldbrew.sample", env=env
         )
-        name = f"{dep['metadata']['name']}-{next(self._names):05d}"
+        # {deployment}-{pod-template-hash}-{5 random}, as the ReplicaSet names them
+        template = json.dumps(dep["spec"]["template"], sort_keys=True)
+        name = f"{dep['metadata']['name']}-{template_hash_part(template, '')}-{random_suffix()}"
+        while any(p.name == name for pods in self.pods.values() for p in pods):
+            name = f"{dep['metadata']['name']}-{template_hash_part(template, '')}-{random_suffix()}"
         pod = _Pod(name, port, process)
         await self._write_pod(dep, pod)
         return pod
@@ -126,7 +137,7 @@ class Kubelet:
         }
         if terminating:
             meta["deletionTimestamp"] = "2026-11-28T00:00:00Z"
-        container = template["spec"]["containers"][0]
+        container = _serving(template["spec"]["containers"])
         port = {"containerPort": pod.port}
         await self.emu.put(
             "v1",

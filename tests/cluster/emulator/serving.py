@@ -12,22 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .storing import Key, Store, matches, merge_patch
-
-
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "status": "Failure",
-        "code": code,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def _error(code: int, reason: str, message: str) -> web.Response:
-    return web.json_response(_status(code, reason, message), status=code)
+from .discovery import Catalog
+from .errors import Refused, error, status, warning_headers
+from .kubectl import KubectlSide
+from .storing import Key, Store, matches, merge_patch, now_stamp
+from .tables import wants_table
 
 
 @dataclass
@@ -39,12 +28,14 @@ class Fault:
 
 
 @dataclass
-class Emulator(Store):
+class Emulator(Store, KubectlSide):
     """The state of :class:`Store` served over HTTP as a Kubernetes API server."""
 
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     faults: list[Fault] = field(default_factory=list)
     watches: set[web.StreamResponse] = field(default_factory=set)
+    catalog: Catalog = field(default_factory=Catalog.default)
+    patches: list[tuple[str, str]] = field(default_factory=list)  # (path, Content-Type)
 
     def fail_next(
         self, method: str, predicate: Callable[[str], bool], code: int = 409, times: int = 1
@@ -60,6 +51,13 @@ class Emulator(Store):
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/api", self.discovery)
+        app.router.add_get("/apis", self.discovery)
+        app.router.add_get("/api/{version}", self.discovery)
+        app.router.add_get("/apis/{group}/{version}", self.discovery)
+        app.router.add_get("/openapi/v3", self.openapi)
+        app.router.add_get("/openapi/v3/{tail:.*}", self.openapi)
+        app.router.add_get("/version", self.version)
         for base in ("/apis/{group}/{version}", "/api/{version}"):
             app.router.add_route("*", base + "/{plural}", self.handle)
             app.router.add_route("*", base + "/namespaces/{ns}/{plural}", self.handle)
@@ -74,7 +72,7 @@ class Emulator(Store):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
-                return _error(
+                return error(
                     fault.code, "Conflict" if fault.code == 409 else "Injected", "injected fault"
                 )
         m = request.match_info
@@ -86,31 +84,50 @@ class Emulator(Store):
                 return await self.create(request, gv, plural, ns)
             if request.query.get("watch", "").lower() in ("true", "1"):
                 return await self.watch(request, gv, plural, ns)
+            resource = self.catalog.get(gv, plural)
+            if resource is not None and wants_table(request.headers.get("Accept", "")):
+                objects = self._select(request, gv, plural, ns)
+                return self._table(request, resource, objects)
             return self.list_response(request, gv, plural, ns)
         assert ns is not None
         key = (gv, plural, ns, name)
         if key not in self.objects:
-            return _error(404, "NotFound", f'{plural} "{name}" not found')
+            return error(404, "NotFound", f'{plural} "{name}" not found')
         if request.method == "GET":
+            resource = self.catalog.get(gv, plural)
+            if (
+                sub is None
+                and resource is not None
+                and wants_table(request.headers.get("Accept", ""))
+            ):
+                return self._table(request, resource, [self.objects[key]])
             return web.json_response(self._view(self.objects[key], sub))
         if request.method == "DELETE":
             return web.json_response(await self._delete(key))
-        body = await request.json()
         current = self.objects[key]
+        warnings: list[str] = []
+        try:
+            body = await request.json()
+            if request.method == "PATCH" and sub is None:
+                body = self._patched(request, gv, plural, current, body)
+            if sub is None:
+                body = self._validated(request, gv, plural, body, warnings)
+        except Refused as refused:
+            return refused.response
         if request.method == "PUT":
             want = body.get("metadata", {}).get("resourceVersion")
             if want and want != current["metadata"]["resourceVersion"]:
-                return _error(
+                return error(
                     409,
                     "Conflict",
                     "the object has been modified; "
                     "please apply your changes to the latest version and try again",
                 )
         elif request.method != "PATCH":
-            return _error(405, "MethodNotAllowed", request.method)
-        return web.json_response(
-            self._view(await self.write(key, current, body, sub, request.method), sub)
-        )
+            return error(405, "MethodNotAllowed", request.method)
+        method = "PUT" if request.method == "PATCH" and sub is None else request.method
+        written = await self.write(key, current, body, sub, method)
+        return web.json_response(self._view(written, sub), headers=warning_headers(warnings))
 
     async def write(
         self, key: Key, current: dict[str, Any], body: dict[str, Any], sub: str | None, method: str
@@ -138,18 +155,26 @@ class Emulator(Store):
 
     async def create(self, request: web.Request, gv: str, plural: str, ns: str) -> web.Response:
         body = await request.json()
+        warnings: list[str] = []
+        try:
+            body = self._validated(request, gv, plural, body, warnings)
+        except Refused as refused:
+            return refused.response
         meta = body.setdefault("metadata", {})
         key = (gv, plural, ns, meta.get("name", ""))
         if key in self.objects:
-            return _error(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
+            return error(409, "AlreadyExists", f'{plural} "{key[3]}" already exists')
         meta.update(
             namespace=ns,
             uid=str(uuid.uuid4()),
             generation=1,
-            creationTimestamp=f"2024-05-01T12:00:{next(self._counter) % 60:02d}Z",
+            creationTimestamp=now_stamp(),
         )
         body.setdefault("status", {})
-        return web.json_response(await self._store("ADDED", key, body), status=201)
+        if (gv, plural) == ("v1", "services"):
+            self._allocate(body)
+        stored = await self._store("ADDED", key, body)
+        return web.json_response(stored, status=201, headers=warning_headers(warnings))
 
     def _view(self, obj: dict[str, Any], sub: str | None) -> dict[str, Any]:
         if sub != "scale":
@@ -203,7 +228,7 @@ class Emulator(Store):
             await send(
                 {
                     "type": "ERROR",
-                    "object": _status(
+                    "object": status(
                         410, "Expired", f"too old resource version: {since} ({self.compacted})"
                     ),
                 }

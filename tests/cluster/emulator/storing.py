@@ -8,9 +8,15 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 Key = tuple[str, str, str, str]  # (group/version, plural, namespace, name); core: "v1"
+
+
+def now_stamp() -> str:
+    """``creationTimestamp`` now (RFC 3339, seconds, as the API server writes it)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -131,6 +137,8 @@ class Store:
         key = (gv, plural, meta["namespace"], meta["name"])
         old = self.objects.get(key)
         meta.setdefault("uid", old["metadata"]["uid"] if old else str(uuid.uuid4()))
+        stamp = old["metadata"].get("creationTimestamp") if old else None
+        meta.setdefault("creationTimestamp", stamp or now_stamp())
         return await self._store("MODIFIED" if old else "ADDED", key, obj)
 
     async def remove(self, gv: str, plural: str, ns: str, name: str) -> None:
