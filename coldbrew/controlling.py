@@ -33,7 +33,7 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
-from coldbrew.api.features import KNATIVE_DEFAULTS, Features
+from coldbrew.api.features import ALL_ALLOWED, KNATIVE_DEFAULTS, Features
 from coldbrew.config_objects import ConfigObjects
 from coldbrew.costing import Costing
 from coldbrew.platform_config import ReserveDefaults
@@ -111,7 +111,8 @@ class Controller:
     def start(self) -> None:
         """Bring back every stored service and start reconciling."""
         for rec in self.store.services.list():
-            self.views[rec.key] = ServiceView(parse_service(rec.manifest))
+            # accepted when applied: re-read without the gate (flags may have changed since)
+            self.views[rec.key] = ServiceView(parse_service(rec.manifest, features=ALL_ALLOWED))
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
@@ -298,7 +299,7 @@ class Controller:
     def template_of(self, rev: StoredRevision) -> Any:
         tmpl = self._templates.get(rev.key)
         if tmpl is None:
-            tmpl = parse_service(rev.manifest).template
+            tmpl = parse_service(rev.manifest, features=ALL_ALLOWED).template  # was accepted
             self._templates[rev.key] = tmpl
         return tmpl
 
