@@ -14,6 +14,8 @@ habits, carry over:
 - ``/api/v1[/namespaces/{ns}]/events`` (GET; ``?after=N``: only events created or repeated
   after resource version N, the list's ``metadata.resourceVersion`` being the cursor to
   poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
+- ``/api/v1[/namespaces/{ns}]/configmaps|secrets[/{name}]`` (GET; PUT; DELETE;
+  :mod:`coldbrew.control_configs`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 
 ``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
@@ -30,6 +32,7 @@ from aiohttp import web
 
 from coldbrew.api import ValidationError
 from coldbrew.authorizing import bearer_middleware
+from coldbrew.control_configs import add_config_routes
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
 from coldbrew.storing import StoreError
@@ -268,4 +271,5 @@ def make_app(
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)
     app.router.add_get(f"{CORE}/events", get_events)
     app.router.add_get(f"{CORE}{ns}/events", get_events)
+    add_config_routes(app, controller.configs)
     return app

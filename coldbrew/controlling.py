@@ -33,7 +33,8 @@ from coldbrew.api import (
     resolve_traffic,
     service_status,
 )
-from coldbrew.api.features import KNATIVE_DEFAULTS, Features
+from coldbrew.api.features import ALL_ALLOWED, KNATIVE_DEFAULTS, Features
+from coldbrew.config_objects import ConfigObjects
 from coldbrew.costing import Costing
 from coldbrew.eventing import ScaleRecorder
 from coldbrew.events import EventRecorder, MemoryRecorder
@@ -127,13 +128,15 @@ class Controller:
         self.published: dict[str, list[tuple[str, int]]] = {}  # the last host table
         # Whether a certificate for the host is served over HTTPS (set by the platform).
         self.serves_https: Callable[[str], bool] = lambda host: False
+        self.configs = ConfigObjects(store, on_change=self._config_changed)
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> None:
         """Bring back every stored service and start reconciling."""
         for rec in self.store.services.list():
-            self.views[rec.key] = ServiceView(parse_service(rec.manifest))
+            # accepted when applied: re-read without the gate (flags may have changed since)
+            self.views[rec.key] = ServiceView(parse_service(rec.manifest, features=ALL_ALLOWED))
             for rev in self.store.revisions_of(rec.namespace, rec.name):
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
@@ -258,6 +261,15 @@ class Controller:
 
     # -- events -----------------------------------------------------------
 
+    def _config_changed(self, namespace: str) -> None:
+        """A ConfigMap/Secret was applied or deleted: pods waiting on it retry, files follow."""
+        changed = getattr(self.runtime, "config_changed", None)
+        if changed is not None:
+            changed(namespace)
+        for key, view in self.views.items():
+            if view.service.namespace == namespace:
+                self._mark(key)
+
     def on_pods_changed(self, replica_set_key: str) -> None:
         """Runtime callback: a pod of this revision (standard or reserve) changed state."""
         key = revision_key_of(replica_set_key)
@@ -352,7 +364,7 @@ class Controller:
     def template_of(self, rev: StoredRevision) -> Any:
         tmpl = self._templates.get(rev.key)
         if tmpl is None:
-            tmpl = parse_service(rev.manifest).template
+            tmpl = parse_service(rev.manifest, features=ALL_ALLOWED).template  # was accepted
             self._templates[rev.key] = tmpl
         return tmpl
 

@@ -28,6 +28,8 @@ from coldbrew.authorizing import (
 )
 from coldbrew.cli.client_limits import limit_argv
 from coldbrew.cli.tls_flags import worker_args
+from coldbrew.config_objects import is_config_object
+from coldbrew.configuring import ConfigResolver
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
@@ -109,15 +111,17 @@ class Platform:
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
         self.runtime: PodRuntime
+        configurer = ConfigResolver(self.store)  # env references and volumes at pod start
         if engine is None:
             self.runtime = PodRuntime(
                 log_dir=log_dir, images=images, on_change=self._pods_changed,
-                drain=data_plane.drain_endpoint,
+                drain=data_plane.drain_endpoint, configurer=configurer,
             )  # fmt: skip
         else:  # containers of this state dir are this coldbrew's (see ContainerRuntime)
             self.runtime = ContainerRuntime(
                 engine=engine, instance=str(opts.state_dir.resolve()), log_dir=log_dir,
                 images=images, on_change=self._pods_changed, drain=data_plane.drain_endpoint,
+                configurer=configurer,
             )  # fmt: skip
         self.config = load_config(opts.config)
         self.controller = Controller(
@@ -223,6 +227,10 @@ class Platform:
         for doc in load_documents(path.read_text()):
             mapping = isinstance(doc, dict) and doc.get("kind") == "DomainMapping"
             try:
+                if is_config_object(doc):
+                    result, obj = self.controller.configs.apply(doc)
+                    log.info("%s/%s %s", obj.kind.lower(), obj.name, result)
+                    continue
                 if mapping:
                     result, dm = self.controller.apply_domain_mapping(doc)
                     log.info("domainmapping.serving.knative.dev/%s %s", dm.name, result)

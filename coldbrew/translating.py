@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from coldbrew.api.model import Container, Handler, Probe, Resources, RevisionTemplate
 from coldbrew.api.model import SecurityContext as ApiSecurity
+from coldbrew.configuring import PodConfig
 from coldbrew.runtime import ContainerSpec, PodTemplate, ProbeSpec
 from coldbrew.runtime.container_specs import HookSpec, SecuritySpec
 from coldbrew.runtime.specs import CONTAINER_NAME, ContainerLimits
@@ -115,4 +116,20 @@ def pod_template(rev: StoredRevision, template: RevisionTemplate) -> PodTemplate
         annotations=dict(template.annotations),
         template_hash=rev.template_hash,
         termination_grace_seconds=template.timeout_seconds,  # as Knative sets it on the pod
+        config=pod_config(template),
+    )
+
+
+def pod_config(template: RevisionTemplate) -> PodConfig | None:
+    """What the runtime's configurer resolves at pod start; None when nothing is referenced."""
+    c = template.container
+    if c.env_spec is None and not template.volumes:
+        return None
+    return PodConfig(
+        container_path="spec.template.spec.containers[0]",
+        env=c.env,
+        env_spec=c.env_spec,
+        volumes=template.volumes,
+        mounts=c.volume_mounts,
+        resources=c.resources,
     )

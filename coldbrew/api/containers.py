@@ -6,7 +6,6 @@ Probes and lifecycle hooks are :mod:`coldbrew.api.probes`'; ``securityContext`` 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .checks import (
@@ -18,9 +17,9 @@ from .checks import (
     join,
     string_list,
 )
+from .envrefs import parse_env
 from .errors import (
     ValidationError,
-    disallowed_field,
     invalid_value,
     missing_field,
     wrong_type,
@@ -29,13 +28,13 @@ from .model import Container
 from .probes import PortRule, parse_pre_stop, parse_probe
 from .resources import parse_resources
 from .security import parse_security
+from .volumes import parse_mounts
 
 MAX_INT32 = 2**31 - 1
 DEFAULT_PORT = 8080
 # Knative's queue-proxy / profiling ports: 8008, 8012, 8013, 8022, 9090, 9091.
 RESERVED_PORTS = frozenset({8008, 8012, 8013, 8022, 9090, 9091})
 RESERVED_ENV = frozenset({"PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"})
-_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 CONTAINER_FIELDS = (
     "name",
@@ -43,6 +42,7 @@ CONTAINER_FIELDS = (
     "command",
     "args",
     "env",
+    "envFrom",
     "ports",
     "readinessProbe",
     "resources",
@@ -52,13 +52,12 @@ CONTAINER_FIELDS = (
     "securityContext",
     "workingDir",
     "lifecycle",
+    "volumeMounts",
 )
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 CONTAINER_UNSUPPORTED = (
-    "envFrom",
     "terminationMessagePath",
     "terminationMessagePolicy",
-    "volumeMounts",
 )
 
 
@@ -84,6 +83,7 @@ def parse_container(obj: Any, path: str, sidecar: bool = False) -> Container:
             "Failed to parse image reference",
             f'image: "{image}", error: contains whitespace',
         )
+    env, env_spec = parse_env(obj, path, RESERVED_ENV)
     port, port_name = _port(obj, path)
     ports = PortRule(None) if sidecar else PortRule(port or DEFAULT_PORT, port_name)
     working_dir = get_str(obj, "workingDir", path) or None
@@ -98,7 +98,7 @@ def parse_container(obj: Any, path: str, sidecar: bool = False) -> Container:
         image=image,
         command=string_list(obj.get("command"), join(path, "command")),
         args=string_list(obj.get("args"), join(path, "args")),
-        env=_env(obj, path),
+        env=env,
         port=port,
         readiness_probe=parse_probe(obj, "readinessProbe", path, ports),
         name=name,
@@ -109,37 +109,9 @@ def parse_container(obj: Any, path: str, sidecar: bool = False) -> Container:
         security_context=parse_security(obj, path),
         working_dir=working_dir,
         pre_stop=parse_pre_stop(obj, path),
+        env_spec=env_spec,
+        volume_mounts=parse_mounts(obj, path),
     )
-
-
-def _env(obj: dict[str, Any], path: str) -> tuple[tuple[str, str], ...]:
-    items = get_list(obj, "env", path) or []
-    out: list[tuple[str, str]] = []
-    for index, item in enumerate(items):
-        where = f"{join(path, 'env')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
-        if "valueFrom" in item:
-            raise disallowed_field(
-                join(where, "valueFrom"),
-                "valueFrom (secrets, config maps, field references) is not "
-                "supported by coldbrew; set value instead",
-            )
-        check_keys(item, ("name", "value"), where)
-        name = get_str(item, "name", where, required=True)
-        assert name is not None
-        if not _ENV_NAME.fullmatch(name):
-            raise invalid_value(
-                name,
-                join(where, "name"),
-                "must consist of letters, digits, '_', '-' or '.', and must not start with a digit",
-            )
-        if name in RESERVED_ENV:
-            raise ValidationError(
-                join(where, "name"), f'"{name}" is a reserved environment variable'
-            )
-        out.append((name, get_str(item, "value", where) or ""))
-    return tuple(out)
 
 
 def _port(obj: dict[str, Any], path: str) -> tuple[int | None, str]:

@@ -11,7 +11,11 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .envrefs import EnvSpec
+    from .volumes import Volume, VolumeMount
 
 # the container's parts live in their own module; the model's users find them here too
 from .container_parts import Handler as Handler
@@ -59,6 +63,9 @@ class Container:
     security_context: SecurityContext | None = None
     working_dir: str | None = None
     pre_stop: Handler | None = None
+    # env with valueFrom/envFrom (``env`` above keeps the literal values): see api/envrefs.py
+    env_spec: EnvSpec | None = None
+    volume_mounts: tuple[VolumeMount, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Kubernetes-shaped container (only the fields that are set)."""
@@ -70,8 +77,15 @@ class Container:
             out["command"] = list(self.command)
         if self.args:
             out["args"] = list(self.args)
-        if self.env:
+        if self.env_spec is not None:
+            if self.env_spec.raw_env:
+                out["env"] = [dict(e) for e in self.env_spec.raw_env]
+            if self.env_spec.raw_env_from:
+                out["envFrom"] = [dict(e) for e in self.env_spec.raw_env_from]
+        elif self.env:
             out["env"] = [{"name": k, "value": v} for k, v in self.env]
+        if self.volume_mounts:
+            out["volumeMounts"] = [dict(m.raw) for m in self.volume_mounts]
         if self.port is not None:
             out["ports"] = [{"containerPort": self.port}]
         if self.readiness_probe is not None:
@@ -161,6 +175,8 @@ class RevisionTemplate:
         out.insert(self.serving_index, self.container)
         return tuple(out)
 
+    volumes: tuple[Volume, ...] = ()  # see api/volumes.py
+
     def revision_spec(self) -> dict[str, Any]:
         """Knative-shaped revision ``spec`` (defaults applied; ``raw_spec`` as written)."""
         spec: dict[str, Any] = {
@@ -182,6 +198,8 @@ class RevisionTemplate:
             spec["imagePullSecrets"] = [{"name": n} for n in self.image_pull_secrets]
         if self.service_account_name is not None:
             spec["serviceAccountName"] = self.service_account_name
+        if self.volumes:
+            spec["volumes"] = [dict(v.raw) for v in self.volumes]
         return spec
 
     def spec_dict(self) -> dict[str, Any]:

@@ -69,11 +69,6 @@ def project_container(c: Any) -> Any:
     if not isinstance(c, dict):
         return c
     out = {k: copy.deepcopy(v) for k, v in c.items() if k in CONTAINER_FIELDS}
-    if isinstance(c.get("env"), list):
-        out["env"] = [
-            {k: v for k, v in e.items() if k in ("name", "value")} if isinstance(e, dict) else e
-            for e in c["env"]
-        ]
     return out
 
 

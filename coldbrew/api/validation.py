@@ -16,6 +16,7 @@ from .checks import (
     MAX_LABEL,
     check_keys,
     get_int,
+    get_list,
     get_mapping,
     get_str,
     is_dns1035_label,
@@ -29,6 +30,7 @@ from .model import RevisionTemplate, Service
 from .podspec import POD_FIELDS, parse_pod
 from .rawspec import split_raw
 from .traffic import parse_traffic
+from .volumes import VolumeMount, check_mounts, parse_mounts, parse_volumes
 
 API_VERSION = "serving.knative.dev/v1"
 KIND = "Service"
@@ -63,10 +65,10 @@ _POD_SPEC_UNSUPPORTED = (
     "schedulerName",
     "tolerations",
     "topologySpreadConstraints",
-    "volumes",
 )
 _TEMPLATE_SPEC_FIELDS = (
     "containers",
+    "volumes",
     "containerConcurrency",
     "timeoutSeconds",
     "responseStartTimeoutSeconds",
@@ -191,6 +193,7 @@ def _template(
     spec_path = join(path, "spec")
     pod = get_mapping(template, "spec", path, required=True) or {}
     gate_pod_spec(pod, spec_path, features, strict=keep_raw)
+    full_pod = pod  # every container's mounts count (sidecars are not in the projection)
     if keep_raw:  # cluster mode: the validator parses what it knows, the rest is kept raw
         pod, raw_spec, serving = split_raw(pod, spec_path, _TEMPLATE_SPEC_FIELDS)
     else:
@@ -203,6 +206,8 @@ def _template(
             first = f"{join(spec_path, 'containers')}[0]"
             exc.field = exc.field.replace(first, f"{join(spec_path, 'containers')}[{serving}]", 1)
         raise ValidationError(exc.field, exc.message, exc.details) from None
+    volumes = parse_volumes(pod, spec_path)
+    check_mounts(volumes, _mounts(full_pod, spec_path), spec_path)
     cc = get_int(pod, "containerConcurrency", spec_path, 0, MAX_CONTAINER_CONCURRENCY)
     timeout = get_int(pod, "timeoutSeconds", spec_path, 1, MAX_TIMEOUT_SECONDS)
     timeout = DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
@@ -232,4 +237,14 @@ def _template(
         security_context=parts.security_context,
         image_pull_secrets=parts.image_pull_secrets,
         service_account_name=parts.service_account_name,
+        volumes=volumes,
     )
+
+
+def _mounts(pod: dict[str, Any], spec_path: str) -> list[tuple[str, tuple[VolumeMount, ...]]]:
+    """Each container's ``volumeMounts`` (already validated), by container path."""
+    out: list[tuple[str, tuple[VolumeMount, ...]]] = []
+    for index, c in enumerate(get_list(pod, "containers", spec_path) or []):
+        where = f"{join(spec_path, 'containers')}[{index}]"
+        out.append((where, parse_mounts(c, where) if isinstance(c, dict) else ()))
+    return out

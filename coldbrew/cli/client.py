@@ -24,9 +24,16 @@ KINDS = {
     "kpa": (AUTOSCALING, "podautoscalers"),
     "domainmappings": (SERVING_BETA, "domainmappings"),
     "events": (CORE, "events"),
+    "configmaps": (CORE, "configmaps"),
+    "secrets": (CORE, "secrets"),
 }
 # The kinds ``apply`` and ``delete`` take: manifest kind -> what ``get`` calls it.
-WRITABLE = {"Service": "ksvc", "DomainMapping": "domainmappings"}
+WRITABLE = {
+    "Service": "ksvc",
+    "DomainMapping": "domainmappings",
+    "ConfigMap": "configmaps",
+    "Secret": "secrets",
+}
 ALIASES = {
     "ksvc": "ksvc",
     "kservice": "ksvc",
@@ -47,6 +54,11 @@ ALIASES = {
     "events": "events",
     "event": "events",
     "ev": "events",
+    "configmap": "configmaps",
+    "configmaps": "configmaps",
+    "cm": "configmaps",
+    "secret": "secrets",
+    "secrets": "secrets",
 }
 
 
@@ -88,7 +100,8 @@ class Client:
         return resp.json()
 
     def apply(self, obj: dict[str, Any]) -> str:
-        """Apply one Service or DomainMapping document; created, configured or unchanged."""
+        """Apply one Service, DomainMapping, ConfigMap or Secret; created, configured or
+        unchanged."""
         metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         name = metadata.get("name") if isinstance(metadata.get("name"), str) else ""
         ns = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else ""

@@ -16,6 +16,8 @@ from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
+CONFIG_ALIASES = sorted(k for k, v in ALIASES.items() if v in ("configmaps", "secrets"))
+
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     _server_flag(apply)
 
     get = sub.add_parser(
-        "get", help="list ksvc, revisions, pods, kpa, events or domainmappings (dm)"
+        "get",
+        help="list ksvc, revisions, pods, kpa, events, domainmappings (dm), configmaps or secrets",
     )
     get.add_argument("kind", choices=sorted(ALIASES), metavar="KIND")
     get.add_argument("name", nargs="?")
@@ -108,10 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     _server_flag(get)
     _server_flag(observing.add_parser(sub))
 
-    delete = sub.add_parser("delete", help="delete a service (and all it made) or a mapping")
+    delete = sub.add_parser(
+        "delete", help="delete a service (and all it made), a mapping, a configmap or a secret"
+    )
     delete.add_argument(
         "kind",
-        choices=["ksvc", "kservice", "service", "services", *DELETABLE_MAPPINGS],
+        choices=["ksvc", "kservice", "service", "services", *DELETABLE_MAPPINGS, *CONFIG_ALIASES],
     )
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
@@ -149,6 +154,8 @@ DELETABLE_MAPPINGS = ("dm", "domainmapping", "domainmappings")
 OBJECT_NAMES = {
     "ksvc": "service.serving.knative.dev",
     "domainmappings": "domainmapping.serving.knative.dev",
+    "configmaps": "configmap",
+    "secrets": "secret",
 }
 
 

@@ -144,6 +144,20 @@ def domain_mapping_row(obj: dict[str, Any], wide: bool) -> Row:
     ]
 
 
+def configmap_row(obj: dict[str, Any], wide: bool) -> Row:
+    count = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+    return [obj["metadata"]["name"], str(count), age(obj["metadata"].get("creationTimestamp"))]
+
+
+def secret_row(obj: dict[str, Any], wide: bool) -> Row:
+    return [
+        obj["metadata"]["name"],
+        str(obj.get("type", "Opaque")),
+        str(len(obj.get("data") or {})),
+        age(obj["metadata"].get("creationTimestamp")),
+    ]
+
+
 TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], bool], Row]]] = {
     "ksvc": (
         ["NAME", "URL", "LATESTCREATED", "LATESTREADY", "READY", "REASON"],
@@ -174,6 +188,8 @@ TABLES: dict[str, tuple[Sequence[str], Sequence[str], Callable[[dict[str, Any], 
         kpa_row,
     ),
     "domainmappings": (["NAME", "URL", "READY", "KSVC"], [], domain_mapping_row),
+    "configmaps": (["NAME", "DATA", "AGE"], [], configmap_row),
+    "secrets": (["NAME", "TYPE", "DATA", "AGE"], [], secret_row),
 }
 
 

@@ -80,6 +80,8 @@ def pod_spec(template: RevisionTemplate, service: str, revision: str) -> dict[st
     }
     if template.raw_spec is None:
         containers = [_container(template.container.to_dict(), template, service, revision)]
+        if template.volumes:
+            spec["volumes"] = template.revision_spec()["volumes"]
     else:
         raw = copy.deepcopy(template.raw_spec)
         for key in REVISION_FIELDS:

@@ -56,7 +56,9 @@ def expand(argv: tuple[str, ...], env: Mapping[str, str]) -> list[str]:
     return [_VAR.sub(sub, a) for a in argv]
 
 
-def pod_env(template: PodTemplate, port: int) -> dict[str, str]:
+def pod_env(
+    template: PodTemplate, port: int, own: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """A clean base + the container's env + Knative's K_* variables and PORT.
 
     PORT is always the port the runtime chose for this pod, even when the container declares a
@@ -67,7 +69,7 @@ def pod_env(template: PodTemplate, port: int) -> dict[str, str]:
     env.setdefault("LANG", "C.UTF-8")
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = COLDBREW_ROOT
-    env.update(template.container.env)
+    env.update(template.container.env if own is None else own)  # own: resolved references
     env.update(
         K_SERVICE=template.service,
         K_REVISION=template.revision,

@@ -14,6 +14,13 @@ from pathlib import Path
 
 from coldbrew.runtime import identity
 from coldbrew.runtime.backoff import Backoff as Backoff  # where pods' users find it
+from coldbrew.runtime.environment import (
+    CONFIG_ERROR,
+    ConfigError,
+    PodConfigurer,
+    PodFacts,
+    Prepared,
+)
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
@@ -25,6 +32,7 @@ from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
+CONFIG_RETRY = 10.0  # a pod waiting on its configuration tries again this often (or on a change)
 
 
 class Pod(ProcessSidecars, PodHealth):
@@ -45,8 +53,13 @@ class Pod(ProcessSidecars, PodHealth):
         sidecar_logs: dict[str, LogFile] | None = None,
         images: ImageMap | None = None,
         python: str = sys.executable,
+        configurer: PodConfigurer | None = None,
+        volume_dir: Path | None = None,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
+        self.configurer, self.volume_dir = configurer, volume_dir
+        self.prepared = Prepared()  # the current run's resolved env and mounts
+        self._config_changed = asyncio.Event()
         self.labels, self.log_file, self._notify, self.cwd = labels, log_file, notify, cwd
         self.backoff = backoff or Backoff()
         self.uid = str(uuid.uuid4())
@@ -105,6 +118,24 @@ class Pod(ProcessSidecars, PodHealth):
             container_name=self.template.container.name,
             sidecars=self._sidecar_states(),
         )
+
+    can_mount = False  # processes share the host's mount namespace
+
+    def facts(self) -> PodFacts:
+        volume_dir = self.volume_dir or Path(self.log_file.path).parent / "volumes" / self.name
+        return PodFacts(self.name, self.template.namespace, self.uid, dict(self.labels),
+                        dict(self.template.annotations), volume_dir)  # fmt: skip
+
+    def config_changed(self) -> None:
+        """A ConfigMap or Secret changed: retry a waiting start, refresh mounted files."""
+        self._config_changed.set()
+        if self.configurer is None or self.template.config is None or self.deleting:
+            return
+        if self.prepared.binds and self.status == "Running":
+            try:
+                self.configurer.refresh(self.template, self.facts())
+            except Exception:
+                log.exception("refreshing the volumes of pod %s failed", self.name)
 
     # -- control
     def start(self) -> None:
@@ -166,6 +197,8 @@ class Pod(ProcessSidecars, PodHealth):
                 await self._stop.wait()
                 return
             while not self._stop.is_set():
+                if not await self._configure():
+                    break
                 began = time.monotonic()
                 self.exit_code = await self._run_once(self.argv)
                 if self._stop.is_set():
@@ -195,14 +228,55 @@ class Pod(ProcessSidecars, PodHealth):
             self.ports.release(self.port)
             if self._enforcement is not None:
                 await self._enforcement.release()
+            if self.template.config is not None and self.configurer is not None:
+                self.configurer.release(self.facts())
 
     async def _prepare(self) -> bool:
         """Before the first run (e.g. pull the image); False: the pod was stopped meanwhile."""
         return True
 
+    def _config_waiting(self, message: str) -> None:
+        """CreateContainerConfigError with ``message``; a new message is a change too."""
+        changed = message != self.message
+        self.message = message
+        if self.status == CONFIG_ERROR:
+            if changed and self.deleting is None:
+                self._notify()
+        else:
+            self._set(status=CONFIG_ERROR)
+
+    async def _configure(self) -> bool:
+        """Resolve env and volumes before a run; wait while they cannot be. False: stopped."""
+        if self.template.config is None or self.configurer is None:
+            return True
+        while not self._stop.is_set():
+            self._config_changed.clear()
+            try:
+                self.prepared = self.configurer.prepare(
+                    self.template, self.facts(), mounts=self.can_mount
+                )
+            except ConfigError as exc:
+                self._config_waiting(exc.message)
+            except Exception as exc:  # a bug must show on the pod, not kill its supervisor
+                log.exception("configuring pod %s failed", self.name)
+                self._config_waiting(f"cannot prepare the pod's configuration: {exc}")
+            else:
+                if self.status == CONFIG_ERROR:
+                    self.message = ""
+                    self._set(status="ContainerCreating")
+                return True
+            self.log_file.write(f"coldbrew: {self.message}\n".encode())
+            waits = {asyncio.ensure_future(e.wait()) for e in (self._stop, self._config_changed)}
+            try:
+                await asyncio.wait(waits, timeout=CONFIG_RETRY, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+        return False
+
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
-        env = pod_env(self.template, self.port)
+        env = pod_env(self.template, self.port, self.prepared.env)
         cmd = expand(argv, env)
         c = self.template.container
         preexec = identity.chain(self._prepare_enforcement(), identity.switch_user(c.security))

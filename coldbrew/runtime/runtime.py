@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from coldbrew.runtime.environment import PodConfigurer
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import resolve_argv
 from coldbrew.runtime.logs import DEFAULT_CAP, LogFile
@@ -47,8 +48,12 @@ class PodRuntime:
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
         enforcer: ResourceEnforcer | None = None,
+        configurer: PodConfigurer | None = None,
+        volume_dir: Path | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
+        self.configurer = configurer  # env references and volumes (coldbrew.configuring)
+        self.volume_dir = Path(volume_dir) if volume_dir else self.log_dir.parent / "volumes"
         self.images = images
         self.python = python
         self.grace = grace
@@ -100,6 +105,13 @@ class PodRuntime:
             lf.delete()
         self._expiry.clear()
         self._logs.clear()
+
+    def config_changed(self, namespace: str | None = None) -> None:
+        """A ConfigMap or Secret of ``namespace`` (None: any) was applied or deleted."""
+        for rs in self._sets.values():
+            if namespace in (None, rs.template.namespace):
+                for pod in rs.live():
+                    pod.config_changed()
 
     # -- queries
     def endpoints(self, key: str) -> list[Endpoint]:
@@ -198,6 +210,8 @@ class PodRuntime:
 
         return {
             "name": name,
+            "configurer": self.configurer,
+            "volume_dir": self.volume_dir / name,
             "template": t,
             "labels": labels,
             "log_file": lf,

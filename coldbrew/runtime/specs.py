@@ -115,6 +115,9 @@ class PodTemplate:
     grace_period_seconds: float | None = None  # terminationGracePeriodSeconds, when written
     sidecars: tuple[ContainerSpec, ...] = ()  # containers only: share the pod's network
     pull_secrets: tuple[str, ...] = ()  # imagePullSecrets: Secret names
+    # env references and volumes, opaque to the runtime: read by its PodConfigurer
+    # (coldbrew.runtime.environment); None: the container's literal env, no volumes
+    config: Any = None
 
     def __post_init__(self) -> None:
         if self.role not in ("standard", "reserve"):

@@ -16,7 +16,15 @@ A database backend implements :class:`Repository`; no caller changes.
 
 from .jsonfile import JsonFileRepository
 from .memory import MemoryRepository
-from .records import StoredDomainMapping, StoredRevision, StoredService, StoreError
+from .records import (
+    StoredConfig,
+    StoredConfigMap,
+    StoredDomainMapping,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 from .repository import Records, Repository
 
 __all__ = [
@@ -25,7 +33,10 @@ __all__ = [
     "Records",
     "Repository",
     "StoreError",
+    "StoredConfig",
+    "StoredConfigMap",
     "StoredDomainMapping",
     "StoredRevision",
+    "StoredSecret",
     "StoredService",
 ]

@@ -10,6 +10,7 @@ cheap and keeps recovery trivial.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +24,10 @@ TEMP_PREFIX = ".state-"
 
 
 class JsonFileRepository(MemoryRepository):
-    """Services and revisions in memory, saved to ``state_dir/state.json``."""
+    """The state in memory, saved to ``state_dir/state.json``.
+
+    The file is created 0600 (``mkstemp``) and the state dir is made 0700: it holds Secrets.
+    """
 
     def __init__(self, state_dir: Path) -> None:
         super().__init__()
@@ -35,6 +39,8 @@ class JsonFileRepository(MemoryRepository):
 
         A state dir made here is its owner's only (0700); its files are written 0600."""
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):  # an older dir too: it may hold Secrets
+            self.state_dir.chmod(0o700)
         for stale in self.state_dir.glob(f"{TEMP_PREFIX}*"):
             stale.unlink(missing_ok=True)  # a save interrupted before its rename
         try:
@@ -45,13 +51,19 @@ class JsonFileRepository(MemoryRepository):
         except OSError as exc:
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
         try:
-            services, revisions, mappings = decode(text)
+            state = decode(text)
         except StoreError as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
-        self._replace_all(services, revisions, mappings)
+        self._replace_all(*state)
 
     def _save(self) -> None:
-        payload = encode(self.services.list(), self.revisions.list(), self.domain_mappings.list())
+        payload = encode(
+            self.services.list(),
+            self.revisions.list(),
+            self.configmaps.list(),
+            self.secrets.list(),
+            self.domain_mappings.list(),
+        )
         try:
             write_atomically(self.path, payload)
         except OSError as exc:

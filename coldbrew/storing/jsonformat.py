@@ -9,12 +9,15 @@ Format 1 (the format of every coldbrew so far)::
      "revisions": [{"namespace": ..., "name": ..., "service": ..., "generation": 1,
                     "template_hash": ..., "manifest": {...}, "uid": ..., "created": ...,
                     "ever_ready": true, "labels": {}}, ...],
+     "configmaps": [{"namespace": ..., "name": ..., "manifest": {...}, "uid": ...,
+                     "created": ..., "version": 1}, ...],
+     "secrets": [...],
      "domain_mappings": [{"namespace": ..., "name": "shop.example.org", "manifest": {...},
                           "uid": ..., "created": ...}, ...]}
 
-``domain_mappings`` is written only when there is one, so a state without any is the
-same document as before; a coldbrew older than DomainMappings refuses a file with them
-(an unknown field) rather than dropping them.
+``configmaps``, ``secrets`` and ``domain_mappings`` are written only when there are any,
+so a state without them is byte for byte what earlier coldbrews wrote; an earlier coldbrew
+refuses a state that has them ("unknown field") rather than dropping them.
 
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
@@ -30,7 +33,15 @@ import json
 from types import NoneType
 from typing import Any
 
-from .records import Record, StoredDomainMapping, StoredRevision, StoredService, StoreError
+from .records import (
+    Record,
+    StoredConfigMap,
+    StoredDomainMapping,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 
 FORMAT_VERSION = 1
 
@@ -48,29 +59,45 @@ _NAMES = {str: "a string", NoneType: "null", int: "an integer", float: "a number
 _NAMES |= {bool: "true or false", dict: "an object"}
 
 
+State = tuple[
+    list[StoredService],
+    list[StoredRevision],
+    list[StoredConfigMap],
+    list[StoredSecret],
+    list[StoredDomainMapping],
+]
+
+
 def encode(
     services: list[StoredService],
     revisions: list[StoredRevision],
-    mappings: list[StoredDomainMapping] | None = None,
+    configmaps: list[StoredConfigMap] = [],  # noqa: B006 (never changed)
+    secrets: list[StoredSecret] = [],  # noqa: B006
+    mappings: list[StoredDomainMapping] = [],  # noqa: B006
 ) -> bytes:
     data: dict[str, Any] = {
         "version": FORMAT_VERSION,
         "services": [_as_dict(s) for s in services],
         "revisions": [_as_dict(r) for r in revisions],
     }
+    # Written only when there are any: a state without them is the same document as before.
+    if configmaps:
+        data["configmaps"] = [_as_dict(c) for c in configmaps]
+    if secrets:
+        data["secrets"] = [_as_dict(c) for c in secrets]
     if mappings:
         data["domain_mappings"] = [_as_dict(m) for m in mappings]
     return json.dumps(data, indent=1, sort_keys=True).encode()
 
 
-def _as_dict(record: StoredService | StoredRevision | StoredDomainMapping) -> dict[str, Any]:
+def _as_dict(
+    record: StoredService | StoredRevision | StoredConfigMap | StoredSecret | StoredDomainMapping,
+) -> dict[str, Any]:
     # Shallow: the frozen manifests are dicts and lists to json.dumps already.
     return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
-def decode(
-    text: bytes,
-) -> tuple[list[StoredService], list[StoredRevision], list[StoredDomainMapping]]:
+def decode(text: bytes) -> State:
     """The records of a state document; :class:`StoreError` naming what is wrong."""
     try:
         data = json.loads(text)
@@ -86,15 +113,16 @@ def decode(
             f"version: format {version} was written by a newer coldbrew "
             f"(this one reads formats up to {FORMAT_VERSION})"
         )
-    unknown = sorted(set(data) - {"version", "services", "revisions", "domain_mappings"})
+    known = {"version", "services", "revisions", "configmaps", "secrets", "domain_mappings"}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise StoreError(f"{unknown[0]}: unknown field")
     services = _records(data, "services", StoredService)
     revisions = _records(data, "revisions", StoredRevision)
-    mappings = []
-    if "domain_mappings" in data:
-        mappings = _records(data, "domain_mappings", StoredDomainMapping)
-    return services, revisions, mappings
+    configmaps = _records({"configmaps": [], **data}, "configmaps", StoredConfigMap)
+    secrets = _records({"secrets": [], **data}, "secrets", StoredSecret)
+    mappings = _records({"domain_mappings": [], **data}, "domain_mappings", StoredDomainMapping)
+    return services, revisions, configmaps, secrets, mappings
 
 
 def _records(data: dict[str, Any], name: str, kind: type[Record]) -> list[Record]:

@@ -12,13 +12,17 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic
+from typing import Any, Generic
 
-from .records import Record, StoredDomainMapping, StoredRevision, StoredService, StoreError
-
-Tables = tuple[
-    dict[str, StoredService], dict[str, StoredRevision], dict[str, StoredDomainMapping], bool
-]
+from .records import (
+    Record,
+    StoredConfigMap,
+    StoredDomainMapping,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+    StoreError,
+)
 
 
 class Table(Generic[Record]):
@@ -58,16 +62,30 @@ def _revision_order(r: StoredRevision) -> tuple[object, ...]:
     return (r.namespace, r.service, r.generation, r.created, r.name)
 
 
+Snapshot = tuple[list[dict[str, object]], bool]
+
+
 class MemoryRepository:
-    """Services and revisions in memory (implements :class:`~.repository.Repository`)."""
+    """Services, revisions, ConfigMaps, Secrets and DomainMappings in memory (a ``Repository``)."""
 
     def __init__(self) -> None:
         self._services = Table(StoredService, lambda s: (s.key,), self._writing)
         self._revisions = Table(StoredRevision, _revision_order, self._writing)
+        self._configmaps = Table(StoredConfigMap, lambda c: (c.key,), self._writing)
+        self._secrets = Table(StoredSecret, lambda c: (c.key,), self._writing)
         self._mappings = Table(StoredDomainMapping, lambda m: (m.key,), self._writing)
-        # One entry per open transaction: (services, revisions, mappings, dirty) on entry.
-        self._stack: list[Tables] = []
+        # One entry per open transaction: (every table's rows, dirty) on entry.
+        self._stack: list[Snapshot] = []
         self._dirty = False
+
+    def _tables(self) -> tuple[Table[Any], ...]:
+        return (
+            self._services,
+            self._revisions,
+            self._configmaps,
+            self._secrets,
+            self._mappings,
+        )
 
     @property
     def services(self) -> Table[StoredService]:
@@ -78,6 +96,14 @@ class MemoryRepository:
         return self._revisions
 
     @property
+    def configmaps(self) -> Table[StoredConfigMap]:
+        return self._configmaps
+
+    @property
+    def secrets(self) -> Table[StoredSecret]:
+        return self._secrets
+
+    @property
     def domain_mappings(self) -> Table[StoredDomainMapping]:
         return self._mappings
 
@@ -86,14 +112,7 @@ class MemoryRepository:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._stack.append(
-            (
-                dict(self._services._rows),
-                dict(self._revisions._rows),
-                dict(self._mappings._rows),
-                self._dirty,
-            )
-        )
+        self._stack.append(([dict(t._rows) for t in self._tables()], self._dirty))
         try:
             yield
         except BaseException:
@@ -109,11 +128,10 @@ class MemoryRepository:
             raise
         self._dirty = False
 
-    def _restore(self, snapshot: Tables) -> None:
-        services, revisions, mappings, self._dirty = snapshot
-        self._services._rows = services
-        self._revisions._rows = revisions
-        self._mappings._rows = mappings
+    def _restore(self, snapshot: Snapshot) -> None:
+        rows, self._dirty = snapshot
+        for table, saved in zip(self._tables(), rows, strict=True):
+            table._rows = saved
 
     def _writing(self, what: str, changes: bool) -> None:
         if not self._stack:
@@ -124,14 +142,22 @@ class MemoryRepository:
         self,
         services: builtins.list[StoredService],
         revisions: builtins.list[StoredRevision],
-        mappings: builtins.list[StoredDomainMapping] | None = None,
+        configmaps: builtins.list[StoredConfigMap] = [],  # noqa: B006 (never changed)
+        secrets: builtins.list[StoredSecret] = [],  # noqa: B006
+        mappings: builtins.list[StoredDomainMapping] = [],  # noqa: B006
     ) -> None:
         """Set the whole state at once (a backend loading what it keeps)."""
         if self._stack:
             raise StoreError("cannot load the state inside a transaction")
-        self._services._rows = {s.key: s for s in services}
-        self._revisions._rows = {r.key: r for r in revisions}
-        self._mappings._rows = {m.key: m for m in mappings or []}
+        kinds: tuple[builtins.list[Any], ...] = (
+            services,
+            revisions,
+            configmaps,
+            secrets,
+            mappings,
+        )
+        for table, records in zip(self._tables(), kinds, strict=True):
+            table._rows = {r.key: r for r in records}
 
     def _save(self) -> None:
         """Persist the whole state (nothing to do in memory)."""

@@ -91,4 +91,38 @@ class StoredDomainMapping:
         return f"{self.namespace}/{self.name}"
 
 
-Record = TypeVar("Record", StoredService, StoredRevision, StoredDomainMapping)
+@dataclass(frozen=True, slots=True)
+class StoredConfig:
+    """One applied ConfigMap or Secret: ``manifest`` is its Kubernetes form (Secret data base64).
+
+    ``version`` counts its changes (its ``resourceVersion``).
+    """
+
+    namespace: str
+    name: str
+    manifest: Mapping[str, Any]
+    uid: str
+    created: float
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", freeze(self.manifest))
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConfigMap(StoredConfig):
+    """A ConfigMap (see :class:`StoredConfig`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecret(StoredConfig):
+    """A Secret (see :class:`StoredConfig`); the state file holding it is the owner's only."""
+
+
+Record = TypeVar(
+    "Record", StoredService, StoredRevision, StoredConfigMap, StoredSecret, StoredDomainMapping
+)

@@ -24,7 +24,13 @@ import builtins
 from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
-from .records import StoredDomainMapping, StoredRevision, StoredService
+from .records import (
+    StoredConfigMap,
+    StoredDomainMapping,
+    StoredRevision,
+    StoredSecret,
+    StoredService,
+)
 
 R = TypeVar("R")
 
@@ -54,13 +60,20 @@ class Records(Protocol[R]):
 
 
 class Repository(Protocol):
-    """Services, revisions and domain mappings, changed together in transactions."""
+    """Services, revisions, ConfigMaps, Secrets and DomainMappings, changed together in
+    transactions."""
 
     @property
     def services(self) -> Records[StoredService]: ...
 
     @property
     def revisions(self) -> Records[StoredRevision]: ...
+
+    @property
+    def configmaps(self) -> Records[StoredConfigMap]: ...
+
+    @property
+    def secrets(self) -> Records[StoredSecret]: ...
 
     @property
     def domain_mappings(self) -> Records[StoredDomainMapping]: ...

@@ -1,5 +1,7 @@
 """Each manifest in tests/data/invalid is refused, naming the field from its first line.
 
+Services, and core v1 ConfigMaps and Secrets (validated as the Kubernetes API server does).
+
 File format (reused against the running server): the first line is exactly
 ``# field: <dotted field path>``, the rest is the manifest.
 """
@@ -11,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from coldbrew.api import ValidationError, load_documents, parse_service
+from coldbrew.api.coreobjects import parse_config_object
+from coldbrew.config_objects import is_config_object
 
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "data" / "invalid").glob("*.yaml"))
 PREFIX = "# field: "
@@ -31,7 +35,7 @@ def test_invalid_manifest_is_refused(path: Path) -> None:
     want = expected_field(path)
     with pytest.raises(ValidationError) as info:
         for doc in load_documents(path.read_text()):
-            parse_service(doc)
+            parse_config_object(doc) if is_config_object(doc) else parse_service(doc)
     err = info.value
     assert err.field == want
     assert str(err).splitlines()[0].endswith(f": {want}")

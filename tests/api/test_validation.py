@@ -172,9 +172,9 @@ def test_error_text(manifest, kwargs: dict[str, Any], text: str) -> None:
 
 
 def test_error_to_dict(manifest) -> None:
-    err = refuse(manifest(container={"env": [{"name": "X", "valueFrom": {}}]}))
+    err = refuse(manifest(container={"terminationMessagePolicy": "File"}))
     d = err.to_dict()
-    assert d["field"] == "spec.template.spec.containers[0].env[0].valueFrom"
+    assert d["field"] == "spec.template.spec.containers[0].terminationMessagePolicy"
     assert d["message"] == "must not set the field(s)"
     assert d["reason"] == "Invalid"
     assert "not supported" in d["details"]

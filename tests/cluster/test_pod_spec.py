@@ -58,8 +58,13 @@ POD_SPEC: dict[str, Any] = {
             ],
             "volumeMounts": [
                 {"name": "menu", "mountPath": "/etc/menu", "readOnly": True},
-                {"name": "beans", "mountPath": "/etc/beans/password", "subPath": "password"},
-                {"name": "bundle", "mountPath": "/etc/bundle"},
+                {
+                    "name": "beans",
+                    "mountPath": "/etc/beans/password",
+                    "subPath": "password",
+                    "readOnly": True,  # Knative: required for all but emptyDir (and PVCs)
+                },
+                {"name": "bundle", "mountPath": "/etc/bundle", "readOnly": True},
                 {"name": "scratch", "mountPath": "/tmp"},
             ],
             "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 2},

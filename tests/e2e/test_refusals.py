@@ -32,6 +32,7 @@ def test_invalid_corpus_refused_and_nothing_stored(server: Server) -> None:
         assert expected_field(path) in str(err.value), (path.name, str(err.value))
     services = client.get("ksvc")["items"]
     assert [s["metadata"]["name"] for s in services] == ["coffee"]
+    assert client.get("configmaps")["items"] == client.get("secrets")["items"] == []
     after = server.service("coffee")
     assert after["metadata"]["generation"] == before["metadata"]["generation"]
     revisions = client.get("revisions")["items"]

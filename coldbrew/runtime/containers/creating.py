@@ -9,7 +9,8 @@
   pods their ``resources.limits`` (``NanoCpus``, ``Memory``) and requests where the engine has
   them (``CpuShares``, ``MemoryReservation``).
 * Security: not privileged, no added capabilities, no new privileges, bridge network (never the
-  host's), no mounts, ulimits within this machine's hard limits; the container's
+  host's), only the volume binds the pod's configuration asks for (ConfigMaps and Secrets
+  read-only), ulimits within this machine's hard limits; the container's
   ``securityContext`` on top (:mod:`coldbrew.runtime.containers.securing`).
 * ``workingDir`` -> ``WorkingDir``.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from coldbrew.runtime.containers import securing
 from coldbrew.runtime.containers.engine import INSTANCE_LABEL, MANAGED_LABEL, POD_LABEL
+from coldbrew.runtime.environment import Prepared
 from coldbrew.runtime.launch import expand
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, format_bytes
 
@@ -30,9 +32,12 @@ HOST = "127.0.0.1"
 NOFILE, NPROC = 10_000, 1_000  # engines ask for more than many hosts' hard limits allow
 
 
-def contract_env(template: PodTemplate, c: ContainerSpec | None = None) -> dict[str, str]:
-    """The container's env and Knative's K_* variables; PORT for the serving container only."""
-    env = dict((c or template.container).env)
+def contract_env(
+    template: PodTemplate, c: ContainerSpec | None = None, own: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The container's env (``own``: with its references resolved) and Knative's K_*
+    variables; PORT for the serving container only."""
+    env = dict((c or template.container).env if own is None else own)
     if c is None or c is template.container:
         env["PORT"] = str(container_port(template))
     env.update(
@@ -109,15 +114,19 @@ def create_body(
     image_user: str = "",
     extra_ports: Mapping[int, int] | None = None,
     network_of: str | None = None,
+    prepared: Prepared | None = None,
 ) -> dict[str, Any]:
     """The body for ``template``'s serving container, or one of its sidecars (``container``).
 
     The serving container owns the pod's network: its port, and the sidecars' probe ports
     (``extra_ports``: container port -> host port), are published on 127.0.0.1. A sidecar
     joins it (``network_of``: the serving container's id): one loopback for the pod.
+    ``prepared``: the serving container's resolved env and volume binds
+    (:mod:`coldbrew.runtime.environment`); a sidecar keeps its literal env and no volumes.
     """
     c = template.container if container is None else container
-    env = contract_env(template, c)
+    prepared = (prepared or Prepared()) if c is template.container else Prepared()
+    env = contract_env(template, c, prepared.env)
     port = f"{container_port(template)}/tcp"
     published = {port: str(host_port)}
     published.update({f"{k}/tcp": str(v) for k, v in (extra_ports or {}).items()})
@@ -135,7 +144,9 @@ def create_body(
             "PortBindings": {p: [{"HostIp": HOST, "HostPort": h}] for p, h in published.items()},
             "NetworkMode": "bridge",
             "Privileged": False,
-            "Binds": [],
+            "Binds": [
+                f"{b.source}:{b.target}:{'ro' if b.read_only else 'rw'}" for b in prepared.binds
+            ],
             "RestartPolicy": {"Name": "no"},
             "Ulimits": ulimits(),
             **limits(template, c),
@@ -150,6 +161,10 @@ def create_body(
         body["User"] = user
     if c.working_dir is not None:
         body["WorkingDir"] = c.working_dir
+    if prepared.tmpfs:
+        body["HostConfig"]["Tmpfs"] = {
+            t.target: f"size={t.size}" if t.size else "" for t in prepared.tmpfs
+        }
     if c.command:
         body["Entrypoint"] = expand(c.command, env)
         body["Cmd"] = expand(c.args, env)

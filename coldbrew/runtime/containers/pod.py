@@ -60,6 +60,8 @@ class ContainerPod(Pod):
         self._removing: set[asyncio.Task[None]] = set()
         self.image_user = ""  # Config.User of the image, once pulled
 
+    can_mount = True  # bind mounts and tmpfs through the engine
+
     def termination_grace(self, default: float) -> float:
         """terminationGracePeriodSeconds as written, else Knative's (the revision's timeout)."""
         own = self.template.grace_period_seconds
@@ -159,6 +161,7 @@ class ContainerPod(Pod):
             host_port=self.port,
             image_user=self.image_user,
             extra_ports=self.sidecar_ports,
+            prepared=self.prepared,
         )
         try:
             container = await docker.containers.create(body, name=f"{self.name}-{self.restarts}")
