@@ -38,6 +38,7 @@ from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
+from coldbrew.runtime.containers.credentials import store_lookup
 from coldbrew.storing import JsonFileRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
@@ -121,7 +122,7 @@ class Platform:
             self.runtime = ContainerRuntime(
                 engine=engine, instance=str(opts.state_dir.resolve()), log_dir=log_dir,
                 images=images, on_change=self._pods_changed, drain=data_plane.drain_endpoint,
-                configurer=configurer,
+                configurer=configurer, pull_secrets=store_lookup(self.store),
             )  # fmt: skip
         self.config = load_config(opts.config)
         self.controller = Controller(
