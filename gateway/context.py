@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from activator.throttler import Throttler
 from gateway.handling import RouteTable
@@ -13,8 +13,19 @@ from gateway.http1.upstream import Endpoint
 from gateway.settings import RevisionSettings
 from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
-if TYPE_CHECKING:
-    from gateway.http1.downstream import ClientProtocol
+
+class ClientConnection(Protocol):
+    """An open client connection, HTTP/1 (gateway/http1/downstream.py) or HTTP/2."""
+
+    @property
+    def transport(self) -> asyncio.Transport: ...
+
+    def no_request(self) -> bool:
+        """Nothing in flight (the idle sweep may close it)."""
+
+    def is_idle(self) -> bool:
+        """Safe to close on shutdown."""
+
 
 Poke = Callable[[str, int], None]  # (revision key, its concurrency now)
 
@@ -72,11 +83,11 @@ class GatewayContext:
         self.unknown_hold = unknown_hold  # seconds to wait for a routed, unannounced revision
         self._hold_settings = RevisionSettings(timeout_seconds=unknown_hold or 1.0)
         self.poke: Poke | None = None  # set when a metrics stream is configured
-        self.connections: set[ClientProtocol] = set()
+        self.connections: set[ClientConnection] = set()
         self.tunnels: set[asyncio.Transport] = set()
         # Client connections with no request, in the order they became idle, with the
         # sweep tick at which they did (see Gateway._sweep_idle).
-        self.idle: dict[ClientProtocol, int] = {}
+        self.idle: dict[ClientConnection, int] = {}
         self.idle_tick = 0
         self.keepalive_timeout = keepalive_timeout
         self.stopping = False
@@ -112,7 +123,7 @@ class GatewayContext:
         )
         return rev
 
-    def connection_closed(self, proto: ClientProtocol) -> None:
+    def connection_closed(self, proto: ClientConnection) -> None:
         self.connections.discard(proto)
         self.idle.pop(proto, None)
         self._check_empty()

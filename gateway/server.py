@@ -15,6 +15,8 @@ from gateway.context import GatewayContext
 from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
+from gateway.http2.downstream import H2ClientProtocol
+from gateway.http2.upstream import H2Endpoint
 from gateway.reporting import Reporter
 from gateway.settings import RevisionSettings
 
@@ -96,7 +98,9 @@ class Gateway:
             self._server.close()
         ctx.all_closed = asyncio.Event()
         for proto in list(ctx.connections):
-            if proto.is_idle():
+            if isinstance(proto, H2ClientProtocol):
+                proto.go_away()  # GOAWAY; closes once its streams are done
+            elif proto.is_idle():
                 proto.transport.close()
         if ctx.connections or ctx.tunnels:
             with contextlib.suppress(TimeoutError):
@@ -169,11 +173,16 @@ class Gateway:
         """
         ctx = self._ctx
         states: list[Endpoint] = []
+        kind = H2Endpoint if settings.protocol == "h2c" else Endpoint
         for address in endpoints:
             address = (address[0], int(address[1]))
             state = ctx.endpoints.get(address)
+            if state is not None and type(state) is not kind:  # the pod's protocol changed
+                state.retired = True
+                state.close_idle()
+                state = None
             if state is None:
-                state = ctx.endpoints[address] = Endpoint(address)
+                state = ctx.endpoints[address] = kind(address)
             state.retired = False
             states.append(state)
         ctx.configure_revision(key, states, settings)
