@@ -51,7 +51,10 @@ class RawH2:
         """Read and parse until ``done(events)`` or the server closes (then it returns)."""
         async with asyncio.timeout(within):
             while not done(self.events):
-                data = await self.reader.read(65536)
+                try:
+                    data = await self.reader.read(65536)
+                except ConnectionError:
+                    data = b""
                 if not data:
                     self.closed = True
                     return

@@ -30,15 +30,6 @@ from tests.gateway.pods import pod
 from tests.tooling import needs_tool
 
 
-@pytest.fixture
-async def sample(gateway: Gateway) -> AsyncIterator[Gateway]:
-    """The gateway routing HOST to the sample app (HTTP/1) as a real process."""
-    async with pod("coldbrew.sample", TARGET="coffee") as port:
-        gateway.set_revision(KEY, [("127.0.0.1", port)], RevisionSettings(timeout_seconds=30))
-        gateway.set_routes({HOST: [(KEY, 100)]})
-        yield gateway
-
-
 async def curl(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         "curl", "-sS", "-v", "--max-time", "10", *args,
