@@ -76,7 +76,14 @@ class H2ClientProtocol(asyncio.Protocol):
         self.ctx = ctx
         self.handling = handling
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
-        config = H2Configuration(client_side=False, header_encoding=None)
+        # Outbound fields come from parsed, validated heads (lower-cased, no hop-by-hop):
+        # h2's outbound checks would only cost time. Inbound ones stay (hostile clients).
+        config = H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
         self.h2 = GuardedConnection(config=config)
         self.h2.local_settings = Settings(
             client=False,
@@ -227,6 +234,7 @@ class H2ClientProtocol(asyncio.Protocol):
             return
         method = path = authority = host = length = xff = None
         lines: list[bytes] = []
+        cookies: list[bytes] = []
         for name, value in fields:
             if name[:1] == b":":
                 if name == b":method":
@@ -236,13 +244,18 @@ class H2ClientProtocol(asyncio.Protocol):
                 elif name == b":authority":
                     authority = value
             elif name not in _SPECIAL:
-                lines.append(b"%s: %s\r\n" % (name, value))
+                if name == b"cookie":  # split by HTTP/2 clients, one line for HTTP/1 (8.2.3)
+                    cookies.append(value)
+                else:
+                    lines.append(b"%s: %s\r\n" % (name, value))
             elif name == b"host":
                 host = value
             elif name == b"content-length":
                 length = value
             elif name == b"x-forwarded-for":
                 xff = value if xff is None else xff + b", " + value
+        if cookies:
+            lines.append(b"cookie: %s\r\n" % b"; ".join(cookies))
         host = authority or host
         self.streams[sid] = stream
         self.ctx.idle.pop(self, None)

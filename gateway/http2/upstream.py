@@ -199,7 +199,13 @@ class H2UpstreamConnection(asyncio.Protocol):
 
     def __init__(self, endpoint: H2Endpoint) -> None:
         self.endpoint = endpoint
-        self.h2 = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        config = H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,  # fields built from a parsed HTTP/1 head
+            normalize_outbound_headers=False,
+        )
+        self.h2 = H2Connection(config)
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, H2UpstreamStream] = {}
         self.assigned = 0  # streams handed out and not yet forgotten

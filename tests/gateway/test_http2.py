@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,7 +25,7 @@ from gateway import Gateway
 from gateway.handling import Handler
 from gateway.http2.negotiation import ALPN, protocol_factory
 from gateway.settings import RevisionSettings
-from tests.gateway.conftest import HOST, KEY, Upstream, wait_for
+from tests.gateway.conftest import HOST, KEY, Upstream, echo, wait_for
 from tests.gateway.h2client import RawH2
 from tests.gateway.pods import pod
 from tests.tooling import needs_tool
@@ -186,3 +187,39 @@ async def test_shutdown_sends_goaway_and_finishes_streams_in_flight(sample: Gate
     goaway = idle.goaway()
     assert goaway is not None and goaway.error_code == 0 and idle.closed
     idle.close()
+
+
+async def big(request: web.Request) -> web.StreamResponse:
+    size = int(request.query["size"])
+    response = web.StreamResponse()
+    await response.prepare(request)
+    block = bytes(range(256)) * 256  # 64 KiB
+    for _ in range(size // len(block)):
+        await response.write(block)
+    await response.write_eof()
+    return response
+
+
+async def test_large_responses_flow_within_the_windows_on_shared_streams(
+    gateway: Gateway,
+) -> None:
+    up = Upstream()
+    up.app.router.add_get("/big", big)
+    up.app.router.add_route("*", "/{tail:.*}", echo)
+    await up.start()
+    try:
+        gateway.set_revision(KEY, [up.address], RevisionSettings(timeout_seconds=30))
+        gateway.set_routes({HOST: [(KEY, 100)]})
+        size = 64 * 1024 * 80  # 5 MiB each: many times the 64 KiB stream window
+        async with httpx.AsyncClient(http1=False, http2=True, timeout=30) as client:
+            url = f"http://127.0.0.1:{gateway.port}"
+            first, second, small = await asyncio.gather(
+                client.get(f"{url}/big?size={size}", headers={"host": HOST}),
+                client.get(f"{url}/big?size={size}", headers={"host": HOST}),
+                client.get(f"{url}/x", headers={"host": HOST, "cookie": "a=1; b=2"}),
+            )
+    finally:
+        await up.stop()
+    block = bytes(range(256)) * 256
+    assert first.content == second.content == block * 80
+    assert small.json()["headers"]["cookie"] == "a=1; b=2"
