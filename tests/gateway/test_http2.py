@@ -7,11 +7,14 @@ conftest.py; a gRPC pod with a port named h2c is in test_grpc.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,13 +23,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from h2.events import DataReceived, StreamEnded
 
 from gateway import Gateway
 from gateway.handling import Handler
 from gateway.http2.negotiation import ALPN, protocol_factory
 from gateway.settings import RevisionSettings
 from tests.gateway.conftest import HOST, KEY, Upstream, echo, wait_for
-from tests.gateway.h2client import RawH2
+from tests.gateway.h2client import RawH2, request_fields
 from tests.gateway.pods import pod
 from tests.tooling import needs_tool
 
@@ -223,3 +227,118 @@ async def test_large_responses_flow_within_the_windows_on_shared_streams(
     block = bytes(range(256)) * 256
     assert first.content == second.content == block * 80
     assert small.json()["headers"]["cookie"] == "a=1; b=2"
+
+
+async def test_a_client_that_does_not_read_stops_the_pod_not_the_gateway_memory(
+    gateway: Gateway,
+) -> None:
+    total = 32 * 1024 * 1024
+    written = [0]
+
+    async def flood(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        block = b"z" * 65536
+        while written[0] < total:
+            await response.write(block)  # blocks once the gateway stops reading
+            written[0] += len(block)
+        await response.write_eof()
+        return response
+
+    up = Upstream()
+    up.app.router.add_get("/flood", flood)
+    await up.start()
+    try:
+        gateway.set_revision(KEY, [up.address], RevisionSettings(timeout_seconds=60))
+        gateway.set_routes({HOST: [(KEY, 100)]})
+        client = await RawH2.open(gateway.port)
+        client.h2.send_headers(1, request_fields("/flood"), end_stream=True)
+        client.flush()
+        samples: list[int] = []
+
+        def stalled() -> bool:  # the client grants no window: the pod must stall
+            samples.append(written[0])
+            return len(samples) > 3 and samples[-1] == samples[-4] > 0
+
+        await wait_for(stalled, within=20)
+        assert written[0] < total // 2, written[0]  # held back, not buffered by the gateway
+        got = 0
+
+        def drained(events: list[Any]) -> bool:
+            nonlocal got
+            for event in events:
+                if isinstance(event, DataReceived) and event.flow_controlled_length:
+                    got += len(event.data or b"")
+                    client.h2.acknowledge_received_data(event.flow_controlled_length, 1)
+            events.clear()
+            client.flush()
+            return got >= total
+
+        await client.read_until(drained, within=60)
+        assert got == total
+        client.close()
+    finally:
+        await up.stop()
+
+
+async def test_a_slow_pod_stops_the_client_upload_by_flow_control(gateway: Gateway) -> None:
+    total = 32 * 1024 * 1024
+    go = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await go.wait()  # reads nothing until told
+        size = 0
+        while chunk := await request.content.read(65536):
+            size += len(chunk)
+        return web.json_response({"body_len": size})
+
+    up = Upstream()
+    up.app.router.add_post("/slow", slow)
+    await up.start()
+    try:
+        gateway.set_revision(KEY, [up.address], RevisionSettings(timeout_seconds=60))
+        gateway.set_routes({HOST: [(KEY, 100)]})
+        client = await RawH2.open(gateway.port)
+        client.h2.send_headers(1, request_fields("/slow", "POST"))
+        client.flush()
+        sent = 0
+        block = b"u" * 16384
+
+        def send_what_fits() -> None:
+            nonlocal sent
+            while sent < total and client.h2.local_flow_control_window(1) >= len(block):
+                client.h2.send_data(1, block, end_stream=sent + len(block) >= total)
+                sent += len(block)
+            client.flush()
+
+        samples: list[int] = []
+
+        async def stalled() -> bool:
+            send_what_fits()
+            with contextlib.suppress(TimeoutError):
+                await client.read_until(lambda evs: False, within=0.1)  # window updates
+            samples.append(sent)
+            return len(samples) > 3 and samples[-1] == samples[-4]
+
+        await wait_for(stalled, within=20)
+        assert sent < total // 2, sent  # the gateway granted no more window: held back
+        go.set()
+
+        def ended(events: list[Any]) -> bool:
+            return any(isinstance(e, StreamEnded) for e in events)
+
+        def window_or_end(events: list[Any]) -> bool:
+            room = client.h2.local_flow_control_window(1) >= len(block)
+            return ended(events) or (sent < total and room)
+
+        async def finished() -> bool:
+            send_what_fits()
+            await client.read_until(window_or_end, within=20)
+            return ended(client.events)
+
+        await wait_for(finished, within=60)
+        body = b"".join(e.data or b"" for e in client.events if isinstance(e, DataReceived))
+        assert json.loads(body) == {"body_len": total}
+        client.close()
+    finally:
+        await up.stop()
