@@ -304,8 +304,11 @@ class H2ClientProtocol(asyncio.Protocol):
                 else:
                     data, out[0] = data[:window], data[window:]
                 stream.out_size -= len(data)
-                h2.send_data(sid, data)
-            if not out and stream.response_done:
+                last = not out and stream.response_done and not stream.trailers
+                h2.send_data(sid, data, end_stream=last)  # the end in the last DATA frame
+                if last:
+                    stream.end_sent = True
+            if not out and stream.response_done and not stream.end_sent:
                 stream.end_sent = True
                 if stream.trailers:
                     h2.send_headers(sid, stream.trailers, end_stream=True)
