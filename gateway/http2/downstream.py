@@ -108,13 +108,13 @@ class H2ClientProtocol(asyncio.Protocol):
         self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self.flush()
 
-    def upgraded(self, transport: asyncio.BaseTransport, settings: bytes, request: Fields) -> None:
-        """``Upgrade: h2c`` accepted: answer 101, then serve the request as stream 1."""
+    def upgraded(self, transport: asyncio.BaseTransport, request: Fields) -> None:
+        """``Upgrade: h2c`` accepted (``initiate_upgrade_connection`` done): answer 101, then
+        serve the request as stream 1."""
         self._setup(transport)
         self.transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
         )
-        self.h2.initiate_upgrade_connection(settings)
         self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self._open(1, request, True)
         self.flush()

@@ -16,6 +16,8 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from h2.exceptions import H2Error
+
 from gateway.http1.upstream import connection_tokens
 from gateway.http2.downstream import H2ClientProtocol
 from gateway.interfaces import Handling
@@ -72,10 +74,14 @@ def upgrade_h2c(
         return False
     if xff:
         fields.append((b"x-forwarded-for", xff))
-    transport = _leave(old)
     new = H2ClientProtocol(old.ctx, old.handling)
+    try:
+        new.h2.initiate_upgrade_connection(settings[0])
+    except (H2Error, ValueError):  # a malformed HTTP2-Settings (base64, settings)
+        return False
+    transport = _leave(old)
     transport.set_protocol(new)
-    new.upgraded(transport, settings[0], fields)
+    new.upgraded(transport, fields)
     return True
 
 

@@ -342,3 +342,16 @@ async def test_a_slow_pod_stops_the_client_upload_by_flow_control(gateway: Gatew
         client.close()
     finally:
         await up.stop()
+
+
+async def test_an_upgrade_with_bad_settings_is_served_as_http1(sample: Gateway) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", sample.port)
+    writer.write(
+        b"GET / HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        b"Upgrade: h2c\r\nHTTP2-Settings: !!notbase64\r\n\r\n" % HOST.encode()
+    )
+    async with asyncio.timeout(10):
+        head = await reader.readuntil(b"\r\n\r\n")
+        body = await reader.readexactly(14)
+    writer.close()
+    assert head.startswith(b"HTTP/1.1 200 ") and body == b"Hello coffee!\n"
