@@ -1,6 +1,7 @@
 """Run a standalone gateway with fixed routes (benchmarks, RSS tests, manual use).
 
     python -m gateway --port 0 --route coffee.example.com=127.0.0.1:8081 [--route ...]
+                      [--protocol h2c]   # HTTP/2 to the pods (e.g. a gRPC server)
 
 Prints the bound port on stdout, then serves until SIGTERM/SIGINT.
 """
@@ -36,7 +37,8 @@ async def _serve(args: argparse.Namespace) -> None:
     routes = {}
     for i, (host, addr, port) in enumerate(args.route):
         key = f"default/r{i}"
-        gw.set_revision(key, [(addr, port)], RevisionSettings(timeout_seconds=args.timeout))
+        settings = RevisionSettings(timeout_seconds=args.timeout, protocol=args.protocol)
+        gw.set_revision(key, [(addr, port)], settings)
         routes[host] = [(key, 100)]
     gw.set_routes(routes)
     await gw.start()
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         "--underscores-in-headers", choices=sorted(UNDERSCORE_MODES), default="drop"
     )
     parser.add_argument("--max-connections", type=int, default=0, help="0: from RLIMIT_NOFILE")
+    parser.add_argument("--protocol", choices=["http1", "h2c"], default="http1", help="to pods")
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args(argv)
     if args.no_uvloop:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from activator.throttler import Throttler
 from gateway.handling import RouteTable
@@ -17,6 +17,23 @@ from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
 if TYPE_CHECKING:
     from gateway.http1.downstream import ClientProtocol
+
+
+class ClientConnection(Protocol):
+    """An open client connection, HTTP/1 (gateway/http1/downstream.py) or HTTP/2."""
+
+    @property
+    def transport(self) -> asyncio.Transport: ...
+
+    def no_request(self) -> bool:
+        """Nothing in flight (the idle sweep may close it)."""
+
+    def is_idle(self) -> bool:
+        """Safe to close on shutdown."""
+
+    def shed(self) -> None:
+        """Close it to free its descriptor (no request is in flight on it)."""
+
 
 log = logging.getLogger(__name__)
 Poke = Callable[[str, int], None]  # (revision key, its concurrency now)
@@ -76,11 +93,11 @@ class GatewayContext:
         self.unknown_hold = unknown_hold  # seconds to wait for a routed, unannounced revision
         self._hold_settings = RevisionSettings(timeout_seconds=unknown_hold or 1.0)
         self.poke: Poke | None = None  # set when a metrics stream is configured
-        self.connections: set[ClientProtocol] = set()
+        self.connections: set[ClientConnection] = set()
         self.tunnels: set[asyncio.Transport] = set()
         # Client connections with no request, in the order they became idle, with the
         # sweep tick at which they did (see Gateway._sweep_idle).
-        self.idle: dict[ClientProtocol, int] = {}
+        self.idle: dict[ClientConnection, int] = {}
         # Connections reading a request head: since accept, or since the first byte of a
         # head after keep-alive; oldest first, with the tick it began (header timeout).
         self.heads: dict[ClientProtocol, int] = {}
@@ -128,7 +145,8 @@ class GatewayContext:
 
     def shed(self) -> None:
         """Close the oldest connection with no request: a head trickling in, else idle."""
-        for pool in (self.heads, self.idle):
+        heads = cast("dict[ClientConnection, int]", self.heads)  # HTTP/1 connections only
+        for pool in (heads, self.idle):
             while pool:
                 proto = next(iter(pool))
                 del pool[proto]
@@ -145,11 +163,12 @@ class GatewayContext:
                     proto.shed()
                     return
 
-    def connection_closed(self, proto: ClientProtocol) -> None:
+    def connection_closed(self, proto: ClientConnection) -> None:
         self.connections.discard(proto)
         self.idle.pop(proto, None)
-        self.heads.pop(proto, None)
-        self.bodies.discard(proto)
+        # Only HTTP/1 connections read heads and bodies this way.
+        cast("dict[ClientConnection, int]", self.heads).pop(proto, None)
+        cast("set[ClientConnection]", self.bodies).discard(proto)
         self._check_empty()
 
     def tunnel_closed(self, transport: asyncio.Transport) -> None:

@@ -30,11 +30,11 @@ from random import random
 from typing import TYPE_CHECKING
 
 from gateway import errors
-from gateway.interfaces import Downstream, Refused
+from gateway.interfaces import Downstream, Refused, UpstreamChannel
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext, Revision
-    from gateway.http1.upstream import Endpoint, UpstreamConnection
+    from gateway.http1.upstream import Endpoint
 
 REPLAY_LIMIT = 64 * 1024  # request body bytes kept to retry on a fresh connection
 
@@ -218,7 +218,7 @@ class Exchange:
         self.request_done = False
         self.rev: Revision | None = None  # set (and counted in its load) on first start
         self.queued = False  # waiting in the revision's throttler queue
-        self.conn: UpstreamConnection | None = None
+        self.conn: UpstreamChannel | None = None
         self.endpoint: Endpoint | None = None  # holds a slot on it while set
         self.started = False  # response head sent to the client
         self.finished = False
@@ -326,7 +326,7 @@ class Exchange:
         self.down.unhold()
         self._send(conn)
 
-    def _send(self, conn: UpstreamConnection) -> None:
+    def _send(self, conn: UpstreamChannel) -> None:
         self.conn = conn
         conn.bind(self)
         pending = self.pending
@@ -443,6 +443,10 @@ class Exchange:
         self.eof_ends = self.down.response_head(
             status, reason, lines, has_length, chunked, conn, upgrade
         )
+
+    def response_trailers(self, fields: list[tuple[bytes, bytes]]) -> None:
+        if not self.finished:
+            self.down.response_trailers(fields)
 
     def flush(self) -> None:
         if self.idle:

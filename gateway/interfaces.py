@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Refused(Exception):
@@ -52,6 +52,9 @@ class Downstream(Protocol):
 
     def response_body(self, data: bytes) -> None: ...
 
+    def response_trailers(self, fields: list[tuple[bytes, bytes]]) -> None:
+        """Trailer fields (lower-case names) that end the body (gRPC's grpc-status)."""
+
     def flush(self) -> None:
         """Write what one upstream read produced, in one call."""
 
@@ -65,6 +68,29 @@ class Downstream(Protocol):
         self, upstream: asyncio.Transport, rest: bytes, on_close: Callable[[], None]
     ) -> None:
         """The upstream answered 101: splice the two transports; ``on_close`` at the end."""
+
+
+class UpstreamChannel(Protocol):
+    """One request's way to a pod, bound to one exchange at a time.
+
+    HTTP/1: a pooled connection (gateway/http1/upstream.py); HTTP/2: a stream on a shared
+    h2c connection (gateway/http2/upstream.py). ``send`` takes the request head as built
+    for HTTP/1 (:func:`gateway.http1.upstream.request_head`).
+    """
+
+    reused: bool  # not the first request on its connection (a loss may be retried)
+    closed: bool
+    transport: asyncio.Transport | None  # HTTP/1: spliced after a 101
+
+    def bind(self, sink: Any) -> None: ...
+    def send(self, head: bytes, body: list[bytes], chunked: bool, end: bool) -> None: ...
+    def send_body(self, data: bytes) -> None: ...
+    def send_end(self) -> None: ...
+    def pause_reading(self) -> None: ...
+    def resume_reading(self) -> None: ...
+    def release(self, reusable: bool) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 class Ticket(Protocol):

@@ -15,6 +15,9 @@ from gateway.context import GatewayContext
 from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
+from gateway.http2.downstream import H2ClientProtocol
+from gateway.http2.negotiation import protocol_factory
+from gateway.http2.upstream import H2Endpoint
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.reporting import Reporter
 from gateway.settings import RevisionSettings
@@ -57,7 +60,7 @@ class Gateway:
         worker_id: str | None = None,
         https_port: int | None = None,
         tls: TlsFiles | None = None,
-        alpn: Sequence[str] = ("http/1.1",),
+        alpn: Sequence[str] = ("h2", "http/1.1"),
     ) -> None:
         if https_port is not None and tls is None:
             raise ValueError("https_port needs tls (the certificate files)")
@@ -87,11 +90,8 @@ class Gateway:
         accept_log.install()
         if self._https_port is not None and self._tls is not None:
             self.certificates = Certificates(self._tls, self._alpn)  # ValueError: bad files
-            secure = Handler(ctx)
-
-            def secure_factory() -> ClientProtocol:
-                return ClientProtocol(ctx, secure)
-
+            # HTTP/2 or HTTP/1.1 by ALPN; over TLS nothing is redirected.
+            secure_factory = protocol_factory(ctx, Handler(ctx), tls=True)
             self._https = await loop.create_server(
                 secure_factory,
                 self.host,
@@ -143,7 +143,9 @@ class Gateway:
                 server.close()
         ctx.all_closed = asyncio.Event()
         for proto in list(ctx.connections):
-            if proto.is_idle():
+            if isinstance(proto, H2ClientProtocol):
+                proto.go_away()  # GOAWAY; closes once its streams are done
+            elif proto.is_idle():
                 proto.transport.close()
         if ctx.connections or ctx.tunnels:
             with contextlib.suppress(TimeoutError):
@@ -244,11 +246,16 @@ class Gateway:
         """
         ctx = self._ctx
         states: list[Endpoint] = []
+        kind = H2Endpoint if settings.protocol == "h2c" else Endpoint
         for address in endpoints:
             address = (address[0], int(address[1]))
             state = ctx.endpoints.get(address)
+            if state is not None and type(state) is not kind:  # the pod's protocol changed
+                state.retired = True
+                state.close_idle()
+                state = None
             if state is None:
-                state = ctx.endpoints[address] = Endpoint(address)
+                state = ctx.endpoints[address] = kind(address)
             state.retired = False
             states.append(state)
         ctx.configure_revision(key, states, settings)

@@ -18,6 +18,7 @@ from activator.throttler import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
 Address = tuple[str, int]
 Routes = Mapping[str, Sequence[tuple[str, int]]]  # host -> [(revision key, percent)]
 DEFAULT_TIMEOUT = 300.0
+PROTOCOLS = frozenset({"http1", "h2c"})  # to the pods
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,9 @@ class RevisionSettings:
       autoscaler (at most one poke per revision per 100 ms).
     - ``queue_depth``: requests waiting beyond this get 503 at once.
     - ``max_buffered_bytes``: waiting requests' body bytes beyond this get 503.
+    - ``protocol``: how the gateway speaks to the pods: ``"http1"`` (HTTP/1.1), or
+      ``"h2c"`` (HTTP/2 with prior knowledge; Knative's rule: the container port is named
+      ``h2c``).
     """
 
     timeout_seconds: float = DEFAULT_TIMEOUT
@@ -45,6 +49,7 @@ class RevisionSettings:
     wake_on_request: bool = False
     queue_depth: int = DEFAULT_QUEUE_DEPTH
     max_buffered_bytes: int = DEFAULT_MAX_BUFFERED
+    protocol: str = "http1"
 
     def __post_init__(self) -> None:
         if not self.timeout_seconds > 0:
@@ -59,8 +64,10 @@ class RevisionSettings:
                 raise ValueError(f"{name} must be > 0 or None, got {value!r}")
         if self.queue_depth < 0 or self.max_buffered_bytes < 0:
             raise ValueError("queue_depth and max_buffered_bytes must be >= 0")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {self.protocol!r}")
 
-    def to_wire(self) -> dict[str, float | int | bool | None]:
+    def to_wire(self) -> dict[str, float | int | bool | str | None]:
         """JSON scalars under the field names."""
         return asdict(self)
 
@@ -80,7 +87,10 @@ class RevisionSettings:
 def _coerce(name: str, kind: str, value: object) -> object:
     if value is None and "None" in kind:
         return None
-    if kind.startswith("bool"):
+    if kind.startswith("str"):
+        if isinstance(value, str):
+            return value
+    elif kind.startswith("bool"):
         if isinstance(value, bool):
             return value
     elif kind.startswith("int"):

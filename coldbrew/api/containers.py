@@ -100,6 +100,7 @@ def parse_container(obj: Any, path: str, sidecar: bool = False) -> Container:
         args=string_list(obj.get("args"), join(path, "args")),
         env=env,
         port=port,
+        port_name=port_name,
         readiness_probe=parse_probe(obj, "readinessProbe", path, ports),
         name=name,
         resources=parse_resources(obj, path),
@@ -138,10 +139,9 @@ def _port(obj: dict[str, Any], path: str) -> tuple[int | None, str]:
             f"{port} is a reserved port, please use a different value",
         )
     name = get_str(entry, "name", where) or ""
-    if name not in ("", "http1"):
-        details = "h2c is not supported by coldbrew" if name == "h2c" else ""
+    if name not in ("", "http1", "h2c"):
         raise ValidationError(
-            where, f"Port name {name} is not allowed", details or "Name must be empty, or 'http1'"
+            where, f"Port name {name} is not allowed", "Name must be empty, 'http1' or 'h2c'"
         )
     protocol = get_str(entry, "protocol", where)
     if protocol not in (None, "TCP"):

@@ -47,13 +47,18 @@ class Resources:
 @dataclass(frozen=True, slots=True)
 class Container:
     """A container: the serving one (``port`` is ``ports[0].containerPort``, None: unset) or a
-    sidecar (no ports)."""
+    sidecar (no ports).
+
+    ``port_name`` is ``ports[0].name``: ``"h2c"`` makes the gateway speak HTTP/2 (prior
+    knowledge) to the pods, as Knative does; ``""`` or ``"http1"``: HTTP/1.1.
+    """
 
     image: str
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     port: int | None = None
+    port_name: str = ""
     readiness_probe: Probe | None = None
     name: str | None = None
     resources: Resources | None = None
@@ -87,7 +92,10 @@ class Container:
         if self.volume_mounts:
             out["volumeMounts"] = [dict(m.raw) for m in self.volume_mounts]
         if self.port is not None:
-            out["ports"] = [{"containerPort": self.port}]
+            port: dict[str, Any] = {"containerPort": self.port}
+            if self.port_name:
+                port["name"] = self.port_name
+            out["ports"] = [port]
         if self.readiness_probe is not None:
             out["readinessProbe"] = self.readiness_probe.to_dict()
         if self.resources is not None:
@@ -176,6 +184,11 @@ class RevisionTemplate:
         return tuple(out)
 
     volumes: tuple[Volume, ...] = ()  # see api/volumes.py
+
+    @property
+    def protocol(self) -> str:
+        """How the gateway speaks to the pods: ``"h2c"`` for a port named h2c, else ``"http1"``."""
+        return "h2c" if self.container.port_name == "h2c" else "http1"
 
     def revision_spec(self) -> dict[str, Any]:
         """Knative-shaped revision ``spec`` (defaults applied; ``raw_spec`` as written)."""

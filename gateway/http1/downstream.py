@@ -309,6 +309,11 @@ class ClientProtocol(asyncio.Protocol):
                 logger.error("gateway: error handling a request", exc_info=cause)
                 self.reject(errors.BAD_GATEWAY)
         except HttpParserError:
+            if data.startswith(b"PRI * HTTP/2.0") and self.active is None and not self._queue:
+                from gateway.http2.negotiation import take_over  # prior-knowledge HTTP/2
+
+                take_over(self, data)
+                return
             self.reject(errors.BAD_REQUEST)
         else:
             if self._head_bytes:  # part of a head (or of trailers) is buffered
@@ -392,6 +397,13 @@ class ClientProtocol(asyncio.Protocol):
             raise Refused(errors.BAD_REQUEST)
         chunked = te is not None
         upgrade = self._upgrade if self._upgrade is not None and parser.should_upgrade() else None
+        if upgrade is not None and upgrade.strip().lower() == b"h2c":
+            if self.active is None and te is None and not (self._length or b"0").strip(b"0 "):
+                from gateway.http2.negotiation import upgrade_h2c
+
+                if upgrade_h2c(self, method, self._url, host, self._lines, self._conn, self._xff):
+                    raise Stop  # the connection is HTTP/2 now
+            upgrade = None  # served as HTTP/1.1
         ex = self.handling.open(self, host, chunked, upgrade is not None, self._url)
         xff = self._xff
         forwarded = (
@@ -490,6 +502,12 @@ class ClientProtocol(asyncio.Protocol):
             self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
             self._out.append(data)
+
+    def response_trailers(self, fields: list[tuple[bytes, bytes]]) -> None:
+        """Trailers from an HTTP/2 pod: in the last chunk when the body is chunked."""
+        if self._framing == FRAME_CHUNKED:
+            self._out += (b"0\r\n", *(b"%s: %s\r\n" % f for f in fields), b"\r\n")
+            self._framing = FRAME_NONE  # the last chunk is written
 
     def flush(self) -> None:
         out = self._out

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from gateway.http1.flow_control import set_limits
+from gateway.interfaces import UpstreamChannel
 from gateway.timekeeping import PodLoad
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ class ResponseSink(Protocol):
 
     def response_interim(self, head: bytes) -> None: ...
 
+    def response_trailers(self, fields: list[tuple[bytes, bytes]]) -> None: ...
+
     def flush(self) -> None: ...
 
     def response_end(self, reusable: bool) -> None: ...
@@ -168,7 +171,7 @@ class Endpoint(PodLoad):
         self.throttler: Throttler[Endpoint] | None = None  # its revision's, for freed slots
         self._drain_waiters: list[asyncio.Future[None]] = []
 
-    def take_idle(self) -> UpstreamConnection | None:
+    def take_idle(self) -> UpstreamChannel | None:
         """The most recently used live idle connection, if any (LIFO)."""
         idle = self.idle
         while idle:
@@ -178,11 +181,11 @@ class Endpoint(PodLoad):
                 return conn
         return None
 
-    def put_idle(self, conn: UpstreamConnection) -> None:
+    def put_idle(self, conn: UpstreamChannel) -> None:
         if self.retired or conn.closed or len(self.idle) >= MAX_IDLE:
             conn.close()
         else:
-            self.idle.append(conn)
+            self.idle.append(conn)  # type: ignore[arg-type]  # an HTTP/1 endpoint's own
 
     def forget_idle(self, conn: UpstreamConnection) -> None:
         with contextlib.suppress(ValueError):
@@ -219,7 +222,7 @@ class Endpoint(PodLoad):
         self.close_idle()
         return drained
 
-    async def connect(self) -> UpstreamConnection:
+    async def connect(self) -> UpstreamChannel:
         loop = asyncio.get_running_loop()
         host, port = self.address
         _, conn = await loop.create_connection(lambda: UpstreamConnection(self), host, port)

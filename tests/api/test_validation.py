@@ -78,6 +78,21 @@ def test_probe_port_by_name(manifest) -> None:
     assert svc.template.container.readiness_probe.port is None  # type: ignore[union-attr]
 
 
+def test_a_port_named_h2c_is_carried_to_the_revision(manifest) -> None:
+    svc = parse_service(manifest(container={"ports": [{"containerPort": 8080, "name": "h2c"}]}))
+    t = svc.template
+    assert t.container.port_name == "h2c" and t.protocol == "h2c"
+    assert t.revision_spec()["containers"][0]["ports"] == [{"containerPort": 8080, "name": "h2c"}]
+    plain = parse_service(manifest(container={"ports": [{"containerPort": 8080}]}))
+    assert plain.template.protocol == "http1"
+
+
+def test_an_unknown_port_name_is_refused_naming_the_field(manifest) -> None:
+    err = refuse(manifest(container={"ports": [{"containerPort": 8080, "name": "grpc"}]}))
+    assert err.field == "spec.template.spec.containers[0].ports[0]"
+    assert "Port name grpc is not allowed" in str(err)
+
+
 def test_namespace_labels_annotations(manifest) -> None:
     obj = manifest()
     obj["metadata"].update(

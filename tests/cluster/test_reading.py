@@ -58,6 +58,13 @@ def test_revision_settings_come_from_the_spec() -> None:
     assert settings.timeout_seconds == 300
 
 
+def test_a_port_named_h2c_makes_the_gateway_speak_h2c() -> None:
+    rev = revision("coffee-00001", "coffee")
+    assert revision_settings(rev).protocol == "http1"
+    rev["spec"]["containers"][0]["ports"][0]["name"] = "h2c"
+    assert revision_settings(rev).protocol == "h2c"
+
+
 def test_an_invalid_revision_is_unreadable() -> None:
     bad = revision("coffee-00001", "coffee", container_concurrency=-1)
     with pytest.raises(Unreadable, match="coffee-00001"):

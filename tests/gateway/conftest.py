@@ -81,6 +81,17 @@ async def routed(gateway: Gateway, upstream: Upstream) -> Gateway:
     return gateway
 
 
+@pytest.fixture
+async def sample(gateway: Gateway) -> AsyncIterator[Gateway]:
+    """The gateway routing HOST to the sample app (HTTP/1) as a real process."""
+    from tests.gateway.pods import pod
+
+    async with pod("coldbrew.sample", TARGET="coffee") as port:
+        gateway.set_revision(KEY, [("127.0.0.1", port)], RevisionSettings(timeout_seconds=30))
+        gateway.set_routes({HOST: [(KEY, 100)]})
+        yield gateway
+
+
 async def wait_for(predicate: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
     """Poll ``predicate`` with a deadline (for state we cannot await directly)."""
     deadline = time.monotonic() + within

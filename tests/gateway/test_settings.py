@@ -17,6 +17,7 @@ def test_feed_frame_round_trips_through_json() -> None:
         activator_in_path=False,
         wake_on_request=True,
         queue_depth=7,
+        protocol="h2c",
     )
     frame = json.loads(json.dumps(revision_frame("default/a", [("127.0.0.1", 9)], settings)))
     assert read_revision_frame(frame) == ("default/a", [("127.0.0.1", 9)], settings)
@@ -37,6 +38,8 @@ def test_integral_seconds_read_back_as_float() -> None:
         ({"timeout_seconds": 0}, "timeout_seconds must be > 0"),
         ({"container_concurrency": -1}, "container_concurrency must be >= 0"),
         ({"idle_timeout_seconds": 0}, "idle_timeout_seconds must be > 0 or None"),
+        ({"protocol": 2}, "protocol must be str"),
+        ({"protocol": "h3"}, "protocol must be one of"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(wire: dict[str, object], message: str) -> None:

@@ -16,6 +16,7 @@ class Template:
     container_concurrency: int = 0
     response_start_timeout_seconds: int | None = None
     idle_timeout_seconds: int | None = None
+    protocol: str = "http1"
 
 
 @pytest.mark.parametrize(
@@ -42,6 +43,7 @@ class Template:
                 wake_on_request=True,
             ),
         ),
+        (Template(protocol="h2c"), {}, RevisionSettings(protocol="h2c")),
     ],
 )
 def test_revision_settings(

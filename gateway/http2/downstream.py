@@ -1,0 +1,401 @@
+"""The client side of HTTP/2: one connection, many streams, each a request like HTTP/1's.
+
+:class:`H2ClientProtocol` drives h2's server state machine (with the bounds of
+gateway/http2/guard.py). Each request stream is routed by its ``:authority`` (or Host)
+through the same :class:`~gateway.interfaces.Handling` as HTTP/1, with the request head
+built for the upstream by :func:`gateway.http1.upstream.request_head`; its
+:class:`~gateway.http2.streams.H2Stream` is the exchange's ``Downstream``. Entered three
+ways (gateway/http2/negotiation.py): prior knowledge on the plain listener (the preface),
+``Upgrade: h2c`` from HTTP/1.1 (the request becomes stream 1), and ALPN ``h2`` over TLS.
+Shutdown sends GOAWAY and lets the streams in flight finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, cast
+
+from h2.config import H2Configuration
+from h2.errors import ErrorCodes
+from h2.events import (
+    ConnectionTerminated,
+    DataReceived,
+    PingReceived,
+    RemoteSettingsChanged,
+    RequestReceived,
+    StreamEnded,
+    StreamReset,
+    WindowUpdated,
+)
+from h2.exceptions import H2Error
+from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
+
+from gateway import errors
+from gateway.http1.flow_control import set_limits
+from gateway.http1.upstream import request_head
+from gateway.http2.guard import (
+    CONTROL_BUDGET,
+    MAX_HEADER_LIST,
+    MAX_STREAMS,
+    MAX_UNREAD,
+    RESET_BUDGET,
+    Budget,
+    GuardedConnection,
+)
+from gateway.http2.streams import H2Stream, canned_parts
+from gateway.interfaces import Handling, Refused
+
+if TYPE_CHECKING:
+    from gateway.context import GatewayContext
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_WINDOW = MAX_STREAMS * 65535  # every stream may hold its whole window
+Fields = list[tuple[bytes, bytes]]
+
+# Request fields the protocol handles itself instead of copying through.
+_SPECIAL = frozenset(
+    {
+        b"host",
+        b"content-length",
+        b"te",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+    }
+)
+
+
+class H2ClientProtocol(asyncio.Protocol):
+    """One HTTP/2 client connection."""
+
+    def __init__(self, ctx: GatewayContext, handling: Handling) -> None:
+        self.ctx = ctx
+        self.handling = handling
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        # Outbound fields come from parsed, validated heads (lower-cased, no hop-by-hop):
+        # h2's outbound checks would only cost time. Inbound ones stay (hostile clients).
+        config = H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
+        )
+        self.h2 = GuardedConnection(config=config)
+        self.h2.local_settings = Settings(
+            client=False,
+            initial_values={
+                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+                SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST,
+            },
+        )
+        self.h2.refused = self._reset_seen
+        self.streams: dict[int, H2Stream] = {}
+        self.closed = False
+        self.write_paused = False
+        self.going_away = False  # GOAWAY sent: no new streams, close when the last ends
+        self.resets = Budget(*RESET_BUDGET, ctx.clock)
+        self.control = Budget(*CONTROL_BUDGET, ctx.clock)
+        self.forwarded = b""
+
+    # -- asyncio.Protocol ------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._setup(transport)
+        self.h2.initiate_connection()
+        self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
+        self.flush()
+
+    def upgraded(self, transport: asyncio.BaseTransport, request: Fields) -> None:
+        """``Upgrade: h2c`` accepted (``initiate_upgrade_connection`` done): answer 101, then
+        serve the request as stream 1."""
+        self._setup(transport)
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
+        )
+        self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
+        self._open(1, request, True)
+        self.flush()
+
+    def _setup(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        set_limits(self.transport)
+        peer = transport.get_extra_info("peername")
+        client_ip = str(peer[0]).encode("latin-1") if isinstance(peer, tuple) and peer else b""
+        proto = b"https" if transport.get_extra_info("ssl_object") is not None else b"http"
+        self.forwarded = b"%s\r\nx-forwarded-proto: %s\r\nx-forwarded-host: " % (
+            client_ip or b"unknown",
+            proto,
+        )
+        ctx = self.ctx
+        ctx.connections.add(self)
+        ctx.idle[self] = ctx.idle_tick
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        streams, self.streams = self.streams, {}
+        for stream in streams.values():
+            if stream.ex is not None:
+                stream.ex.abort()
+        self.ctx.connection_closed(self)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        for stream in list(self.streams.values()):
+            stream.backlog(True)
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        for stream in list(self.streams.values()):
+            stream.backlog(False)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            events = self.h2.receive_data(data)
+        except H2Error:
+            self._close_now()
+            return
+        for event in events:
+            if isinstance(event, DataReceived):
+                sid = event.stream_id or 0
+                stream = self.streams.get(sid)
+                if stream is not None:
+                    stream.received(event.data or b"", event.flow_controlled_length or 0)
+                elif event.flow_controlled_length:
+                    self.grant(sid, event.flow_controlled_length)
+            elif isinstance(event, RequestReceived):
+                self._open(event.stream_id or 0, list(event.headers or []), event.stream_ended)
+            elif isinstance(event, StreamEnded):
+                stream = self.streams.get(event.stream_id or 0)
+                if stream is not None and not stream.request_ended:
+                    stream.request_ended = True
+                    if stream.ex is not None:
+                        stream.ex.request_end()
+                    self._maybe_done(stream)
+            elif isinstance(event, StreamReset):
+                stream = self.streams.pop(event.stream_id or 0, None)
+                if stream is not None:
+                    if stream.ex is not None:
+                        stream.ex.abort()
+                    self._stream_gone()
+                    if not stream.response_done:
+                        self._reset_seen()
+            elif isinstance(event, WindowUpdated | RemoteSettingsChanged):
+                if isinstance(event, RemoteSettingsChanged):
+                    self._control_seen()
+                for stream in list(self.streams.values()):
+                    if stream.out or (stream.response_done and not stream.end_sent):
+                        self.pump(stream)
+            elif isinstance(event, PingReceived):
+                self._control_seen()
+            elif isinstance(event, ConnectionTerminated):
+                self.going_away = True
+                if not self.streams:
+                    self._close_now()
+            if self.closed:
+                return
+        self.flush()
+
+    # -- the budgets -----------------------------------------------------------
+    def _reset_seen(self) -> None:
+        if not self.resets.spend():
+            self._calm_down()
+
+    def _control_seen(self) -> None:
+        if not self.control.spend() or self.transport.get_write_buffer_size() > MAX_UNREAD:
+            self._calm_down()
+
+    def _calm_down(self) -> None:
+        """GOAWAY(ENHANCE_YOUR_CALM) and close: the client abuses the protocol."""
+        if self.closed:
+            return
+        with contextlib.suppress(H2Error):
+            self.h2.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+        self._close_now()
+
+    def _close_now(self) -> None:
+        self.flush()
+        self.closed = True
+        streams, self.streams = self.streams, {}
+        for stream in streams.values():
+            if stream.ex is not None:
+                stream.ex.abort()
+        self.transport.close()
+
+    # -- streams ---------------------------------------------------------------
+    def _open(self, sid: int, fields: Fields, ended: object) -> None:
+        stream = H2Stream(self, sid)
+        if self.going_away:
+            self._reset(sid, ErrorCodes.REFUSED_STREAM)
+            return
+        method = path = authority = host = length = xff = None
+        lines: list[bytes] = []
+        cookies: list[bytes] = []
+        for name, value in fields:
+            if name[:1] == b":":
+                if name == b":method":
+                    method = value
+                elif name == b":path":
+                    path = value
+                elif name == b":authority":
+                    authority = value
+            elif name not in _SPECIAL:
+                if name == b"cookie":  # split by HTTP/2 clients, one line for HTTP/1 (8.2.3)
+                    cookies.append(value)
+                else:
+                    lines.append(b"%s: %s\r\n" % (name, value))
+            elif name == b"host":
+                host = value
+            elif name == b"content-length":
+                length = value
+            elif name == b"x-forwarded-for":
+                xff = value if xff is None else xff + b", " + value
+        if cookies:
+            lines.append(b"cookie: %s\r\n" % b"; ".join(cookies))
+        host = authority or host
+        self.streams[sid] = stream
+        self.ctx.idle.pop(self, None)
+        if not host or method is None:
+            self.fail_stream(stream, errors.MISSING_HOST if not host else errors.BAD_REQUEST)
+            return
+        if method == b"CONNECT":
+            self.fail_stream(stream, errors.METHOD_NOT_ALLOWED)
+            return
+        chunked = not ended and length is None
+        try:
+            ex = self.handling.open(stream, host, chunked, False)
+        except Refused as refused:
+            self.fail_stream(stream, refused.response)
+            return
+        forwarded = b"x-forwarded-for: " + (xff + b", " if xff else b"") + self.forwarded
+        ex.head = request_head(
+            method, path or b"/", host, lines, None, forwarded, None, chunked, length
+        )
+        ex.head_request = method == b"HEAD"
+        stream.ex = ex
+        if ended:
+            stream.request_ended = True
+            ex.request_end()
+        ex.start()
+
+    def send_head(self, stream: H2Stream, fields: Fields) -> None:
+        try:
+            self.h2.send_headers(stream.sid, fields)
+        except H2Error:
+            self.fail_stream(stream, None)
+
+    def pump(self, stream: H2Stream) -> None:
+        """Send what the client's window allows of the stream's response (and its end)."""
+        if stream.end_sent or stream.sid not in self.streams:
+            return
+        h2, sid, out = self.h2, stream.sid, stream.out
+        try:
+            while out:
+                window = min(h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
+                if window <= 0:
+                    break
+                data = out[0]
+                if len(data) <= window:
+                    out.popleft()
+                else:
+                    data, out[0] = data[:window], data[window:]
+                stream.out_size -= len(data)
+                last = not out and stream.response_done and not stream.trailers
+                h2.send_data(sid, data, end_stream=last)  # the end in the last DATA frame
+                if last:
+                    stream.end_sent = True
+            if not out and stream.response_done and not stream.end_sent:
+                stream.end_sent = True
+                if stream.trailers:
+                    h2.send_headers(sid, stream.trailers, end_stream=True)
+                else:
+                    h2.end_stream(sid)
+                if not stream.request_ended:  # answered before the body ended (RFC 9113 8.1)
+                    h2.reset_stream(sid, ErrorCodes.NO_ERROR)
+                    stream.request_ended = True
+        except H2Error:
+            self.fail_stream(stream, None)
+            return
+        stream.backlog(self.write_paused)
+        self._maybe_done(stream)
+
+    def fail_stream(self, stream: H2Stream, response: bytes | None) -> None:
+        """Answer with a canned error if nothing was sent yet, else reset the stream."""
+        if stream.end_sent:
+            return
+        stream.end_sent = True
+        stream.response_done = True
+        stream.out.clear()
+        if response is not None and not stream.head_sent:
+            _, fields, body = canned_parts(response)
+            try:
+                self.h2.send_headers(stream.sid, fields, end_stream=not body)
+                if body:
+                    self.h2.send_data(stream.sid, body, end_stream=True)
+                if not stream.request_ended:
+                    self.h2.reset_stream(stream.sid, ErrorCodes.NO_ERROR)
+            except H2Error:
+                self._reset(stream.sid, ErrorCodes.INTERNAL_ERROR)
+        else:
+            self._reset(stream.sid, ErrorCodes.CANCEL)
+        stream.request_ended = True
+        self._maybe_done(stream)
+        self.flush()
+
+    def _reset(self, sid: int, code: ErrorCodes) -> None:
+        with contextlib.suppress(H2Error):
+            self.h2.reset_stream(sid, code)
+
+    def _maybe_done(self, stream: H2Stream) -> None:
+        done = stream.end_sent and stream.request_ended and not stream.out
+        if done and self.streams.pop(stream.sid, None) is not None:
+            self._stream_gone()
+
+    def _stream_gone(self) -> None:
+        if not self.streams:
+            if self.going_away or self.ctx.stopping:
+                self.flush()
+                self.closed = True
+                self.transport.close()
+            else:
+                self.ctx.idle[self] = self.ctx.idle_tick
+
+    def grant(self, sid: int, size: int) -> None:
+        with contextlib.suppress(H2Error):
+            self.h2.acknowledge_received_data(size, sid)
+
+    def flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
+
+    # -- shutdown and the idle sweep (gateway/server.py) -------------------------
+    def go_away(self) -> None:
+        """Graceful GOAWAY: no new streams; the connection closes after the last one."""
+        if self.closed or self.going_away:
+            return
+        self.going_away = True
+        self.flush()
+        frame = GoAwayFrame(0)
+        frame.last_stream_id = self.h2.highest_inbound_stream_id
+        frame.error_code = ErrorCodes.NO_ERROR
+        self.transport.write(frame.serialize())
+        if not self.streams:
+            self.closed = True
+            self.transport.close()
+
+    def no_request(self) -> bool:
+        return not self.streams and not self.closed
+
+    def shed(self) -> None:
+        """Descriptors run short and no stream is open: GOAWAY and close now."""
+        with contextlib.suppress(H2Error):
+            self.h2.close_connection(ErrorCodes.NO_ERROR)
+        self._close_now()
+
+    def is_idle(self) -> bool:
+        return not self.streams
