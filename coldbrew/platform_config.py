@@ -9,7 +9,9 @@ The file is YAML with three optional sections:
 - ``prices:`` prices per hour (see :class:`autoscaler.pricing.PriceTable`);
 - ``features:`` the keys of Knative's ``config-features`` ConfigMap
   (``kubernetes.podspec-affinity: Enabled``, ...), Knative's defaults when absent
-  (see :mod:`coldbrew.api.features`).
+  (see :mod:`coldbrew.api.features`);
+- ``gc:`` the keys of Knative's ``config-gc`` ConfigMap (revision garbage collection,
+  see :mod:`coldbrew.gc_config`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from autoscaler.pricing import (
 )
 from coldbrew.api.features import FeatureError, Features
 from coldbrew.api.model import ReserveSpecs
+from coldbrew.gc_config import parse_gc
+from rulebook.gc import GCConfig
 
-SECTIONS = ("autoscaler", "reserve", "prices", "features")
+SECTIONS = ("autoscaler", "reserve", "prices", "features", "gc")
 RESERVE_INSTANCE_TYPES = ("eci", "ecs", "acs")
 DEFAULT_SPECS = ReserveSpecs(instance_types=(DEFAULT_RESERVE_TYPE,))
 
@@ -112,6 +116,7 @@ class PlatformConfig:
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     prices: PriceTable = field(default_factory=PriceTable)
     features: Features = field(default_factory=Features)
+    gc: GCConfig = field(default_factory=GCConfig)
 
 
 def parse_config(doc: Any) -> PlatformConfig:
@@ -131,6 +136,7 @@ def parse_config(doc: Any) -> PlatformConfig:
         reserve=ReserveDefaults.from_mapping(doc.get("reserve")),
         prices=PriceTable.from_mapping(doc.get("prices")),
         features=_features(doc.get("features")),
+        gc=parse_gc(doc.get("gc")),
     )
 
 
