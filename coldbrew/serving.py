@@ -25,6 +25,7 @@ from coldbrew.authorizing import (
     load_or_create_token,
     with_token,
 )
+from coldbrew.collecting import RevisionCollector
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
@@ -107,6 +108,8 @@ class Platform:
             features=self.config.features,
         )
         self._autoscaling: asyncio.Task[None] | None = None
+        self.collector = RevisionCollector(self.controller, self.config.gc)
+        self._collecting: asyncio.Task[None] | None = None
         if self.fanout is not None:
             self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
@@ -141,6 +144,8 @@ class Platform:
             await self.gateway.start()
         self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
+        if not self.config.gc.disabled:
+            self._collecting = asyncio.create_task(self.collector.run())
         for path in self.opts.apply:
             self.apply_file(path)
         if self.fanout is not None:
@@ -190,6 +195,8 @@ class Platform:
     async def stop(self) -> None:
         if self._autoscaling is not None:
             self._autoscaling.cancel()
+        if self._collecting is not None:
+            self._collecting.cancel()
         if self.gateway is not None:
             await self.gateway.stop(grace=self.opts.grace)
         if self.workers is not None:

@@ -8,7 +8,9 @@ Format 1 (the format of every coldbrew so far)::
                    "latest_ready": null, "revision_counter": 1}, ...],
      "revisions": [{"namespace": ..., "name": ..., "service": ..., "generation": 1,
                     "template_hash": ..., "manifest": {...}, "uid": ..., "created": ...,
-                    "ever_ready": true, "labels": {}}, ...]}
+                    "ever_ready": true, "labels": {}, "last_active": null}, ...]}
+
+``last_active`` may be absent (files written before revision GC): it reads as null.
 
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
@@ -34,6 +36,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "str | None": (str, NoneType),
     "int": (int,),
     "float": (int, float),
+    "float | None": (int, float, NoneType),
     "bool": (bool,),
     "Mapping[str, Any]": (dict,),
     "Mapping[str, str]": (dict,),
