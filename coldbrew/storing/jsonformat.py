@@ -8,9 +8,10 @@ Format 1 (the format of every coldbrew so far)::
                    "latest_ready": null, "revision_counter": 1}, ...],
      "revisions": [{"namespace": ..., "name": ..., "service": ..., "generation": 1,
                     "template_hash": ..., "manifest": {...}, "uid": ..., "created": ...,
-                    "ever_ready": true, "labels": {}, "last_active": null}, ...]}
+                    "ever_ready": true, "labels": {}}, ...]}
 
-``last_active`` may be absent (files written before revision GC): it reads as null.
+A revision may hold ``"last_active": 1764300100.0`` (when the route left it, for revision
+GC); absent means null (and null is written as absent).
 
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
@@ -29,6 +30,7 @@ from typing import Any
 from .records import Record, StoredRevision, StoredService, StoreError
 
 FORMAT_VERSION = 1
+_OMITTED_WHEN_NULL = frozenset({"last_active"})
 
 # The JSON types each record field may hold, by its annotation.
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -55,8 +57,10 @@ def encode(services: list[StoredService], revisions: list[StoredRevision]) -> by
 
 
 def _as_dict(record: StoredService | StoredRevision) -> dict[str, Any]:
-    # Shallow: the frozen manifests are dicts and lists to json.dumps already.
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    # Shallow: the frozen manifests are dicts and lists to json.dumps already. An
+    # optional field still null is left out, so a file of before it reads back unchanged.
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {k: v for k, v in out.items() if v is not None or k not in _OMITTED_WHEN_NULL}
 
 
 def decode(text: bytes) -> tuple[list[StoredService], list[StoredRevision]]:
