@@ -40,6 +40,7 @@ async def serve_controller(
         autoscaler=platform.autoscaler,
         reserve=platform.reserve,
         features=platform.features,
+        gc=platform.gc,
     )
     app = admin_app()
     work = run_controller(
