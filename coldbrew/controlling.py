@@ -250,14 +250,36 @@ class Controller:
         self.views.pop(key, None)
         self._publish_routes()
         for rev in revisions:
-            self._retire(rev.key)
-            self.costing.forget(rev.key)
-            self._templates.pop(rev.key, None)
-            self._pod_templates.pop(rev.key, None)
-            self._failed.pop(rev.key, None)
-            self.data_plane.forget_revision(rev.key)
+            self._forget(rev.key)
         self._notify()
         return True
+
+    def delete_revisions(self, keys: list[str]) -> None:
+        """Delete unrouted revisions (revision GC): their records, pods and settings."""
+        with self.store.transaction():
+            for key in keys:
+                self.store.revisions.delete(key)
+        for key in keys:
+            self._forget(key)
+        if keys:
+            self._notify()
+
+    def _forget(self, key: str) -> None:
+        self._retire(key)
+        self.costing.forget(key)
+        self._templates.pop(key, None)
+        self._pod_templates.pop(key, None)
+        self._failed.pop(key, None)
+        self.data_plane.forget_revision(key)
+
+    def _left_route(self, keys: set[str]) -> None:
+        """Stamp when the route stopped referencing these revisions (GC's last active)."""
+        now = time.time()
+        with self.store.transaction():
+            for key in keys:
+                rev = self.store.revisions.get(key)
+                if rev is not None:
+                    self.store.revisions.put(dataclasses.replace(rev, last_active=now))
 
     # -- events -----------------------------------------------------------
 
@@ -405,8 +427,10 @@ class Controller:
             option = http_option(svc.annotations, self.network.http_protocol)
             redirected = redirected_hosts(public, option, svc.labels)
             if hosts != view.hosts or redirected != view.redirected:
+                before = view.routed()
                 view.hosts, view.redirected = hosts, redirected
                 self._publish_routes()
+                self._left_route(before - view.routed())
         shown = route
         if route.ready and not self.data_plane.routes_synced():
             # As Knative probes its ingress before RoutesReady: not Ready until every

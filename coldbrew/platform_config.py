@@ -11,7 +11,9 @@ The file is YAML with these optional sections:
   (``kubernetes.podspec-affinity: Enabled``, ...), Knative's defaults when absent
   (see :mod:`coldbrew.api.features`);
 - ``network:`` and ``domain:`` Knative's config-network ``http-protocol`` and
-  config-domain (coldbrew/network_config.py).
+  config-domain (coldbrew/network_config.py);
+- ``gc:`` the keys of Knative's ``config-gc`` ConfigMap (revision garbage collection,
+  see :mod:`coldbrew.gc_config`).
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from autoscaler.pricing import (
 )
 from coldbrew.api.features import FeatureError, Features
 from coldbrew.api.model import ReserveSpecs
+from coldbrew.gc_config import parse_gc
 from coldbrew.network_config import DomainConfig, NetworkConfig
+from rulebook.gc import GCConfig
 
-SECTIONS = ("autoscaler", "reserve", "prices", "features", "network", "domain")
+SECTIONS = ("autoscaler", "reserve", "prices", "features", "network", "domain", "gc")
 RESERVE_INSTANCE_TYPES = ("eci", "ecs", "acs")
 DEFAULT_SPECS = ReserveSpecs(instance_types=(DEFAULT_RESERVE_TYPE,))
 
@@ -117,6 +121,7 @@ class PlatformConfig:
     features: Features = field(default_factory=Features)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     domain: DomainConfig = field(default_factory=DomainConfig)
+    gc: GCConfig = field(default_factory=GCConfig)
 
 
 def parse_config(doc: Any) -> PlatformConfig:
@@ -138,6 +143,7 @@ def parse_config(doc: Any) -> PlatformConfig:
         features=_features(doc.get("features")),
         network=NetworkConfig.from_mapping(doc.get("network")),
         domain=DomainConfig.from_mapping(doc.get("domain")),
+        gc=parse_gc(doc.get("gc")),
     )
 
 

@@ -28,6 +28,7 @@ from coldbrew.authorizing import (
 )
 from coldbrew.cli.client_limits import limit_argv
 from coldbrew.cli.tls_flags import worker_args
+from coldbrew.collecting import RevisionCollector
 from coldbrew.config_objects import is_config_object
 from coldbrew.configuring import ConfigResolver
 from coldbrew.control_api import make_app
@@ -138,6 +139,8 @@ class Platform:
             domains=self.config.domain,
         )
         self._autoscaling: asyncio.Task[None] | None = None
+        self.collector = RevisionCollector(self.controller, self.config.gc)
+        self._collecting: asyncio.Task[None] | None = None
         if self.fanout is not None:
             self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
@@ -198,6 +201,8 @@ class Platform:
             await self.gateway.start()
         self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
+        if not self.config.gc.disabled:
+            self._collecting = asyncio.create_task(self.collector.run())
         for path in self.opts.apply:
             self.apply_file(path)
         if self.fanout is not None:
@@ -259,6 +264,8 @@ class Platform:
     async def stop(self) -> None:
         if self._autoscaling is not None:
             self._autoscaling.cancel()
+        if self._collecting is not None:
+            self._collecting.cancel()
         if self.gateway is not None:
             await self.gateway.stop(grace=self.opts.grace)
         if self.workers is not None:

@@ -19,6 +19,9 @@ Format 1 (the format of every coldbrew so far)::
 so a state without them is byte for byte what earlier coldbrews wrote; an earlier coldbrew
 refuses a state that has them ("unknown field") rather than dropping them.
 
+A revision may hold ``"last_active": 1764300100.0`` (when the route left it, for revision
+GC); absent means null (and null is written as absent).
+
 Decoding refuses, naming the place (``services[2].generation``), anything it would
 not write back unchanged: a wrong type, a missing or unknown field, a duplicate key.
 An unknown field is refused rather than dropped, so a newer file is never silently
@@ -44,6 +47,7 @@ from .records import (
 )
 
 FORMAT_VERSION = 1
+_OMITTED_WHEN_NULL = frozenset({"last_active"})
 
 # The JSON types each record field may hold, by its annotation.
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -51,6 +55,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "str | None": (str, NoneType),
     "int": (int,),
     "float": (int, float),
+    "float | None": (int, float, NoneType),
     "bool": (bool,),
     "Mapping[str, Any]": (dict,),
     "Mapping[str, str]": (dict,),
@@ -93,8 +98,10 @@ def encode(
 def _as_dict(
     record: StoredService | StoredRevision | StoredConfigMap | StoredSecret | StoredDomainMapping,
 ) -> dict[str, Any]:
-    # Shallow: the frozen manifests are dicts and lists to json.dumps already.
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    # Shallow: the frozen manifests are dicts and lists to json.dumps already. An
+    # optional field still null is left out, so a file of before it reads back unchanged.
+    out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    return {k: v for k, v in out.items() if v is not None or k not in _OMITTED_WHEN_NULL}
 
 
 def decode(text: bytes) -> State:

@@ -63,6 +63,9 @@ class StoredRevision:
     # Sticky: once a revision has served it stays routable (Knative's Ready).
     ever_ready: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Wall-clock time the route last stopped referencing it (Knative's
+    # routingStateModified); None: never routed-then-unrouted. Revision GC reads it.
+    last_active: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "manifest", freeze(self.manifest))

@@ -638,3 +638,22 @@ def test_service_crd_rejects_an_invalid_document(crds: dict[str, Doc], change: s
     validator = jsonschema.Draft7Validator(service_schema(crds))
     assert validator.is_valid(broken("none"))
     assert not validator.is_valid(broken(change))
+
+
+def test_gc_values_reach_config_gc_and_the_config_file(chart: Any) -> None:
+    from coldbrew.platform_config import parse_config
+    from rulebook.gc import GCConfig
+
+    docs = objects(render(chart))
+    assert find(docs, "ConfigMap", "config-gc")["data"] == {
+        "retain-since-create-time": "48h",
+        "retain-since-last-active-time": "15h",
+        "min-non-active-revisions": "20",
+        "max-non-active-revisions": "1000",
+    }
+    cm = find(docs, "ConfigMap", "config-autoscaler")["data"]
+    assert parse_config(yaml.safe_load(cm["config.yaml"])).gc == GCConfig()
+    values = {"gc": {"retain-since-create-time": "disabled", "min-non-active-revisions": "3"}}
+    cm = find(objects(render(chart, values)), "ConfigMap", "config-autoscaler")["data"]
+    gc = parse_config(yaml.safe_load(cm["config.yaml"])).gc
+    assert (gc.retain_since_create, gc.min_non_active, gc.max_non_active) == (None, 3, 1000)

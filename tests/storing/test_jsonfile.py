@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -294,3 +295,15 @@ def test_optional_fields_may_be_missing(tmp_path: Path) -> None:
     assert svc is not None and rev is not None
     assert (svc.latest_created, svc.latest_ready, svc.revision_counter) == (None, None, 0)
     assert (rev.ever_ready, rev.labels) == (False, {})
+
+
+def test_last_active_round_trips_and_null_is_left_out(tmp_path: Path) -> None:
+    repo = opened(tmp_path)
+    with repo.transaction():
+        repo.services.put(service("coffee"))
+        repo.revisions.put(dataclasses.replace(revision("coffee", 1), last_active=1764300100.5))
+        repo.revisions.put(revision("coffee", 2))
+    doc = json.loads((tmp_path / "state.json").read_text())
+    assert [r.get("last_active", "absent") for r in doc["revisions"]] == [1764300100.5, "absent"]
+    again = opened(tmp_path)
+    assert [r.last_active for r in again.revisions_of("default", "coffee")] == [1764300100.5, None]

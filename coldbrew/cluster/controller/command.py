@@ -42,6 +42,7 @@ async def serve_controller(
         reserve=platform.reserve,
         features=platform.features,
         record_events=True,
+        gc=platform.gc,
     )
     app = admin_app()
     work = run_controller(

@@ -8,6 +8,8 @@
 3. Ensure every revision's Deployment (and reserve Deployment) exists and matches.
 4. Write each Revision's status and the Service's status (``coldbrew.api.service_status``,
    traffic resolved by ``coldbrew.api.resolve_traffic``).
+5. Once the route is resolved: label each Revision's routing state and delete the ones
+   revision GC collects (:mod:`.collecting`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from coldbrew.events import EventRecorder
 from coldbrew.events.emitting import service_applied
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
+from rulebook.gc import GCConfig
 from rulebook.hosts import domain_for
 
 from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas
 from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
 from ..kube.writing import ensure, write_status
 from ..revisioning import build_revision, record_of, revision_state, template_of
+from .collecting import collect, mark_routing
 
 INVALID_SPEC = "InvalidSpec"
 KEEP = ("replicas", "selector")  # the autoscaler owns replicas; selectors are immutable
@@ -54,6 +58,7 @@ class Settings:
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     reserve: ReserveDefaults = field(default_factory=ReserveDefaults)
     features: Features = KNATIVE_DEFAULTS
+    gc: GCConfig = field(default_factory=GCConfig)
     clock: Callable[[], float] = time.time
     record_events: bool = False  # write Events (Created, Updated) to the API server
 
@@ -152,6 +157,13 @@ async def reconcile(
         )
 
     await write_status(kube, SERVICES, svc_obj, compute)
+    if route.ready:
+        routed = {t.revision_name for t in route.targets}
+        await mark_routing(kube, namespace, revisions, routed, settings.clock())
+        await collect(
+            kube, namespace, revisions, routed=routed, latest_created=latest_created,
+            latest_ready=latest_ready, cfg=settings.gc, now=settings.clock(),
+        )  # fmt: skip
 
 
 async def _revision(

@@ -136,6 +136,18 @@ class Kube:
         )
         return out
 
+    async def delete(self, res: Resource, ns: str, name: str) -> bool:
+        """DELETE the object (dependents cascade); False when it was already gone."""
+        try:
+            await self.api.delete_namespaced_custom_object(
+                res.group, res.version, ns, res.plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
     async def replace(
         self, res: Resource, ns: str, name: str, body: dict[str, Any]
     ) -> dict[str, Any]:
