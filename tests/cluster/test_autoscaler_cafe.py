@@ -250,3 +250,21 @@ async def test_initial_scale_zero_is_ready_with_no_pod_and_a_request_scales_it(
             await asyncio.sleep(0.05)
     assert (status, text.strip()) == (200, "Hello coffee!")
     assert cafe.ready(STANDARD) == 1 and spec_replicas(cafe.emu, STANDARD) == 1
+
+
+@pytest.mark.parametrize("cafe", [{"allow-zero-initial-scale": "true"}], indirect=True)
+async def test_initial_scale_zero_with_a_reserve_idles_on_the_reserve(cafe: Cafe) -> None:
+    """ASK's reserve is an idle revision's floor: with initial-scale "0" and the reserve on
+    (the default) the revision is Ready at once and, once routed, its reserve comes up
+    (no standard pod); a request is answered by it and wakes the standard pods."""
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    notes = doc["spec"]["template"]["metadata"]["annotations"]
+    notes["autoscaling.knative.dev/initial-scale"] = "0"
+    await client.CustomObjectsApi(cafe.scaler.kube.api_client).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", doc
+    )
+    await eventually(lambda: cafe.ready(RESERVE) == 1, within=30)
+    assert spec_replicas(cafe.emu, STANDARD) == 0
+    async with aiohttp.ClientSession() as session:
+        await cafe.until_answer(session)
+    await eventually(lambda: spec_replicas(cafe.emu, STANDARD) == 1)
