@@ -46,7 +46,7 @@ from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
 from coldbrew.runtime import PodResources
-from coldbrew.scaling import decider_spec
+from coldbrew.scaling import decider_spec, ready_without_pods
 from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
 from coldbrew.translating import pod_template
 from gateway.settings import GatewayControl
@@ -401,6 +401,12 @@ class Controller:
                     emit.revision_failed(self.events, rev.namespace, rev.name, *pods.failure)
         return states
 
+    def _became_ready(self, rev: StoredRevision) -> bool:
+        """A pod of it is ready, or it is Ready with none (initial-scale 0, no min)."""
+        if self.runtime.revision_state(rev.key).ready > 0:
+            return True
+        return ready_without_pods(self.config, self.template_of(rev))
+
     def reconcile(self, key: str) -> None:
         rec = self.store.services.get(key)
         view = self.views.get(key)
@@ -408,7 +414,7 @@ class Controller:
             return
         with self.store.transaction():  # saves only if something changed
             for rev in self.store.revisions_of(rec.namespace, rec.name):
-                if not rev.ever_ready and self.runtime.revision_state(rev.key).ready > 0:
+                if not rev.ever_ready and self._became_ready(rev):
                     self.store.revisions.put(dataclasses.replace(rev, ever_ready=True))
                     emit.revision_ready(self.events, rev.namespace, rev.name)
             latest = self.store.revisions.get(f"{rec.namespace}/{rec.latest_created}")

@@ -13,6 +13,11 @@ Sources (knative/serving):
   value, which is then at least 1).
 - The KPA scaler (``pkg/reconciler/autoscaling/kpa/scaler.go``): until the scale target is
   initialized, a reachable revision's floor is raised to an initial scale above 1.
+- ``activeThreshold`` and ``computeActiveCondition`` (``pkg/reconciler/autoscaling/kpa/
+  kpa.go``): until initialized, the PA needs ``max(min, initial)`` ready pods; when that is
+  0 (``initial-scale: "0"``, no min) it is ``ScaleTargetInitialized`` with no pod and
+  Inactive ``NoTraffic``, so the revision is Ready (Active False) and routed through the
+  activator; its first request scales it from zero.
 
 ``None`` means "no annotation". A max of 0 is unbounded.
 """
@@ -49,6 +54,17 @@ def initial_replicas(*, resolved_min: int, resolved_initial: int) -> int:
     revision at or above its min from the first decision, so the Deployment starts at both.
     """
     return max(resolved_initial, resolved_min)
+
+
+def ready_without_pods(*, resolved_min: int, resolved_initial: int) -> bool:
+    """The revision is initialized (Ready) with no pod: its initial replicas are 0.
+
+    Knative's ``activeThreshold`` before initialization is ``max(min, initial)``; at 0 the
+    KPA marks the scale target initialized at once. A reserve (ASK) does not change this:
+    the revision is Ready, and once routed its idle floor, the reserve, comes up
+    (:func:`rulebook.reserve.hand_over` of a decision of 0).
+    """
+    return initial_replicas(resolved_min=resolved_min, resolved_initial=resolved_initial) == 0
 
 
 def kpa_floor(

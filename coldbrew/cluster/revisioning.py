@@ -110,8 +110,12 @@ def revision_state(
     revision: dict[str, Any],
     standard: dict[str, Any] | None,
     reserve: dict[str, Any] | None,
+    *,
+    without_pods: bool = False,
 ) -> RevisionState:
-    ready = was_ready(revision) or deployment_ready(standard) or deployment_ready(reserve)
+    """``without_pods``: it is Ready with none (:func:`coldbrew.scaling.ready_without_pods`)."""
+    ready = without_pods or was_ready(revision)
+    ready = ready or deployment_ready(standard) or deployment_ready(reserve)
     return RevisionState(ready=ready, failure=None if ready else deployment_failure(standard))
 
 

@@ -116,8 +116,9 @@ RESERVE = "coffee-00001-deployment-reserve"
 FAST_LEASE = {"lease_duration": 1.0, "renew_deadline": 0.5, "retry_period": 0.1}
 
 
-def fast_config() -> Any:
-    """Short windows; the tests tick the KPA themselves, on their own clock."""
+def fast_config(**extra: str) -> Any:
+    """Short windows; the tests tick the KPA themselves, on their own clock. ``extra``:
+    more ``autoscaler:`` keys."""
     from coldbrew.platform_config import parse_config
 
     return parse_config(
@@ -126,6 +127,7 @@ def fast_config() -> Any:
                 "stable-window": "6s",
                 "scale-to-zero-grace-period": "1s",
                 "tick-interval": "3600s",
+                **extra,
             }
         }
     )

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from kubernetes_asyncio import client
 
-from coldbrew.cluster import ClusterController
+from coldbrew.cluster import ClusterController, Settings
 from coldbrew.cluster.kube.accessing import Kube
 from coldbrew.cluster.mirror.mirroring import ClusterMirror
 from coldbrew.cluster.scaler.replica import AutoscalerReplica
@@ -103,15 +103,17 @@ class Cafe:
 
 
 @pytest.fixture
-async def cafe() -> AsyncIterator[Cafe]:
+async def cafe(request: pytest.FixtureRequest) -> AsyncIterator[Cafe]:
+    """``request.param`` (indirect): more ``autoscaler:`` keys, for both controller and KPA."""
     emu = Emulator()
     kubelet = Kubelet(emu)
+    config = fast_config(**getattr(request, "param", {}))
     async with api_server(emu) as port:
         api: client.ApiClient = api_client(port)
         clock = FakeClock()
         replica = AutoscalerReplica(
             api,
-            fast_config(),
+            config,
             lease_namespace="knative-serving",
             identity="a",
             clock=clock,
@@ -122,7 +124,9 @@ async def cafe() -> AsyncIterator[Cafe]:
         gateway = Gateway("127.0.0.1", 0, stats_url=stream, worker_id="gw-test")
         await gateway.start()
         tasks = [
-            asyncio.create_task(ClusterController(api).run()),
+            asyncio.create_task(
+                ClusterController(api, Settings(autoscaler=config.autoscaler)).run()
+            ),
             asyncio.create_task(ClusterMirror(Kube(api), gateway).run()),
         ]
         kubelet.start()
@@ -208,3 +212,59 @@ async def test_hey_against_the_gateway_scales_coffee_out_without_errors(cafe: Ca
         codes = await asyncio.to_thread(hey.finish, 60)
         await ticking
     assert set(codes) == {"200"} and codes["200"] > 100, hey.report
+
+
+@pytest.mark.parametrize("cafe", [{"allow-zero-initial-scale": "true"}], indirect=True)
+async def test_initial_scale_zero_is_ready_with_no_pod_and_a_request_scales_it(
+    cafe: Cafe,
+) -> None:
+    """Knative's initial-scale "0": the revision is Ready with its Deployment at 0 replicas,
+    the gateways route it, and the first request (held) makes the KPA scale it 0 -> 1."""
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    notes = doc["spec"]["template"]["metadata"]["annotations"]
+    notes["autoscaling.knative.dev/initial-scale"] = "0"
+    notes["knative.aliyun.com/reserve-instance"] = "disable"
+    await client.CustomObjectsApi(cafe.scaler.kube.api_client).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", doc
+    )
+
+    def service_ready() -> bool:
+        svc = cafe.emu.get("serving.knative.dev/v1", "services", "default", "coffee") or {}
+        conditions = (svc.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    await eventually(service_ready, within=20)
+    await eventually(lambda: KEY in cafe.scaler.autoscaled())
+    assert spec_replicas(cafe.emu, STANDARD) == 0
+    assert cafe.emu.list("v1", "pods") == []
+    url = f"http://127.0.0.1:{cafe.gateway.port}/"
+    async with aiohttp.ClientSession() as session:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:  # 404 only until the gateway has mirrored the route (no pod needed)
+            async with session.get(url, headers={"Host": HOST}) as response:
+                status, text = response.status, await response.text()
+            if status != 404:
+                break
+            assert loop.time() < deadline, "coffee never routed"
+            await asyncio.sleep(0.05)
+    assert (status, text.strip()) == (200, "Hello coffee!")
+    assert cafe.ready(STANDARD) == 1 and spec_replicas(cafe.emu, STANDARD) == 1
+
+
+@pytest.mark.parametrize("cafe", [{"allow-zero-initial-scale": "true"}], indirect=True)
+async def test_initial_scale_zero_with_a_reserve_idles_on_the_reserve(cafe: Cafe) -> None:
+    """ASK's reserve is an idle revision's floor: with initial-scale "0" and the reserve on
+    (the default) the revision is Ready at once and, once routed, its reserve comes up
+    (no standard pod); a request is answered by it and wakes the standard pods."""
+    doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
+    notes = doc["spec"]["template"]["metadata"]["annotations"]
+    notes["autoscaling.knative.dev/initial-scale"] = "0"
+    await client.CustomObjectsApi(cafe.scaler.kube.api_client).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", doc
+    )
+    await eventually(lambda: cafe.ready(RESERVE) == 1, within=30)
+    assert spec_replicas(cafe.emu, STANDARD) == 0
+    async with aiohttp.ClientSession() as session:
+        await cafe.until_answer(session)
+    await eventually(lambda: spec_replicas(cafe.emu, STANDARD) == 1)

@@ -299,6 +299,48 @@ async def test_initial_scale_zero_needs_allow_zero_initial_scale(
     assert standard["spec"]["replicas"] == replicas
 
 
+async def test_initial_scale_zero_is_ready_with_no_replicas_and_routed(cluster: Cluster) -> None:
+    """Knative's KPA: with initial-scale "0" (allowed) the scale target is initialized with no
+    pod, so the revision is Ready, Active False NoTraffic, and the route names it (the
+    gateways mirror status.traffic and hold its first request until a pod is ready)."""
+    controller = await cluster.start(
+        Settings(autoscaler=AutoscalerConfig(allow_zero_initial_scale=True))
+    )
+    await cluster.create("lazy", {INITIAL: "0"})
+    status = await cluster.wait_status("lazy", ready)
+    await controller.wait_idle()
+    assert status["latestReadyRevisionName"] == "lazy-00001"
+    assert status["traffic"] == [
+        {"revisionName": "lazy-00001", "percent": 100, "latestRevision": True}
+    ]
+    standard = cluster.obj("deployments", "lazy-00001-deployment")
+    assert standard is not None and standard["spec"]["replicas"] == 0
+    assert not (standard.get("status") or {}).get("readyReplicas")
+    rev = cluster.obj("revisions", "lazy-00001")
+    assert rev is not None
+    conditions = {c["type"]: c for c in rev["status"]["conditions"]}
+    assert conditions["Ready"]["status"] == "True"
+    assert (conditions["Active"]["status"], conditions["Active"]["reason"]) == (
+        "False",
+        "NoTraffic",
+    )
+    assert rev["status"]["actualReplicas"] == 0
+
+
+async def test_a_min_scale_keeps_initial_scale_zero_waiting_for_a_pod(cluster: Cluster) -> None:
+    """activeThreshold is max(min, initial): with min-scale 1 the revision needs its pod."""
+    controller = await cluster.start(
+        Settings(autoscaler=AutoscalerConfig(allow_zero_initial_scale=True))
+    )
+    await cluster.create("lazy", {INITIAL: "0", MIN: "1"})
+    await cluster.wait_status("lazy", lambda s: s.get("latestCreatedRevisionName"))
+    await controller.wait_idle()
+    status = cluster.obj("services", "lazy")["status"]  # type: ignore[index]
+    assert not ready(status) and "latestReadyRevisionName" not in status
+    await cluster.make_ready("lazy-00001")
+    await cluster.wait_status("lazy", ready)
+
+
 async def test_invalid_service_gets_status_naming_field(cluster: Cluster) -> None:
     await cluster.start()
     doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())

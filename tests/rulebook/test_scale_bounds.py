@@ -92,3 +92,21 @@ def test_kpa_floor(
         resolved_min, resolved_initial, initialized=initialized, reachable=reachable
     )
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("resolved_min", "resolved_initial", "expected"),
+    [
+        (0, 0, True),  # initial-scale "0", no min: initialized with no pod
+        (0, 1, False),  # the default: Ready once a pod is
+        (1, 0, False),  # activeThreshold is max(min, initial): the min's pod first
+        (2, 3, False),
+    ],
+)
+def test_ready_without_pods_when_max_of_min_and_initial_is_zero(
+    resolved_min: int, resolved_initial: int, expected: bool
+) -> None:
+    got = scale_bounds.ready_without_pods(
+        resolved_min=resolved_min, resolved_initial=resolved_initial
+    )
+    assert got is expected

@@ -37,6 +37,7 @@ from coldbrew.events import EventRecorder
 from coldbrew.events.emitting import service_applied
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
+from coldbrew.scaling import ready_without_pods
 from rulebook.gc import GCConfig
 from rulebook.hosts import domain_for
 
@@ -185,7 +186,8 @@ async def _revision(
     if plan_reserve is not None:
         desired = build_deployment(rev, template, replicas=0, reserve=plan_reserve)
         reserve = await ensure(kube, DEPLOYMENTS, desired, keep=KEEP)
-    state = revision_state(rev, standard, reserve)
+    at_zero = ready_without_pods(settings.autoscaler, template)
+    state = revision_state(rev, standard, reserve, without_pods=at_zero)
     deployment_status = standard.get("status") or {}
 
     def compute(obj: dict[str, Any]) -> dict[str, Any]:
