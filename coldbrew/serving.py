@@ -21,6 +21,7 @@ from coldbrew.api import ValidationError, load_documents
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
+from coldbrew.observing import Observer
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
@@ -28,6 +29,7 @@ from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, c
 from coldbrew.storing import JsonFileRepository, StoreError
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.exposition import metrics_route
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -50,6 +52,17 @@ class ServeOptions:
     grace: float = 30.0
     workers: int = 1
     runtime: str = "process"  # the CLI's default is "auto"; see choose_engine
+    metrics: bool = True  # False: the gateway counts no request figures (benchmarks)
+    cold_start_header: bool = False  # X-Coldbrew-Cold-Start on responses that waited
+    request_log: str | None = None  # JSON-lines request log: a path, or "-" for stdout
+
+    def worker_flags(self) -> list[str]:
+        flags = [] if self.metrics else ["--no-metrics"]
+        if self.cold_start_header:
+            flags.append("--cold-start-header")
+        if self.request_log:
+            flags += ["--request-log", self.request_log]
+        return flags
 
 
 class Platform:
@@ -70,7 +83,12 @@ class Platform:
             data_plane = self.fanout = FanOut(expected=opts.workers)
         else:
             data_plane = self.gateway = Gateway(
-                host=opts.host, port=opts.port, stats_url=self.stats_url
+                host=opts.host,
+                port=opts.port,
+                stats_url=self.stats_url,
+                metrics=opts.metrics,
+                cold_start_header=opts.cold_start_header,
+                request_log=opts.request_log,
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -99,6 +117,7 @@ class Platform:
         if self.fanout is not None:
             self.fanout.on_synced = self.controller.on_routes_synced
         self.presenter = Presenter(self.controller)
+        self.observer = Observer(self.controller, self.runtime)
         self._admin: web.AppRunner | None = None
 
     @property
@@ -115,6 +134,7 @@ class Platform:
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
+        self.observer.startups.changed()
 
     async def start(self) -> None:
         await self.runtime.start()
@@ -133,6 +153,7 @@ class Platform:
         for _ in range(self.opts.workers):
             cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
             cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
+            cmd += self.opts.worker_flags()
             self.workers.append(await asyncio.create_subprocess_exec(*cmd))
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
@@ -154,11 +175,12 @@ class Platform:
             log.info("service.serving.knative.dev/%s %s", rec.name, result)
 
     async def start_admin(self) -> None:
-        """Serve the control API, the metrics stream and the workers' feed."""
+        """Serve the control API, the metrics stream, the workers' feed and ``/metrics``."""
         app = make_app(self.controller, self.presenter)
         if self.fanout is not None:
             self.fanout.add_routes(app)
-        add_stream_routes(app, self.controller.autoscaler)
+        add_stream_routes(app, self.controller.autoscaler, self.observer.workers.record)
+        app.router.add_routes([metrics_route(self.observer.registry)])
         self._admin = await serve_admin(app, self.opts.host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:

@@ -16,6 +16,7 @@ from gateway.handling import Exchange, Handler, RouteTable
 from gateway.http1.downstream import ClientProtocol
 from gateway.http1.upstream import Address, Endpoint
 from gateway.reporting import Reporter
+from gateway.requestlog import RequestLog
 from gateway.settings import RevisionSettings
 
 DEFAULT_SETTINGS = RevisionSettings()
@@ -30,7 +31,13 @@ class Gateway:
     ``unknown_revision_hold`` seconds for it, then gets 503. A client connection with no
     request for ``keepalive_timeout`` seconds is closed. With ``stats_url`` the gateway
     streams per-second concurrency stats and scale-from-zero pokes to the autoscaler
-    (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``).
+    (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``), with its cumulative request
+    figures (:meth:`totals`) in every stats frame.
+
+    ``metrics=False``: the hot path updates no request figures (benchmarks compare).
+    ``cold_start_header``: a response to a request that found no ready pod names its wait
+    (``X-Coldbrew-Cold-Start: wait=0.812s``). ``request_log``: a path, or ``-`` for
+    stdout, for the JSON-lines request log (gateway/requestlog.py).
     """
 
     def __init__(
@@ -45,13 +52,21 @@ class Gateway:
         keepalive_timeout: float = 75.0,
         stats_url: str | None = None,
         worker_id: str | None = None,
+        metrics: bool = True,
+        cold_start_header: bool = False,
+        request_log: str | None = None,
     ) -> None:
         self.host = host
         self._port = port
         self._sock = sock
         self._reuse_port = reuse_port
         self._backlog = backlog
-        self._ctx = GatewayContext(unknown_revision_hold, keepalive_timeout=keepalive_timeout)
+        self._ctx = GatewayContext(
+            unknown_revision_hold, keepalive_timeout=keepalive_timeout, metrics=metrics
+        )
+        self._ctx.cold_start_header = cold_start_header
+        self._request_log = RequestLog(request_log) if request_log else None
+        self._ctx.request_log = self._request_log
         self._server: asyncio.Server | None = None
         self.reporter = Reporter(stats_url, worker_id) if stats_url else None
         self.last_stats: list[dict[str, Any]] = []  # the last closed one-second bucket
@@ -79,6 +94,8 @@ class Gateway:
             )
         self._port = self._server.sockets[0].getsockname()[1]
         ctx.meter.bucket_start = ctx.clock()
+        if self._request_log is not None:
+            self._request_log.start()
         if self.reporter is not None:
             ctx.poke = self.reporter.poke
             self.reporter.start()
@@ -117,6 +134,8 @@ class Gateway:
                 await task
         if self.reporter is not None:
             await self.reporter.stop()
+        if self._request_log is not None:
+            await self._request_log.stop()
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
@@ -129,7 +148,7 @@ class Gateway:
             await asyncio.sleep(1.0 - time.time() % 1.0 + 0.001)
             self.last_stats = stats = meter.close()
             if self.reporter is not None:
-                self.reporter.stats(float(round(time.time())), stats)
+                self.reporter.stats(float(round(time.time())), stats, self.totals())
 
     async def _sweep_idle(self) -> None:
         """Close client connections that had no request for ``keepalive_timeout``."""
@@ -191,13 +210,30 @@ class Gateway:
         ctx.meter.adopt(rev.load, [])
         throttler = rev.throttler
         for waiter in throttler.drain():
-            cast(Exchange, waiter).fail(errors.UNAVAILABLE)  # the gateway's only waiters
+            cast(Exchange, waiter).fail(errors.UNAVAILABLE, "forgotten")  # the only waiters
         throttler.configure(
             [],
             container_concurrency=throttler.container_concurrency,
             activator_in_path=throttler.activator_in_path,
         )
         self._retire_unused()
+
+    def totals(self) -> dict[str, dict[str, Any]]:
+        """Per revision key: its cumulative figures (gateway/tally.py) and its gauges now.
+
+        Gauges: ``in_flight`` (to pods), ``queued`` (held by the activator) and
+        ``concurrency`` (the last closed second's time-weighted average, held included).
+        """
+        ctx = self._ctx
+        averages = {entry["revision"]: entry["concurrency"] for entry in self.last_stats}
+        out: dict[str, dict[str, Any]] = {}
+        for key, tally in ctx.tallies.items():
+            entry = out[key] = tally.frame()
+            rev = ctx.revisions.get(key)
+            entry["in_flight"] = rev.in_flight if rev is not None else 0
+            entry["queued"] = rev.held if rev is not None else 0
+            entry["concurrency"] = averages.get(key, 0.0)
+        return out
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Per revision: requests in flight to pods (or connecting) and held in its queue."""

@@ -5,10 +5,12 @@ on one port with SO_REUSEPORT, each following ``feed_url``) or, in a cluster, a 
 of the API server's objects passed in as ``source`` by ``coldbrew gateway --kubernetes``.
 Either way the process serves on its last state while the source is away.
 
-With ``admin_port`` it serves ``/healthz`` and ``/readyz`` (ready once the source has
-delivered a full state, and until shutdown begins). On SIGTERM/SIGINT it turns unready,
-waits ``drain_delay`` seconds so load balancers stop sending new connections, then stops
-accepting, finishes in-flight requests (up to ``grace``) and returns 0.
+With ``admin_port`` it serves ``/healthz``, ``/readyz`` (ready once the source has
+delivered a full state, and until shutdown begins) and ``/metrics`` (its own request
+figures, gateway/exposition.py, and the process's CPU and memory). On SIGTERM/SIGINT it
+turns unready, waits ``drain_delay`` seconds so load balancers stop sending new
+connections, then stops accepting, finishes in-flight requests (up to ``grace``) and
+returns 0.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import signal
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from prometheus_client import ProcessCollector
+
 from gateway.admin import start_admin
+from gateway.exposition import RequestCollector, metrics_route, registry_of
 from gateway.following import Follower
 from gateway.server import Gateway
 
@@ -65,7 +70,9 @@ async def run_worker(
 
     admin = None
     if admin_port is not None:
-        admin = await start_admin(admin_host or host, admin_port, ready)
+        registry = registry_of([RequestCollector(gateway.totals), ProcessCollector(registry=None)])
+        routes = [metrics_route(registry)]
+        admin = await start_admin(admin_host or host, admin_port, ready, routes=routes)
     log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,9 @@ def run_gateway(args: argparse.Namespace) -> int:
         "stats_url": args.stats_url,
         "admin_port": args.admin_port,
         "drain_delay": args.drain_delay,
+        "metrics": not args.no_metrics,
+        "cold_start_header": args.cold_start_header,
+        "request_log": args.request_log,
     }
     if args.kubernetes:
         return worker_main(source=_ClusterSource.factory(args.kubeconfig), **options)

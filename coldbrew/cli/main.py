@@ -15,6 +15,19 @@ from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.printing import document, table
 
 
+def _data_plane_flags(p: argparse.ArgumentParser) -> None:
+    """Observability of the gateway: metrics switch, cold-start header, request log."""
+    p.add_argument(
+        "--no-metrics", action="store_true", help="count no request figures (benchmarks)"
+    )
+    p.add_argument(
+        "--cold-start-header",
+        action="store_true",
+        help="name a cold request's wait in an X-Coldbrew-Cold-Start response header",
+    )
+    p.add_argument("--request-log", metavar="FILE|-", help="JSON-lines request log (- stdout)")
+
+
 def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
 
@@ -60,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
         "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
     )
+    _data_plane_flags(serve)
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     gateway.add_argument("--host", default="127.0.0.1")
@@ -79,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
+    _data_plane_flags(gateway)
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
@@ -202,6 +217,9 @@ def run(argv: list[str] | None = None) -> int:
             apply=args.apply,
             workers=args.workers,
             runtime=args.runtime,
+            metrics=not args.no_metrics,
+            cold_start_header=args.cold_start_header,
+            request_log=args.request_log,
         )
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)

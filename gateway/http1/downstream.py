@@ -8,7 +8,8 @@ protocol-independent :class:`~gateway.interfaces.Handling`; the exchange calls b
 :class:`~gateway.interfaces.Downstream` methods here with the response, whose head for
 the client :func:`response_head` builds. One request is proxied at a time; pipelined ones
 wait their turn, with reading paused (:class:`ReadGate`). After a response the
-connection serves the next request (keep-alive) or closes.
+connection serves the next request (keep-alive) or closes. A W3C ``traceparent`` goes to
+the pod as the client sent it; a request without one gets a fresh one.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from random import getrandbits
 from typing import TYPE_CHECKING, cast
 
 from httptools import (
@@ -57,6 +59,7 @@ REQUEST_SPECIAL = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"traceparent",
     }
 )
 
@@ -74,6 +77,14 @@ PEER_BUSY = 1  # the transport we forward to has a full write buffer
 PIPELINE = 2  # a request is waiting behind the one in flight
 WAITING = 4  # the request is held or connecting
 UPGRADE = 8  # an upgrade request awaits the upstream's answer
+
+
+def new_traceparent() -> bytes:
+    """A ``traceparent: 00-<trace-id>-<parent-id>-01`` line (W3C Trace Context), random ids.
+
+    Never all-zero ids; version 00, sampled. About a microsecond (measured in the README).
+    """
+    return b"traceparent: 00-%032x-%016x-01\r\n" % (getrandbits(128) or 1, getrandbits(64) or 1)
 
 
 def response_head(
@@ -199,6 +210,7 @@ class ClientProtocol(asyncio.Protocol):
         "_queue",
         "_size",
         "_te",
+        "_trace",
         "_upgrade",
         "_upgrading",
         "_url",
@@ -211,6 +223,7 @@ class ClientProtocol(asyncio.Protocol):
         "gate",
         "handling",
         "parser",
+        "sent",
         "transport",
         "write_paused",
     )
@@ -224,6 +237,7 @@ class ClientProtocol(asyncio.Protocol):
         self.client_ip = b"unknown"
         self.forwarded = b"x-forwarded-for: unknown" + FORWARDED_REST
         self.write_paused = False
+        self.sent = 0
         self.closed = False
         self.active: Ticket | None = None  # the request being proxied
         self._queue: deque[Queued] = deque()
@@ -250,6 +264,7 @@ class ClientProtocol(asyncio.Protocol):
         self._conn: bytes | None = None
         self._upgrade: bytes | None = None
         self._xff: bytes | None = None
+        self._trace = False  # the client sent a traceparent
         self._count = 0
         self._size = 0
 
@@ -344,6 +359,9 @@ class ClientProtocol(asyncio.Protocol):
             self._upgrade = value
         elif lname == b"x-forwarded-for":
             self._xff = value if self._xff is None else self._xff + b", " + value
+        elif lname == b"traceparent":
+            self._trace = True
+            self._lines.append(b"%s: %s\r\n" % (name, value))  # propagated as received
 
     def on_headers_complete(self) -> None:
         """Validate and route the head, open its exchange and start it (or queue it)."""
@@ -373,6 +391,10 @@ class ClientProtocol(asyncio.Protocol):
             else self.forwarded
         )
         url, lines, length = self._url, self._lines, self._length
+        if not self._trace:
+            lines.append(new_traceparent())
+        if self.ctx.request_log is not None:
+            ex.log_head = (host, method, url)
         ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length
         )
@@ -407,6 +429,7 @@ class ClientProtocol(asyncio.Protocol):
         self._http10 = http10
         self._keep_alive = keep_alive
         self._framing = 0
+        self.sent = 0
         ex.start()
 
     def hold(self) -> None:
@@ -452,6 +475,7 @@ class ClientProtocol(asyncio.Protocol):
         return eof_ends
 
     def response_body(self, data: bytes) -> None:
+        self.sent += len(data)
         if self._framing == FRAME_CHUNKED:
             self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
