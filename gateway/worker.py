@@ -22,10 +22,7 @@ import signal
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from prometheus_client import ProcessCollector
-
 from gateway.admin import start_admin
-from gateway.exposition import RequestCollector, metrics_route, registry_of
 from gateway.following import Follower
 from gateway.server import Gateway
 
@@ -70,9 +67,7 @@ async def run_worker(
 
     admin = None
     if admin_port is not None:
-        registry = registry_of([RequestCollector(gateway.totals), ProcessCollector(registry=None)])
-        routes = [metrics_route(registry)]
-        admin = await start_admin(admin_host or host, admin_port, ready, routes=routes)
+        admin = await start_admin(admin_host or host, admin_port, ready, routes=_metrics(gateway))
     log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -88,6 +83,16 @@ async def run_worker(
     if admin is not None:
         await admin.cleanup()
     return 0
+
+
+def _metrics(gateway: Gateway) -> list[Any]:
+    """``/metrics`` for the admin port (imported here: workers without one never load it)."""
+    from prometheus_client import ProcessCollector
+
+    from gateway.exposition import RequestCollector, metrics_route, registry_of
+
+    collectors = [RequestCollector(gateway.totals), ProcessCollector(registry=None)]
+    return [metrics_route(registry_of(collectors))]
 
 
 def main(**options: Any) -> int:
