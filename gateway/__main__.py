@@ -25,7 +25,7 @@ def _parse_route(text: str) -> tuple[str, str, int]:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    gw = Gateway(args.host, args.port, reuse_port=args.reuse_port)
+    gw = Gateway(args.host, args.port, reuse_port=args.reuse_port, metrics=not args.no_metrics)
     routes = {}
     for i, (host, addr, port) in enumerate(args.route):
         key = f"default/r{i}"
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--reuse-port", action="store_true")
     parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--no-metrics", action="store_true", help="count no request figures")
     args = parser.parse_args(argv)
     if args.no_uvloop:
         asyncio.run(_serve(args))
