@@ -4,7 +4,8 @@ The API server is the test emulator (:mod:`tests.cluster.emulator`) on 127.0.0.1
 through a kubeconfig file as a real cluster would be. The "pod" is the bundled sample
 app as a real process; the test writes its Pod object (IP 127.0.0.1, its port, Ready)
 the way a kubelet would. Checks the health endpoints the chart probes, routing by Host
-header, ``/metrics`` on the admin port, and that SIGTERM turns the gateway unready and then ends it with status 0.
+header, ``/metrics`` on the admin port, and that SIGTERM turns the gateway unready and
+then ends it with status 0.
 """
 
 from __future__ import annotations

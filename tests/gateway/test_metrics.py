@@ -200,3 +200,13 @@ def test_revision_labels_from_key() -> None:
         "coffee-00001",
     )
     assert revision_labels("ns/v1-coffee") == ("ns", "v1-coffee", "v1-coffee", "v1-coffee")
+
+
+async def test_reserve_wakeup_counted_when_idle(gateway: Gateway, upstream: Upstream) -> None:
+    settings = RevisionSettings(timeout_seconds=30, wake_on_request=True)
+    gateway.set_revision(KEY, [upstream.address], settings)
+    gateway.set_routes({HOST: [(KEY, 100)]})
+    for _ in range(2):  # one after the other: each finds the reserve idle
+        assert (await get(gateway)).status_code == 200
+    assert value(gateway, "coldbrew_reserve_wakeups_total") == 2
+    assert value(gateway, "coldbrew_cold_starts_total") == 0  # a reserve pod was ready
