@@ -223,13 +223,17 @@ class Gateway:
 
         Gauges: ``in_flight`` (to pods), ``queued`` (held by the activator) and
         ``concurrency`` (the last closed second's time-weighted average, held included).
+        Revisions no request reached yet are left out (a thousand idle services cost
+        nothing per second).
         """
         ctx = self._ctx
         averages = {entry["revision"]: entry["concurrency"] for entry in self.last_stats}
         out: dict[str, dict[str, Any]] = {}
         for key, tally in ctx.tallies.items():
-            entry = out[key] = tally.frame()
             rev = ctx.revisions.get(key)
+            if tally.empty() and (rev is None or not rev.load.in_flight):
+                continue
+            entry = out[key] = tally.frame()
             entry["in_flight"] = rev.in_flight if rev is not None else 0
             entry["queued"] = rev.held if rev is not None else 0
             entry["concurrency"] = averages.get(key, 0.0)

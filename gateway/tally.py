@@ -79,6 +79,12 @@ class RevisionTally:
             key = (status, cause)
             self.failures[key] = self.failures.get(key, 0) + 1
 
+    def empty(self) -> bool:
+        """Nothing counted yet (a revision no request reached: not worth a frame entry)."""
+        return not (
+            self.latency or self.held[0] or self.cold[0] or self.cold_starts or self.wakeups
+        )
+
     def frame(self) -> dict[str, Any]:
         return {
             "latency": {str(code): list(row) for code, row in self.latency.items()},
