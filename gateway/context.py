@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from activator.throttler import Throttler
 from gateway.handling import RouteTable
+from gateway.http1.downstream import TraceIds
 from gateway.http1.upstream import Endpoint
 from gateway.settings import RevisionSettings
 from gateway.tally import RevisionTally
@@ -80,6 +81,7 @@ class GatewayContext:
         self.tallies: dict[str, RevisionTally] = {}
         self.cold_start_header = False  # X-Coldbrew-Cold-Start on responses that waited
         self.request_log: RequestLog | None = None
+        self.trace_ids = TraceIds()  # fresh traceparent lines
         self.routes = RouteTable()
         self.revisions: dict[str, Revision] = {}
         self.endpoints: dict[tuple[str, int], Endpoint] = {}
