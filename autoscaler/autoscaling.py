@@ -133,6 +133,10 @@ class Autoscaler:
         # A new revision starts at its initial scale; existing pods (autoscaler restart) stay.
         self._apply(key, rev, ready if ready > 0 else spec.initial_scale)
 
+    def spec(self, key: str) -> DeciderSpec:
+        """The spec ``key`` is scaled by; raises KeyError when not watched."""
+        return self._revisions[key].spec
+
     def unwatch(self, key: str) -> None:
         self._revisions.pop(key, None)
         self.tracer.forget(key)

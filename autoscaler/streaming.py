@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -35,8 +37,17 @@ class StreamStats:
 STREAM_STATS: web.AppKey[StreamStats] = web.AppKey("autoscaler_stream_stats", StreamStats)
 
 
-def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
-    """Add the websocket route to ``app``; returns its counters (also ``app[STREAM_STATS]``)."""
+Observe = Callable[[Any], None]
+
+
+def add_routes(
+    app: web.Application, autoscaler: Autoscaler, observe: Observe | None = None
+) -> StreamStats:
+    """Add the websocket route to ``app``; returns its counters (also ``app[STREAM_STATS]``).
+
+    ``observe`` also gets every decoded frame (``coldbrew serve`` keeps the workers'
+    cumulative request totals from the ``stats`` frames for ``/metrics``).
+    """
     stats = StreamStats()
     app[STREAM_STATS] = stats
     sockets: set[web.WebSocketResponse] = set()
@@ -58,7 +69,7 @@ def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
                     stats.frames += 1
-                    _handle_frame(autoscaler, stats, msg.data)
+                    _handle_frame(autoscaler, stats, msg.data, observe)
                 elif msg.type is WSMsgType.BINARY:
                     stats.frames += 1
                     try:
@@ -66,7 +77,7 @@ def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
                     except UnicodeDecodeError:
                         stats.malformed += 1
                         continue
-                    _handle_frame(autoscaler, stats, text)
+                    _handle_frame(autoscaler, stats, text, observe)
                 elif msg.type is WSMsgType.ERROR:
                     log.warning("metrics stream error: %s", ws.exception())
         finally:
@@ -83,10 +94,14 @@ def add_routes(app: web.Application, autoscaler: Autoscaler) -> StreamStats:
     return stats
 
 
-def _handle_frame(autoscaler: Autoscaler, stats: StreamStats, text: str) -> None:
+def _handle_frame(
+    autoscaler: Autoscaler, stats: StreamStats, text: str, observe: Observe | None = None
+) -> None:
     try:
         message = json.loads(text)
         autoscaler.record(message)
+        if observe is not None:
+            observe(message)
     except (ValueError, MalformedMessageError) as exc:
         stats.malformed += 1
         log.debug("skipping malformed metrics frame: %s", exc)

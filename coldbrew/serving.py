@@ -35,6 +35,7 @@ from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
 from coldbrew.local_ca import LocalCA
+from coldbrew.observing import Observer
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
@@ -44,6 +45,7 @@ from coldbrew.storing import JsonFileRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
+from gateway.exposition import metrics_route
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.tls import Certificates, TlsFiles, match
 
@@ -73,6 +75,17 @@ class ServeOptions:
     tls: TlsFiles | None = None  # the certificate files (cli/tls_flags.py)
     tls_self_signed: bool = False  # the default certificate from a local CA (local_ca.py)
     limits: ClientLimits = DEFAULT_LIMITS  # client connections' limits (gateway.limits)
+    metrics: bool = True  # False: the gateway counts no request figures (benchmarks)
+    cold_start_header: bool = False  # X-Coldbrew-Cold-Start on responses that waited
+    request_log: str | None = None  # JSON-lines request log: a path, or "-" for stdout
+
+    def worker_flags(self) -> list[str]:
+        flags = [] if self.metrics else ["--no-metrics"]
+        if self.cold_start_header:
+            flags.append("--cold-start-header")
+        if self.request_log:
+            flags += ["--request-log", self.request_log]
+        return flags
 
 
 class Platform:
@@ -109,6 +122,9 @@ class Platform:
                 https_port=opts.https_port,
                 tls=self.tls,
                 limits=opts.limits,
+                metrics=opts.metrics,
+                cold_start_header=opts.cold_start_header,
+                request_log=opts.request_log,
             )
         self.data_plane = data_plane
         images, log_dir = ImageMap.load(opts.images), opts.state_dir / "logs"
@@ -148,6 +164,7 @@ class Platform:
             self.controller.subscribe(self._cover_names)
         if self.tls is not None:
             self.controller.serves_https = self._serves_https
+        self.observer = Observer(self.controller, self.runtime)
         self._admin: web.AppRunner | None = None
 
     @property
@@ -193,6 +210,7 @@ class Platform:
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
+        self.observer.startups.changed()
 
     async def start(self) -> None:
         await self.runtime.start()
@@ -212,7 +230,7 @@ class Platform:
         feed = f"ws://{self._local_admin_host}:{self.opts.admin_port}{FEED_PATH}"
         cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
         cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
-        cmd += limit_argv(self.opts.limits)
+        cmd += limit_argv(self.opts.limits) + self.opts.worker_flags()
         # The token reaches the workers in their environment, never on a command line.
         env = {TOKEN_ENV: self.token} if self.token else {}
         if self.opts.https_port is not None and self.tls is not None:
@@ -247,12 +265,13 @@ class Platform:
                 log.error("%s: %s", path, exc)
 
     async def start_admin(self) -> None:
-        """Serve the control API, the metrics stream and the workers' feed."""
+        """Serve the control API, the metrics stream, the workers' feed and ``/metrics``."""
         app = make_app(self.controller, self.presenter, token=self.token)
         console.add_routes(app, console.Snapshotter(self.controller))
         if self.fanout is not None:
             self.fanout.add_routes(app)
-        add_stream_routes(app, self.controller.autoscaler)
+        add_stream_routes(app, self.controller.autoscaler, self.observer.workers.record)
+        app.router.add_routes([metrics_route(self.observer.registry)])
         self._admin = await serve_admin(app, self.opts.admin_host, self.opts.admin_port)
 
     async def stop_admin(self) -> None:

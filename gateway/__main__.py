@@ -33,7 +33,13 @@ async def _serve(args: argparse.Namespace) -> None:
         underscores_in_headers=underscore_mode(args.underscores_in_headers),
         max_connections=args.max_connections,
     )
-    gw = Gateway(args.host, args.port, reuse_port=args.reuse_port, limits=limits)
+    gw = Gateway(
+        args.host,
+        args.port,
+        reuse_port=args.reuse_port,
+        limits=limits,
+        metrics=not args.no_metrics,
+    )
     routes = {}
     for i, (host, addr, port) in enumerate(args.route):
         key = f"default/r{i}"
@@ -67,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-connections", type=int, default=0, help="0: from RLIMIT_NOFILE")
     parser.add_argument("--protocol", choices=["http1", "h2c"], default="http1", help="to pods")
     parser.add_argument("--no-uvloop", action="store_true")
+    parser.add_argument("--no-metrics", action="store_true", help="count no request figures")
     args = parser.parse_args(argv)
     if args.no_uvloop:
         asyncio.run(_serve(args))

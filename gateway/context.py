@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from activator.throttler import Throttler
 from gateway.handling import RouteTable
+from gateway.http1.downstream import TraceIds
 from gateway.http1.upstream import Endpoint
 from gateway.limits import DEFAULT_LIMITS, ClientLimits, connection_budget
 from gateway.settings import RevisionSettings
+from gateway.tally import RevisionTally
 from gateway.timekeeping import Deadlines, Meter, RevisionLoad
 
 if TYPE_CHECKING:
     from gateway.http1.downstream import ClientProtocol
+    from gateway.requestlog import RequestLog
 
 
 class ClientConnection(Protocol):
@@ -46,14 +49,22 @@ class Revision:
     the same names. ``announced`` is False for a placeholder created when a request is
     routed to a key that ``set_revision`` has not named (yet); its settings then only
     carry the hold (``timeout_seconds`` = the gateway's ``unknown_revision_hold``).
+    ``tally``: its cumulative request figures (gateway/tally.py), None with metrics off.
     """
 
-    __slots__ = ("announced", "forgotten", "key", "load", "settings", "throttler")
+    __slots__ = ("announced", "forgotten", "key", "load", "settings", "tally", "throttler")
 
-    def __init__(self, key: str, load: RevisionLoad, settings: RevisionSettings) -> None:
+    def __init__(
+        self,
+        key: str,
+        load: RevisionLoad,
+        settings: RevisionSettings,
+        tally: RevisionTally | None = None,
+    ) -> None:
         self.key = key
         self.settings = settings
         self.load = load
+        self.tally = tally
         self.announced = False
         self.forgotten = False
         self.throttler: Throttler[Endpoint] = Throttler()
@@ -82,8 +93,16 @@ class GatewayContext:
         keepalive_timeout: float = 75.0,
         limits: ClientLimits = DEFAULT_LIMITS,
         clock: Callable[[], float] = time.monotonic,
+        metrics: bool = True,
     ) -> None:
         self.clock = clock
+        # Per revision key, for the life of the process (counters never go down); with
+        # metrics off the hot path updates nothing.
+        self.metrics = metrics
+        self.tallies: dict[str, RevisionTally] = {}
+        self.cold_start_header = False  # X-Coldbrew-Cold-Start on responses that waited
+        self.request_log: RequestLog | None = None
+        self.trace_ids = TraceIds()  # fresh traceparent lines
         self.routes = RouteTable()
         self.revisions: dict[str, Revision] = {}
         self.endpoints: dict[tuple[str, int], Endpoint] = {}
@@ -118,8 +137,18 @@ class GatewayContext:
         rev = self.revisions.get(key)
         if rev is None and self.unknown_hold > 0 and key not in self.forgotten:
             load = self.meter.load(key)
-            rev = self.revisions[key] = Revision(key, load, self._hold_settings)
+            rev = Revision(key, load, self._hold_settings, self.tally(key))
+            self.revisions[key] = rev
         return rev
+
+    def tally(self, key: str) -> RevisionTally | None:
+        """The cumulative figures of revision ``key`` (None with metrics off)."""
+        if not self.metrics:
+            return None
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = RevisionTally()
+        return tally
 
     def configure_revision(
         self, key: str, endpoints: list[Endpoint], settings: RevisionSettings
@@ -127,7 +156,8 @@ class GatewayContext:
         """Create or update (in place) an announced revision; release what can go now."""
         rev = self.revisions.get(key)
         if rev is None:
-            rev = self.revisions[key] = Revision(key, self.meter.load(key), settings)
+            rev = Revision(key, self.meter.load(key), settings, self.tally(key))
+            self.revisions[key] = rev
         rev.announced = True
         rev.settings = settings
         self.forgotten.discard(key)

@@ -20,17 +20,25 @@ connection to the downstream directly. Deadlines: the revision's timeout (arriva
 response start), response-start timeout (forwarded -> response head) and idle timeout
 (no bytes either way once forwarded); one coarse sweeper checks them all,
 ``deadline`` is only when to look next.
+
+Metrics: at its end an exchange adds its status and latency to the revision's tally
+(gateway/tally.py), with the cause when the gateway answered 5xx itself; a request that
+found no ready pod is a cold one (its wait to the response start observed, optionally
+named in an ``X-Coldbrew-Cold-Start`` response header), a queued one's wait is observed
+when it leaves the queue. With a request log (gateway/requestlog.py) it adds one line.
 """
 
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from random import random
 from typing import TYPE_CHECKING
 
 from gateway import errors
 from gateway.interfaces import Downstream, Refused, UpstreamChannel
+from gateway.tally import LATENCY_BOUNDS_MS, LATENCY_ROW, WAIT_BOUNDS_S, observe
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext, Revision
@@ -168,6 +176,7 @@ class Exchange:
     __slots__ = (
         "arrived",
         "chunked",
+        "cold",
         "conn",
         "ctx",
         "deadline",
@@ -177,11 +186,14 @@ class Exchange:
         "finished",
         "head",
         "head_request",
+        "held_at",
         "idle",
         "key",
         "last_io",
+        "log_head",
         "pending",
         "pending_size",
+        "pod",
         "queued",
         "refused",
         "replay",
@@ -191,9 +203,11 @@ class Exchange:
         "rev",
         "sent_at",
         "started",
+        "status",
         "task",
         "timing",
         "upgrade",
+        "waited",
     )
 
     def __init__(
@@ -232,6 +246,12 @@ class Exchange:
         self.idle = 0.0
         self.timing = False  # registered with the context's deadlines
         self.task: asyncio.Task[None] | None = None
+        self.cold = False  # arrived to no ready pod: its wait is a cold start
+        self.held_at = 0.0  # when it entered the queue
+        self.waited = 0.0  # seconds it waited there
+        self.status = 0  # the response's status, once its head came
+        self.pod: Endpoint | None = None  # the pod it was last sent to
+        self.log_head: tuple[bytes, bytes, bytes] | None = None  # host, method, path (log)
 
     # -- admission: a pod slot now or a place in the queue ---------------------
     def start(self) -> None:
@@ -242,21 +262,28 @@ class Exchange:
         if rev is None:
             rev = ctx.revisions.get(self.key) or ctx.revision(self.key)
             if rev is None:
-                self.fail(errors.UNAVAILABLE)
+                self.fail(errors.UNAVAILABLE, "forgotten")
                 return
             self.rev = rev
             self.arrived = now
             load = rev.load
             load.add(1, now)
             load.arrivals += 1
-            poke = ctx.poke
-            if rev.settings.wake_on_request and poke and ctx.meter.should_poke(load, now):
-                poke(rev.key, load.in_flight)
+            if rev.settings.wake_on_request:
+                poke = ctx.poke
+                if poke and ctx.meter.should_poke(load, now):
+                    poke(rev.key, load.in_flight)
+                if load.in_flight == 1 and rev.tally is not None:
+                    rev.tally.wakeups += 1  # the reserve was idle
+            if not rev.throttler.endpoints:
+                self.cold = True
+                if rev.tally is not None and not rev.throttler.waiting:
+                    rev.tally.cold_starts += 1
             self.deadline = now + rev.settings.timeout_seconds
             self.timing = True
             ctx.deadlines.add(self)
         elif rev.forgotten:
-            self.fail(errors.UNAVAILABLE)
+            self.fail(errors.UNAVAILABLE, "forgotten")
             return
         endpoint = rev.throttler.pick(self.refused)
         if endpoint is None:
@@ -278,21 +305,27 @@ class Exchange:
         if poke is not None and not throttler.endpoints and ctx.meter.should_poke(rev.load, now):
             poke(rev.key, rev.load.in_flight)
         if not throttler.enqueue(self):
-            self.fail(errors.UNAVAILABLE)  # queue full
+            self.fail(errors.UNAVAILABLE, "queue_full")
             return
+        self.held_at = now
         self.down.hold()
         size = self.pending_size
         if size:
             throttler.buffered += size
             if throttler.buffered > throttler.max_buffered_bytes:
-                self.fail(errors.UNAVAILABLE)
+                self.fail(errors.UNAVAILABLE, "buffer_full")
 
     def granted(self, endpoint: Endpoint, /) -> None:
         """The throttler gives this queued request a slot on ``endpoint`` (reserve now)."""
         rev = self.rev
-        if self.pending_size and rev is not None:
-            rev.throttler.buffered -= self.pending_size
-        endpoint.add(1, self.ctx.clock())
+        now = self.ctx.clock()
+        if rev is not None:
+            if self.pending_size:
+                rev.throttler.buffered -= self.pending_size
+            self.waited = now - self.held_at
+            if rev.tally is not None:
+                observe(rev.tally.held, WAIT_BOUNDS_S, self.waited)
+        endpoint.add(1, now)
         self.endpoint = endpoint
         asyncio.get_running_loop().call_soon(self._proceed, endpoint)
 
@@ -312,7 +345,7 @@ class Exchange:
         except OSError:
             self.task = None
             if self.retried or self.finished:
-                self.fail(errors.BAD_GATEWAY)
+                self.fail(errors.BAD_GATEWAY, "connect_failed")
             else:
                 # Nothing reached the pod (refused: it stopped listening before the gateway
                 # saw it terminating); as Knative's activator retries a failed dial, go once
@@ -328,6 +361,7 @@ class Exchange:
 
     def _send(self, conn: UpstreamChannel) -> None:
         self.conn = conn
+        self.pod = self.endpoint
         conn.bind(self)
         pending = self.pending
         if pending:
@@ -360,19 +394,29 @@ class Exchange:
         settings = rev.settings
         now = self.ctx.clock()
         limit = float("inf")
+        cause = "timeout"
         if not self.started:
             limit = self.arrived + settings.timeout_seconds
+            if self.queued:
+                cause = "timeout_held"
+            elif self.conn is None:
+                cause = "timeout_connecting"
             start_timeout = settings.response_start_timeout_seconds
-            if self.sent_at and start_timeout:
-                limit = min(limit, self.sent_at + start_timeout)
-        if self.idle and self.sent_at:
-            limit = min(limit, self.last_io + self.idle)
+            if self.sent_at and start_timeout and self.sent_at + start_timeout < limit:
+                limit = self.sent_at + start_timeout
+                cause = "response_start_timeout"
+        if self.idle and self.sent_at and self.last_io + self.idle < limit:
+            limit = self.last_io + self.idle
+            cause = "idle_timeout"
         if now < limit:
             self.deadline = limit
             self.timing = True
             self.ctx.deadlines.add(self)
             return
-        self.fail(errors.GATEWAY_TIMEOUT if rev.announced else errors.UNAVAILABLE)
+        if rev.announced:
+            self.fail(errors.GATEWAY_TIMEOUT, cause)
+        else:
+            self.fail(errors.UNAVAILABLE, "unknown_revision")
 
     # -- request body (driven by the client protocol) --------------------------
     def request_body(self, data: bytes) -> None:
@@ -398,7 +442,7 @@ class Exchange:
             throttler = self.rev.throttler
             throttler.buffered += size
             if throttler.buffered > throttler.max_buffered_bytes:
-                self.fail(errors.UNAVAILABLE)
+                self.fail(errors.UNAVAILABLE, "buffer_full")
 
     def request_end(self) -> None:
         if self.finished:
@@ -437,8 +481,11 @@ class Exchange:
             self.timing = False
             self.ctx.deadlines.discard(self)
         if status == 101 and not self.upgrade:
-            self.fail(errors.BAD_GATEWAY)
+            self.fail(errors.BAD_GATEWAY, "bad_upgrade")
             return
+        self.status = status
+        if self.cold:
+            self._cold_start(lines)
         self.started = True
         self.eof_ends = self.down.response_head(
             status, reason, lines, has_length, chunked, conn, upgrade
@@ -447,6 +494,16 @@ class Exchange:
     def response_trailers(self, fields: list[tuple[bytes, bytes]]) -> None:
         if not self.finished:
             self.down.response_trailers(fields)
+
+    def _cold_start(self, lines: list[bytes]) -> None:
+        """The first response head of a request that found no ready pod at arrival."""
+        self.cold = False
+        ctx, rev = self.ctx, self.rev
+        wait = ctx.clock() - self.arrived
+        if rev is not None and rev.tally is not None:
+            observe(rev.tally.cold, WAIT_BOUNDS_S, wait)
+        if ctx.cold_start_header:
+            lines += (b"X-Coldbrew-Cold-Start", b": ", b"wait=%.3fs" % wait, b"\r\n")
 
     def flush(self) -> None:
         if self.idle:
@@ -457,7 +514,21 @@ class Exchange:
         if self.finished:
             return
         request_done = self.request_done
-        self._release(reusable and request_done, self._end())
+        now = self._end()
+        self._release(reusable and request_done, now)
+        rev = self.rev
+        tally = rev.tally if rev is not None else None
+        if tally is not None:  # RevisionTally.done, inline: the keep-alive path stays lean
+            latency = tally.latency
+            row = latency.get(self.status)
+            if row is None:
+                row = latency[self.status] = LATENCY_ROW.copy()
+            ms = (now - self.arrived) * 1000.0
+            row[0] += 1
+            row[1] += ms
+            row[2 + bisect_left(LATENCY_BOUNDS_MS, ms)] += 1
+        if self.ctx.request_log is not None:
+            self.ctx.request_log.add(self, self.status, now)
         self.down.exchange_done(self, request_done)
 
     def upstream_lost(self, got_bytes: bool) -> None:
@@ -469,7 +540,7 @@ class Exchange:
             if self.eof_ends:
                 self.response_end(False)
             else:
-                self.fail(errors.BAD_GATEWAY)
+                self.fail(errors.BAD_GATEWAY, "upstream_lost")
             return
         if (
             not got_bytes
@@ -482,7 +553,7 @@ class Exchange:
             self.pending_size = self.replay_size
             self._retry(refused=None)
             return
-        self.fail(errors.BAD_GATEWAY)
+        self.fail(errors.BAD_GATEWAY, "upstream_lost")
 
     def upstream_upgraded(self, rest: bytes) -> None:
         conn, self.conn = self.conn, None
@@ -494,6 +565,7 @@ class Exchange:
             self.ctx.deadlines.discard(self)
         endpoint, self.endpoint = self.endpoint, None
         ctx, rev = self.ctx, self.rev
+        self._record(101, "", ctx.clock())
 
         def closed() -> None:  # the tunnel keeps the pod slot and the load until it closes
             now = ctx.clock()
@@ -528,8 +600,24 @@ class Exchange:
                 throttler = rev.throttler
                 throttler.cancel(self)
                 throttler.buffered -= self.pending_size
+                self.waited = now - self.held_at
+                if rev.tally is not None:
+                    observe(rev.tally.held, WAIT_BOUNDS_S, self.waited)
             rev.load.add(-1, now)
         return now
+
+    def _record(self, status: int, cause: str, now: float) -> None:
+        """Count the ending in the revision's tally and the request log (off the hot path)."""
+        ctx, rev = self.ctx, self.rev
+        tally = rev.tally if rev is not None else ctx.tally(self.key)
+        elapsed = now - self.arrived if rev is not None else 0.0
+        if tally is not None:
+            if cause:
+                tally.failed(status, cause, elapsed)
+            else:
+                tally.done(status, elapsed)
+        if ctx.request_log is not None:
+            ctx.request_log.add(self, status, now)
 
     def _retry(self, *, refused: Endpoint | None) -> None:
         """Forward the request once more on a fresh connection (the arrival is not recounted)."""
@@ -552,15 +640,25 @@ class Exchange:
             self.endpoint = None
             endpoint.done(now)
 
-    def fail(self, response: bytes) -> None:
-        """Give up: send ``response`` if the client got nothing yet, close the client."""
+    def fail(self, response: bytes, cause: str = "rejected") -> None:
+        """Give up: send ``response`` if the client got nothing yet, close the client.
+
+        ``cause`` names why in the error counters (``queue_full``, ``timeout_held``, ...).
+        """
         if self.finished:
             return
-        self._release(False, self._end(), hard=True)
+        now = self._end()
+        self._release(False, now, hard=True)
+        if self.started:
+            self._record(self.status, "", now)
+        else:
+            self._record(int(response[9:12]), cause, now)
         self.down.exchange_failed(self, None if self.started else response)
 
     def abort(self) -> None:
-        """The client went away."""
+        """The client went away (counted as 499, nginx's "client closed request")."""
         if self.finished:
             return
-        self._release(False, self._end(), hard=True)
+        now = self._end()
+        self._release(False, now, hard=True)
+        self._record(self.status if self.started else 499, "", now)

@@ -46,12 +46,24 @@ class Reporter:
         self._task: asyncio.Task[None] | None = None
 
     # -- called by the gateway (synchronous, cheap) ----------------------------
-    def stats(self, when: float, entries: list[dict[str, Any]]) -> None:
-        """One second's figures (``when``: the wall-clock second the bucket ended)."""
+    def stats(
+        self,
+        when: float,
+        entries: list[dict[str, Any]],
+        totals: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """One second's figures (``when``: the wall-clock second the bucket ended).
+
+        ``totals``: the gateway's cumulative request figures (``Gateway.totals``), sent
+        whole each time so that the receiver keeps only the last.
+        """
         if not self.connected:
             self.dropped += 1
             return
-        self._push({"type": "stats", "worker": self.worker, "time": when, "stats": entries})
+        frame = {"type": "stats", "worker": self.worker, "time": when, "stats": entries}
+        if totals is not None:
+            frame["totals"] = totals
+        self._push(frame)
 
     def poke(self, key: str, concurrency: int) -> None:
         """A request arrived for a revision with no ready endpoint (rate limited by caller)."""

@@ -20,6 +20,7 @@ from gateway.http2.negotiation import protocol_factory
 from gateway.http2.upstream import H2Endpoint
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.reporting import Reporter
+from gateway.requestlog import RequestLog
 from gateway.settings import RevisionSettings
 from gateway.tls import Certificates, TlsFiles
 
@@ -37,12 +38,18 @@ class Gateway:
     connection may cost (header and body timeouts, underscored headers, connection count:
     gateway.limits). With ``stats_url`` the gateway
     streams per-second concurrency stats and scale-from-zero pokes to the autoscaler
-    (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``).
+    (docs/seams.md) as ``worker_id`` (default ``gw-<pid>``), with its cumulative request
+    figures (:meth:`totals`) in every stats frame.
 
     ``https_port`` (0 = pick a free one; None = no HTTPS) serves the same requests over
     TLS with the certificates of ``tls`` (gateway/tls.py: chosen by SNI, reloaded when
     their files change), offering ``alpn``; hosts set ``redirected`` in ``set_routes``
     then get a 301 to https on the plain port.
+
+    ``metrics=False``: the hot path updates no request figures (benchmarks compare).
+    ``cold_start_header``: a response to a request that found no ready pod names its wait
+    (``X-Coldbrew-Cold-Start: wait=0.812s``). ``request_log``: a path, or ``-`` for
+    stdout, for the JSON-lines request log (gateway/requestlog.py).
     """
 
     def __init__(
@@ -61,6 +68,9 @@ class Gateway:
         https_port: int | None = None,
         tls: TlsFiles | None = None,
         alpn: Sequence[str] = ("h2", "http/1.1"),
+        metrics: bool = True,
+        cold_start_header: bool = False,
+        request_log: str | None = None,
     ) -> None:
         if https_port is not None and tls is None:
             raise ValueError("https_port needs tls (the certificate files)")
@@ -75,8 +85,14 @@ class Gateway:
         self._reuse_port = reuse_port
         self._backlog = backlog
         self._ctx = GatewayContext(
-            unknown_revision_hold, keepalive_timeout=keepalive_timeout, limits=limits
+            unknown_revision_hold,
+            keepalive_timeout=keepalive_timeout,
+            limits=limits,
+            metrics=metrics,
         )
+        self._ctx.cold_start_header = cold_start_header
+        self._request_log = RequestLog(request_log) if request_log else None
+        self._ctx.request_log = self._request_log
         self._server: asyncio.Server | None = None
         self.reporter = Reporter(stats_url, worker_id) if stats_url else None
         self.last_stats: list[dict[str, Any]] = []  # the last closed one-second bucket
@@ -118,6 +134,8 @@ class Gateway:
             )
         self._port = self._server.sockets[0].getsockname()[1]
         ctx.meter.bucket_start = ctx.clock()
+        if self._request_log is not None:
+            self._request_log.start()
         if self.reporter is not None:
             ctx.poke = self.reporter.poke
             self.reporter.start()
@@ -166,6 +184,8 @@ class Gateway:
                 await task
         if self.reporter is not None:
             await self.reporter.stop()
+        if self._request_log is not None:
+            await self._request_log.stop()
         for server in (self._server, self._https):
             if server is not None:
                 with contextlib.suppress(TimeoutError):
@@ -179,7 +199,7 @@ class Gateway:
             await asyncio.sleep(1.0 - time.time() % 1.0 + 0.001)
             self.last_stats = stats = meter.close()
             if self.reporter is not None:
-                self.reporter.stats(float(round(time.time())), stats)
+                self.reporter.stats(float(round(time.time())), stats, self.totals())
 
     async def _sweep_idle(self) -> None:
         """Close client connections idle for ``keepalive_timeout``, or whose head or body
@@ -273,13 +293,34 @@ class Gateway:
         ctx.meter.adopt(rev.load, [])
         throttler = rev.throttler
         for waiter in throttler.drain():
-            cast(Exchange, waiter).fail(errors.UNAVAILABLE)  # the gateway's only waiters
+            cast(Exchange, waiter).fail(errors.UNAVAILABLE, "forgotten")  # the only waiters
         throttler.configure(
             [],
             container_concurrency=throttler.container_concurrency,
             activator_in_path=throttler.activator_in_path,
         )
         self._retire_unused()
+
+    def totals(self) -> dict[str, dict[str, Any]]:
+        """Per revision key: its cumulative figures (gateway/tally.py) and its gauges now.
+
+        Gauges: ``in_flight`` (to pods), ``queued`` (held by the activator) and
+        ``concurrency`` (the last closed second's time-weighted average, held included).
+        Revisions no request reached yet are left out (a thousand idle services cost
+        nothing per second).
+        """
+        ctx = self._ctx
+        averages = {entry["revision"]: entry["concurrency"] for entry in self.last_stats}
+        out: dict[str, dict[str, Any]] = {}
+        for key, tally in ctx.tallies.items():
+            rev = ctx.revisions.get(key)
+            if tally.empty() and (rev is None or not rev.load.in_flight):
+                continue
+            entry = out[key] = tally.frame()
+            entry["in_flight"] = rev.in_flight if rev is not None else 0
+            entry["queued"] = rev.held if rev is not None else 0
+            entry["concurrency"] = averages.get(key, 0.0)
+        return out
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         """Per revision: requests in flight to pods (or connecting) and held in its queue."""

@@ -5,10 +5,12 @@ on one port with SO_REUSEPORT, each following ``feed_url``) or, in a cluster, a 
 of the API server's objects passed in as ``source`` by ``coldbrew gateway --kubernetes``.
 Either way the process serves on its last state while the source is away.
 
-With ``admin_port`` it serves ``/healthz`` and ``/readyz`` (ready once the source has
-delivered a full state, and until shutdown begins). On SIGTERM/SIGINT it turns unready,
-waits ``drain_delay`` seconds so load balancers stop sending new connections, then stops
-accepting, finishes in-flight requests (up to ``grace``) and returns 0.
+With ``admin_port`` it serves ``/healthz``, ``/readyz`` (ready once the source has
+delivered a full state, and until shutdown begins) and ``/metrics`` (its own request
+figures, gateway/exposition.py, and the process's CPU and memory). On SIGTERM/SIGINT it
+turns unready, waits ``drain_delay`` seconds so load balancers stop sending new
+connections, then stops accepting, finishes in-flight requests (up to ``grace``) and
+returns 0.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ async def run_worker(
 
     admin = None
     if admin_port is not None:
-        admin = await start_admin(admin_host or host, admin_port, ready)
+        admin = await start_admin(admin_host or host, admin_port, ready, routes=_metrics(gateway))
     log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -81,6 +83,16 @@ async def run_worker(
     if admin is not None:
         await admin.cleanup()
     return 0
+
+
+def _metrics(gateway: Gateway) -> list[Any]:
+    """``/metrics`` for the admin port (imported here: workers without one never load it)."""
+    from prometheus_client import ProcessCollector
+
+    from gateway.exposition import RequestCollector, metrics_route, registry_of
+
+    collectors = [RequestCollector(gateway.totals), ProcessCollector(registry=None)]
+    return [metrics_route(registry_of(collectors))]
 
 
 def main(**options: Any) -> int:

@@ -38,6 +38,9 @@ def run_gateway(args: argparse.Namespace, tls: TlsFiles | None = None) -> int:
         "stats_url": with_token(args.stats_url, token) if args.stats_url else None,
         "admin_port": args.admin_port,
         "drain_delay": args.drain_delay,
+        "metrics": not args.no_metrics,
+        "cold_start_header": args.cold_start_header,
+        "request_log": args.request_log,
     }
     if tls is not None:
         options.update(https_port=args.https_port, tls=tls)

@@ -19,6 +19,19 @@ from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 CONFIG_ALIASES = sorted(k for k, v in ALIASES.items() if v in ("configmaps", "secrets"))
 
 
+def _data_plane_flags(p: argparse.ArgumentParser) -> None:
+    """Observability of the gateway: metrics switch, cold-start header, request log."""
+    p.add_argument(
+        "--no-metrics", action="store_true", help="count no request figures (benchmarks)"
+    )
+    p.add_argument(
+        "--cold-start-header",
+        action="store_true",
+        help="name a cold request's wait in an X-Coldbrew-Cold-Start response header",
+    )
+    p.add_argument("--request-log", metavar="FILE|-", help="JSON-lines request log (- stdout)")
+
+
 def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control API URL (default $COLDBREW_SERVER or :8081)")
 
@@ -72,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tls_flags(serve, self_signed=True)
 
     add_limit_arguments(serve)
+    _data_plane_flags(serve)
 
     gateway = sub.add_parser("gateway", help="run one gateway worker following a control plane")
     add_limit_arguments(gateway)
@@ -93,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--stats-url", help="ws://.../autoscaler/stream to send metrics to")
     gateway.add_argument("--no-reuse-port", action="store_true")
     add_tls_flags(gateway, self_signed=False)
+    _data_plane_flags(gateway)
 
     apply = sub.add_parser("apply", help="create or configure services from YAML")
     apply.add_argument("-f", "--filename", required=True, help="file, or - for stdin")
@@ -252,6 +267,9 @@ def run(argv: list[str] | None = None) -> int:
             https_port=args.https_port,
             tls=tls,
             tls_self_signed=args.tls_self_signed,
+            metrics=not args.no_metrics,
+            cold_start_header=args.cold_start_header,
+            request_log=args.request_log,
         )
         try:
             opts.limits = limits_from_args(args)

@@ -8,13 +8,15 @@ protocol-independent :class:`~gateway.interfaces.Handling`; the exchange calls b
 :class:`~gateway.interfaces.Downstream` methods here with the response, whose head for
 the client :func:`response_head` builds. One request is proxied at a time; pipelined ones
 wait their turn, with reading paused (:class:`ReadGate`). After a response the
-connection serves the next request (keep-alive) or closes.
+connection serves the next request (keep-alive) or closes. A W3C ``traceparent`` goes to
+the pod as the client sent it; a request without one gets a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
@@ -58,8 +60,14 @@ REQUEST_SPECIAL = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"traceparent",
     }
 )
+
+# A traceparent line for a request that came without one (see TraceIds).
+TRACE_TEMPLATE = b"traceparent: 00-" + b"0" * 32 + b"-" + b"0" * 16 + b"-01\r\n"
+TRACE_SIZE = len(TRACE_TEMPLATE)
+TRACE_COLUMNS = [16 + j if j < 32 else 17 + j for j in range(48)]  # where the hex digits go
 
 # After the client address in x-forwarded-for, before the Host value.
 FORWARDED_REST = b"\r\nx-forwarded-proto: http\r\nx-forwarded-host: "
@@ -76,6 +84,41 @@ PEER_BUSY = 1  # the transport we forward to has a full write buffer
 PIPELINE = 2  # a request is waiting behind the one in flight
 WAITING = 4  # the request is held or connecting
 UPGRADE = 8  # an upgrade request awaits the upstream's answer
+
+
+class TraceIds:
+    """Fresh W3C ``traceparent`` header lines, made 1024 at a time (a slice per request).
+
+    ``00-<trace-id>-<parent-id>-01``: version 00, sampled, ids from ``os.urandom`` (an
+    all-zero id, which the spec forbids, has a chance of 2**-128). Filling the columns of a
+    template with extended-slice assignments keeps the per-line work in C; a request takes
+    the next :data:`TRACE_SIZE` bytes of ``buf`` (inline in ``on_headers_complete``).
+    """
+
+    __slots__ = ("buf", "end", "pos")
+
+    LINES = 1024
+    TEMPLATE = TRACE_TEMPLATE * LINES
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = self.end = 0
+
+    def refill(self) -> None:
+        hexed = os.urandom(24 * self.LINES).hex().encode()
+        out = bytearray(self.TEMPLATE)
+        for j, column in enumerate(TRACE_COLUMNS):
+            out[column::TRACE_SIZE] = hexed[j::48]
+        self.buf = bytes(out)
+        self.pos, self.end = 0, len(self.buf)
+
+    def take(self) -> bytes:
+        """The next line (what ``on_headers_complete`` does inline)."""
+        if self.pos >= self.end:
+            self.refill()
+        pos = self.pos
+        self.pos = pos + TRACE_SIZE
+        return self.buf[pos : pos + TRACE_SIZE]
 
 
 def response_head(
@@ -202,6 +245,7 @@ class ClientProtocol(asyncio.Protocol):
         "_rest",
         "_size",
         "_te",
+        "_trace",
         "_upgrade",
         "_upgrading",
         "_url",
@@ -215,6 +259,7 @@ class ClientProtocol(asyncio.Protocol):
         "handling",
         "parser",
         "read_tick",
+        "sent",
         "transport",
         "write_paused",
     )
@@ -229,6 +274,7 @@ class ClientProtocol(asyncio.Protocol):
         self._rest = FORWARDED_REST
         self.forwarded = b"x-forwarded-for: unknown" + FORWARDED_REST
         self.write_paused = False
+        self.sent = 0
         self.closed = False
         self.active: Ticket | None = None  # the request being proxied
         self._queue: deque[Queued] = deque()
@@ -256,6 +302,7 @@ class ClientProtocol(asyncio.Protocol):
         self._conn: bytes | None = None
         self._upgrade: bytes | None = None
         self._xff: bytes | None = None
+        self._trace = False  # the client sent a traceparent
         self._count = 0
         self._size = 0
 
@@ -374,6 +421,9 @@ class ClientProtocol(asyncio.Protocol):
             self._upgrade = value
         elif lname == b"x-forwarded-for":
             self._xff = value if self._xff is None else self._xff + b", " + value
+        elif lname == b"traceparent":
+            self._trace = True
+            self._lines.append(b"%s: %s\r\n" % (name, value))  # propagated as received
 
     def on_headers_complete(self) -> None:
         """Validate and route the head, open its exchange and start it (or queue it)."""
@@ -415,6 +465,16 @@ class ClientProtocol(asyncio.Protocol):
         if chunked or length is not None:
             self.read_tick = ctx.idle_tick
             ctx.bodies.add(self)  # the body idle timeout runs (see gateway.limits)
+        if not self._trace:  # TraceIds.take, inline
+            ids = self.ctx.trace_ids
+            pos = ids.pos
+            if pos >= ids.end:
+                ids.refill()
+                pos = 0
+            ids.pos = pos + TRACE_SIZE
+            lines.append(ids.buf[pos : pos + TRACE_SIZE])
+        if self.ctx.request_log is not None:
+            ex.log_head = (host, method, url)
         ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length
         )
@@ -453,6 +513,7 @@ class ClientProtocol(asyncio.Protocol):
         self._http10 = http10
         self._keep_alive = keep_alive
         self._framing = 0
+        self.sent = 0
         ex.start()
 
     def hold(self) -> None:
@@ -498,6 +559,7 @@ class ClientProtocol(asyncio.Protocol):
         return eof_ends
 
     def response_body(self, data: bytes) -> None:
+        self.sent += len(data)
         if self._framing == FRAME_CHUNKED:
             self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:

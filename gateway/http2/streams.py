@@ -57,6 +57,7 @@ class H2Stream:
         "proto",
         "request_ended",
         "response_done",
+        "sent",
         "sid",
         "trailers",
         "unacked",
@@ -72,6 +73,7 @@ class H2Stream:
         self.unacked = 0  # request bytes received while blocked: window not yet granted
         self.out: deque[bytes] = deque()
         self.out_size = 0
+        self.sent = 0  # response body bytes passed on (the request log)
         self.head_sent = False
         self.response_done = False
         self.request_ended = False
@@ -139,6 +141,7 @@ class H2Stream:
 
     def response_body(self, data: bytes) -> None:
         if data:
+            self.sent += len(data)
             self.out.append(data)
             self.out_size += len(data)
 

@@ -1,6 +1,7 @@
 """The benchmark's cases; each returns a JSON-able dict.
 
-- ``proxies``: direct vs the standalone gateway vs nginx, same sample-app process, wrk.
+- ``proxies``: direct vs the standalone gateway (metrics on, and ``--no-metrics``) vs nginx,
+  same sample-app process, wrk.
 - ``probe``: Knative's dataplane-probe shape, fixed rate to ``?sleep=100``, on the platform,
   with the activator out of and forced into the path (target-burst-capacity 0 / -1).
 - ``platforms``: ``coldbrew serve`` with 1 service and --workers 1, --workers 2, and with
@@ -27,10 +28,12 @@ def proxies(rounds: int, duration: int, connections: int) -> dict[str, Any]:
     with Procs() as procs:
         _, app = procs.sample_app()
         gateway, gw_port = procs.gateway(HOST, app)
+        bare, bare_port = procs.gateway(HOST, app, "--no-metrics")
         nginx, ng_port = procs.nginx(app)
         targets = [
             Target("direct", app),
             Target("gateway", gw_port, [gateway.pid]),
+            Target("gateway --no-metrics", bare_port, [bare.pid]),
             Target("nginx", ng_port, [nginx.pid, *children(nginx.pid)]),
         ]
         interleaved(targets, rounds, duration, connections)

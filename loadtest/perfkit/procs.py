@@ -134,10 +134,10 @@ class Procs:
         wait_listening(port)
         return proc, port
 
-    def gateway(self, host: str, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+    def gateway(self, host: str, upstream: int, *flags: str) -> tuple[subprocess.Popen[bytes], int]:
         """``python -m gateway`` routing ``host`` to the upstream port; (process, port)."""
         proc = self.spawn(
-            [sys.executable, "-m", "gateway", "--route", f"{host}=127.0.0.1:{upstream}"],
+            [sys.executable, "-m", "gateway", "--route", f"{host}=127.0.0.1:{upstream}", *flags],
             env=ENV,
             stdout=subprocess.PIPE,
         )

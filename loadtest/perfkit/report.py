@@ -18,6 +18,12 @@ def goals(r: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         cpu = m["gateway"]["cpu_us_per_request"] / m["nginx"]["cpu_us_per_request"]
         out.append(("throughput >= 0.9 x nginx", f"{ratio:.2f} x", ratio >= 0.9))
         out.append(("CPU/request <= 1.5 x nginx", f"{cpu:.2f} x", cpu <= 1.5))
+        bare = m.get("gateway --no-metrics")
+        if bare:
+            rps = m["gateway"]["rps"] / bare["rps"]
+            cpu = m["gateway"]["cpu_us_per_request"] / bare["cpu_us_per_request"]
+            out.append(("metrics on: throughput >= 0.97 x off", f"{rps:.3f} x", rps >= 0.97))
+            out.append(("metrics on: CPU/request <= 1.03 x off", f"{cpu:.3f} x", cpu <= 1.03))
     if "probe" in r:
         for name in ("gateway", "gateway+activator"):
             added = r["probe"][name]["p95_added_ms"]
@@ -57,8 +63,10 @@ def markdown(r: dict[str, Any]) -> str:
         )
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         m = r["proxies"]["median"]
-        for name in ("direct", "nginx", "gateway"):
-            row = m[name]
+        for name in ("direct", "nginx", "gateway", "gateway --no-metrics"):
+            row = m.get(name)
+            if row is None:
+                continue
             lines.append(
                 f"| {name} | {_f(row['rps'], 0)} | {row['rps'] / m['nginx']['rps']:.2f} | "
                 f"{_f(row['p50_ms'], 2)} | {_f(row['p99_ms'], 2)} | "

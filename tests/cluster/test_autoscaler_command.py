@@ -148,3 +148,12 @@ async def test_the_command_leads_and_releases_its_lease_on_sigterm(tmp_path: Pat
                 await process.wait()
         spec = lease(emulator, ns="coldbrew-system")
         assert spec is not None and not spec.get("holderIdentity")  # released for the next
+
+
+async def test_metrics_on_the_admin_port(replicas: Any) -> None:
+    a = await replicas("a")
+    async with replicas.session.get(a.url + "/metrics") as response:
+        text = await response.text()
+    assert response.status == 200
+    for family in ("autoscaler_desired_pods", "autoscaler_panic_mode", "process_cpu_seconds"):
+        assert f"# TYPE {family}" in text

@@ -83,7 +83,78 @@ def crds(chart: Any) -> dict[str, Doc]:
     return out
 
 
+# prometheus-operator's ServiceMonitor is a CRD kubernetes-validate has no schema for: it is
+# checked strictly (unknown fields refused) against this schema of the fields of
+# monitoring.coreos.com/v1 ServiceMonitor the chart may render.
+DURATION = "^(0|(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+_LABEL_SELECTOR: Doc = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "matchLabels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "matchExpressions": {"type": "array"},
+    },
+}
+SERVICE_MONITOR_SCHEMA: Doc = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
+        "metadata": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name", "namespace"],
+            "properties": {
+                "name": {"type": "string"},
+                "namespace": {"type": "string"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["selector", "endpoints"],
+            "properties": {
+                "jobLabel": {"type": "string"},
+                "selector": _LABEL_SELECTOR,
+                "namespaceSelector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "any": {"type": "boolean"},
+                        "matchNames": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string"},
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": {"type": "string", "pattern": DURATION},
+                            "scrapeTimeout": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def k8s_validate(doc: Doc) -> None:
+    if doc["kind"] == "ServiceMonitor":
+        validator = jsonschema.Draft7Validator(SERVICE_MONITOR_SCHEMA)
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert errors == [], f"ServiceMonitor/{doc['metadata']['name']}: {errors}"
+        return
     try:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
@@ -143,6 +214,9 @@ VARIANTS: dict[str, Doc] = {
             },
             "localService": {"enabled": False},
         }
+    },
+    "service monitor": {
+        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}}
     },
 }
 
@@ -657,3 +731,57 @@ def test_gc_values_reach_config_gc_and_the_config_file(chart: Any) -> None:
     cm = find(objects(render(chart, values)), "ConfigMap", "config-autoscaler")["data"]
     gc = parse_config(yaml.safe_load(cm["config.yaml"])).gc
     assert (gc.retain_since_create, gc.min_non_active, gc.max_non_active) == (None, 3, 1000)
+
+
+# --- Prometheus: scrape annotations, the optional ServiceMonitor -------------------------
+
+
+@pytest.mark.parametrize("component", ["gateway", "controller", "autoscaler"])
+def test_pods_are_annotated_for_scraping(docs: list[Doc], component: str) -> None:
+    deployment = find(docs, "Deployment", f"coldbrew-{component}")
+    pod = deployment["spec"]["template"]
+    notes = pod["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true"
+    assert notes["prometheus.io/path"] == "/metrics"
+    ports = {p["name"]: p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+    assert int(notes["prometheus.io/port"]) == ports["admin"]
+    assert not [d for d in docs if d["kind"] == "ServiceMonitor"]  # off by default
+
+
+def test_service_monitor_finds_every_component(chart: Any) -> None:
+    values = {"metrics": {"podAnnotations": False, "serviceMonitor": {"enabled": True}}}
+    docs = objects(render(chart, values))
+    monitor = find(docs, "ServiceMonitor", "coldbrew")
+    k8s_validate(monitor)
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "http-admin", "path": "/metrics", "interval": "15s"}
+    ]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    with_admin = [
+        d["metadata"]["name"]
+        for d in docs
+        if d["kind"] == "Service"
+        and selector.items() <= d["metadata"]["labels"].items()
+        and any(p["name"] == "http-admin" for p in d["spec"]["ports"])
+    ]
+    assert sorted(with_admin) == [
+        "coldbrew-autoscaler",
+        "coldbrew-controller",
+        "coldbrew-gateway-admin",
+    ]
+    gateway = find(docs, "Deployment", "coldbrew-gateway")["spec"]["template"]["metadata"]
+    assert "annotations" not in gateway  # podAnnotations: false
+
+
+def test_service_monitor_schema_is_strict() -> None:
+    validator = jsonschema.Draft7Validator(SERVICE_MONITOR_SCHEMA)
+    good = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "x", "namespace": NS},
+        "spec": {"selector": {"matchLabels": {}}, "endpoints": [{"port": "http-admin"}]},
+    }
+    assert validator.is_valid(good)
+    bad = copy.deepcopy(good)
+    bad["spec"]["endpoints"][0]["prot"] = "http-admin"
+    assert not validator.is_valid(bad)

@@ -4,7 +4,8 @@ The API server is the test emulator (:mod:`tests.cluster.emulator`) on 127.0.0.1
 through a kubeconfig file as a real cluster would be. The "pod" is the bundled sample
 app as a real process; the test writes its Pod object (IP 127.0.0.1, its port, Ready)
 the way a kubelet would. Checks the health endpoints the chart probes, routing by Host
-header, and that SIGTERM turns the gateway unready and then ends it with status 0.
+header, ``/metrics`` on the admin port, and that SIGTERM turns the gateway unready and
+then ends it with status 0.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ async def test_cluster_gateway_process(tmp_path: Path) -> None:
                 headers={"Host": "coffee.default.example.com"},
             )
             assert "cluster" in text
+            metrics = await poll(session, f"http://127.0.0.1:{admin}/metrics", 200)
+            assert 'service_name="coffee"' in metrics
+            assert 'revision_request_count_total{configuration_name="coffee"' in metrics
+            assert "process_cpu_seconds_total" in metrics
             gw.send_signal(signal.SIGTERM)
             await poll(session, f"http://127.0.0.1:{admin}/readyz", 503)
             # unready but still serving during the drain delay

@@ -110,3 +110,12 @@ affinity:
 - name: HOME
   value: /tmp
 {{- end -}}
+
+{{/* Pod annotations for annotation-based Prometheus discovery: /metrics on the admin port. */}}
+{{- define "coldbrew.scrapeAnnotations" -}}
+{{- if .Values.metrics.podAnnotations -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: "8081"
+prometheus.io/path: /metrics
+{{- end -}}
+{{- end -}}

@@ -9,9 +9,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from prometheus_client import ProcessCollector
+
 from autoscaler.config import ConfigError
 from coldbrew.platform_config import load_config
 from gateway.admin import admin_app
+from gateway.exposition import metrics_route, registry_of
 
 from ..kube.running import run_with_admin
 from .loop import run_controller
@@ -44,7 +47,8 @@ async def serve_controller(
         record_events=True,
         gc=platform.gc,
     )
-    app = admin_app()
+    # /metrics: the process's CPU and memory (the controller decides nothing per request).
+    app = admin_app(routes=[metrics_route(registry_of([ProcessCollector(registry=None)]))])
     work = run_controller(
         settings=settings, kubeconfig=kubeconfig, lease_namespace=lease_namespace, identity=identity
     )

@@ -11,6 +11,8 @@ The admin port serves (``gateway.admin.admin_app``):
 * ``/autoscaler/stream``: the gateways' metrics websocket (docs/seams.md), on the
   leader only: a follower answers 503, and a replica that stops leading closes the streams
   it has, so the gateways reconnect (through the Service) to the new leader.
+* ``/metrics``: the KPA's decisions per revision (autoscaler/exposition.py, Knative's
+  ``autoscaler_*`` names; a follower has none) and the process's CPU and memory.
 
 SIGTERM or SIGINT stops it: it steps down, releases the Lease (another replica takes
 over at its next retry) and returns 0. A bad ``--config`` returns 1 at once, naming the key.
@@ -28,11 +30,14 @@ from typing import Any
 
 from aiohttp import web
 from kubernetes_asyncio import client
+from prometheus_client import ProcessCollector
 
 from autoscaler.config import ConfigError
+from autoscaler.exposition import AutoscalerCollector
 from autoscaler.streaming import STREAM_PATH, add_routes
 from coldbrew.platform_config import PlatformConfig, load_config
 from gateway.admin import admin_app
+from gateway.exposition import metrics_route, registry_of
 
 from ..kube.accessing import Kube, connect
 from ..kube.eventing import KubeRecorder
@@ -114,6 +119,8 @@ class AutoscalerReplica:
         app = admin_app(self._is_leader, self._lease_details)
         app.middlewares.append(self._leader_streams)
         add_routes(app, self.scaler.autoscaler)
+        collectors = [AutoscalerCollector(self.scaler.autoscaler), ProcessCollector(registry=None)]
+        app.router.add_routes([metrics_route(registry_of(collectors))])
         return app
 
     def _lease_details(self) -> dict[str, object]:
