@@ -77,8 +77,8 @@ class StoredRevision:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredDomainMapping:
-    """One applied DomainMapping: ``name`` is the custom host it maps."""
+class StoredObject:
+    """One applied object kept as its manifest (a DomainMapping, a ConfigMap, a Secret)."""
 
     namespace: str
     name: str
@@ -95,25 +95,18 @@ class StoredDomainMapping:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredConfig:
+class StoredDomainMapping(StoredObject):
+    """One applied DomainMapping: ``name`` is the custom host it maps."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConfig(StoredObject):
     """One applied ConfigMap or Secret: ``manifest`` is its Kubernetes form (Secret data base64).
 
     ``version`` counts its changes (its ``resourceVersion``).
     """
 
-    namespace: str
-    name: str
-    manifest: Mapping[str, Any]
-    uid: str
-    created: float
     version: int = 1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "manifest", freeze(self.manifest))
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
