@@ -13,10 +13,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from loadtest.perfkit.procs import children
-from tests.e2e.harness import Server, wait_for
+import yaml
 
-IMAGE = "registry.cn-hangzhou.aliyuncs.com/knative-sample/helloworld-go:160e4dc8"
+from loadtest.perfkit.procs import children
+from tests.e2e.harness import (
+    EXAMPLES,
+    Server,
+    wait_for,
+)
+
+# The seed's cafe image, as examples/coffee.yaml names it.
+IMAGE = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())["spec"]["template"]["spec"][
+    "containers"
+][0]["image"]
 CONFIG = "autoscaler:\n  allow-zero-initial-scale: true\n"
 ANN = "autoscaling.knative.dev/"
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from coldbrew.runtime import ImageMap, ImageMapError, PodInfo
 from coldbrew.runtime.launch import expand, pod_env, resolve_argv
@@ -15,11 +16,16 @@ from coldbrew.runtime.pods import Backoff
 
 from .conftest import template
 
+# The seed's cafe image, as examples/coffee.yaml names it (the host is not repeated here).
+DEMO_IMAGE = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "examples" / "coffee.yaml").read_text()
+)["spec"]["template"]["spec"]["containers"][0]["image"]
+
 
 @pytest.mark.parametrize(
     "image",
     [
-        "registry.cn-hangzhou.aliyuncs.com/knative-sample/helloworld-go:160e4dc8",
+        DEMO_IMAGE,
         "example.net/knative-samples/helloworld-go",
         "example.net/knative-samples/autoscale-go:0.1",
         "knative-samples/autoscale-go",
