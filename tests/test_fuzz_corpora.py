@@ -21,7 +21,9 @@ def inputs() -> list[tuple[str, Path]]:
     for name in sorted(TARGETS):
         for kind in ("corpus", "regressions"):
             folder = FUZZ / kind / name
-            found += [(name, p) for p in sorted(folder.iterdir()) if p.is_file()]
+            found += [
+                (name, p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "README"
+            ]
     return found
 
 
