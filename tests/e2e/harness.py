@@ -161,6 +161,11 @@ class Hey:
             self.proc.kill()
             self.proc.wait()
 
+    def stop(self, timeout: float = 60) -> dict[str, int]:
+        """End the run now (hey reports what it did on SIGINT); as :meth:`finish`."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.finish(timeout)
+
     def finish(self, timeout: float = 60) -> dict[str, int]:
         """Status code -> count; fails on any transport error hey reports."""
         self.report, _ = self.proc.communicate(timeout=timeout)
