@@ -7,6 +7,7 @@ import base64
 import contextlib
 import itertools
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +34,9 @@ class Browser:
 
     def __init__(self, binary: str = "chromium") -> None:
         self.binary = binary
-        self.profile = tempfile.TemporaryDirectory(prefix="coldbrew-chromium-")
+        self.profile = tempfile.TemporaryDirectory(
+            prefix="coldbrew-chromium-", ignore_cleanup_errors=True
+        )
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.http: aiohttp.ClientSession | None = None
@@ -63,6 +66,19 @@ class Browser:
             except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+        # Chromium's helper processes may still write into the profile for a moment after
+        # the browser itself exited: retry the removal until it holds, with a deadline.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                shutil.rmtree(self.profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
         self.profile.cleanup()
 
     async def open(self, url: str) -> Page:
