@@ -21,7 +21,7 @@ import pytest
 
 from coldbrew.runtime.containers import EngineError, connect, detect
 from tests.containers.images import HELLO_IMAGE, import_image
-from tests.containers.util import containers_of, engine_call
+from tests.containers.util import containers_of, engine_call, remove_leftovers
 from tests.e2e.harness import Server
 
 ENGINE_START_TIMEOUT = 30.0
@@ -50,8 +50,11 @@ def _no_engine(why: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine_url() -> Iterator[str]:
-    """The Docker API URL of a running engine; exported as DOCKER_HOST for subprocesses."""
+def engine_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Docker API URL of a running engine; exported as DOCKER_HOST for subprocesses.
+
+    At the end of the session, every coldbrew container whose state dir lies under this
+    session's temporary root is removed: a test that fails or kills serve leaves none."""
     found = asyncio.run(_answers())
     service: subprocess.Popen[bytes] | None = None
     if found is None:
@@ -75,6 +78,10 @@ def engine_url() -> Iterator[str]:
     try:
         yield found
     finally:
+        with contextlib.suppress(Exception):  # the engine may be gone: nothing to remove
+            left = remove_leftovers(found, tmp_path_factory.getbasetemp())
+            if left:
+                print(f"\nremoved containers the tests left behind: {', '.join(left)}")
         if previous is None:
             os.environ.pop("DOCKER_HOST", None)
         else:

@@ -9,7 +9,14 @@ from typing import Any, TypeVar
 
 import aiodocker
 
-from coldbrew.runtime.containers.engine import INSTANCE_LABEL, client, close_client, labelled
+from coldbrew.runtime.containers.engine import (
+    INSTANCE_LABEL,
+    MANAGED_LABEL,
+    client,
+    close_client,
+    labelled,
+    remove_labelled,
+)
 
 T = TypeVar("T")
 
@@ -44,3 +51,21 @@ async def _inspect(docker: aiodocker.Docker, cid: str) -> dict[str, Any]:
         return await docker.containers.container(cid).show()
     except aiodocker.DockerError:
         return {"Id": cid, "State": {"Status": "gone"}}
+
+
+def remove_leftovers(url: str, root: Path) -> list[str]:
+    """Force-remove coldbrew's containers of every instance (state dir) under ``root``: what
+    a failed or killed test left behind. Their names."""
+    prefix = str(root.resolve()) + "/"
+
+    async def fn(docker: aiodocker.Docker) -> list[str]:
+        instances = {
+            c.get("Labels", {}).get(INSTANCE_LABEL, "")
+            for c in await labelled(docker, **{MANAGED_LABEL: "coldbrew"})
+        }
+        removed: list[str] = []
+        for instance in sorted(i for i in instances if i.startswith(prefix)):
+            removed += await remove_labelled(docker, instance)
+        return removed
+
+    return engine_call(url, fn)
