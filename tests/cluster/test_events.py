@@ -23,13 +23,12 @@ from tests.cluster.autoscaler_helpers import (
     STREAM,
     Running,
     eventually,
-    fronts,
     poke_frame,
     set_ready,
 )
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import api_client, api_server
-from tests.cluster.test_autoscaler_reserve import CONFIG, Env, add
+from tests.cluster.test_autoscaler_reserve import CONFIG, Env, add, environment
 from tests.cluster.test_controller import EXAMPLES, Cluster, cluster
 
 __all__ = ["cluster"]  # the fixture, shared with the controller's tests
@@ -78,14 +77,8 @@ async def test_repeats_are_one_event_with_a_count_and_an_expired_one_is_made_aga
 
 @pytest.fixture
 async def env() -> AsyncIterator[Env]:
-    emulator = Emulator()
-    async with fronts(emulator, 1) as made:
-        e = Env(emulator, made)
-        try:
-            yield e
-        finally:
-            for r in e.running:
-                await r.stop()
+    async with environment(1) as e:
+        yield e
 
 
 async def test_the_autoscaler_records_rescales_and_both_hand_overs(env: Env) -> None:
