@@ -143,11 +143,7 @@ async def test_the_controller_records_created_and_updated(cluster: Cluster) -> N
     assert created["involvedObject"]["uid"] == cluster.obj("services", "coffee")["metadata"]["uid"]
     doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
     doc["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "espresso"
-    existing = cluster.obj("services", "coffee")
-    doc["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-    await cluster.custom.replace_namespaced_custom_object(
-        "serving.knative.dev", "v1", "default", "services", "coffee", doc
-    )
+    await cluster.apply_doc(doc)
     await cluster.wait("revisions", "coffee-00002")
     controller = cluster.controller
     assert controller is not None and controller.events is not None
