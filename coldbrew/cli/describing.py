@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coldbrew.cli.printing import age
+from coldbrew.cli.printing import age, condition_of
 
 Section = list[str]
 
@@ -77,13 +77,6 @@ def _scale(rev: dict[str, Any]) -> str:
     return f"{st.get('actualReplicas', 0)}/{st.get('desiredReplicas', 0)}"
 
 
-def _ready(obj: dict[str, Any]) -> str:
-    for c in obj.get("status", {}).get("conditions", []):
-        if c.get("type") == "Ready":
-            return str(c.get("status", "Unknown"))
-    return "Unknown"
-
-
 def service(svc: dict[str, Any], revisions: list[dict[str, Any]], evs: list[dict[str, Any]]) -> str:
     st = svc.get("status", {})
     out = _header(svc) + _pairs([("URL", st.get("url", ""))])
@@ -108,7 +101,8 @@ def _revision_row(rev: dict[str, Any]) -> list[str]:
     reserve = rev.get("status", {}).get("coldbrew", {}).get("reserveReplicas", 0)
     created = age(rev["metadata"].get("creationTimestamp"))
     limit = f"target {target}, limit {cc or 'none'}"
-    return [rev["metadata"]["name"], _ready(rev), _scale(rev), str(reserve), image, limit, created]
+    ready = str(condition_of(rev).get("status", "Unknown"))
+    return [rev["metadata"]["name"], ready, _scale(rev), str(reserve), image, limit, created]
 
 
 def revision(rev: dict[str, Any], pods: list[dict[str, Any]], evs: list[dict[str, Any]]) -> str:

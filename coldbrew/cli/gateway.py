@@ -11,24 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from coldbrew.authorizing import TOKEN_ENV, with_token
+from gateway.limits import ClientLimits
 from gateway.server import Gateway
 from gateway.tls import TlsFiles
 
 
-def run_gateway(args: argparse.Namespace, tls: TlsFiles | None = None) -> int:
-    from coldbrew.cli.client_limits import limits_from_args
+def run_gateway(args: argparse.Namespace, tls: TlsFiles | None, limits: ClientLimits) -> int:
+    """``tls`` and ``limits``: what the flags give (checked by the caller)."""
     from gateway.worker import main as worker_main
 
-    try:
-        limits = limits_from_args(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     token = os.environ.get(TOKEN_ENV)  # set by ``serve --workers N --admin-host ...``
     options: dict[str, Any] = {
         "limits": limits,

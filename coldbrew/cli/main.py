@@ -16,7 +16,8 @@ from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
-CONFIG_ALIASES = sorted(k for k, v in ALIASES.items() if v in ("configmaps", "secrets"))
+# The names ``delete`` takes: those of the kinds ``apply`` writes.
+DELETABLE = [name for name, kind in ALIASES.items() if kind in WRITABLE.values()]
 
 
 def _data_plane_flags(p: argparse.ArgumentParser) -> None:
@@ -129,10 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete = sub.add_parser(
         "delete", help="delete a service (and all it made), a mapping, a configmap or a secret"
     )
-    delete.add_argument(
-        "kind",
-        choices=["ksvc", "kservice", "service", "services", *DELETABLE_MAPPINGS, *CONFIG_ALIASES],
-    )
+    delete.add_argument("kind", choices=DELETABLE)
     delete.add_argument("name")
     delete.add_argument("-n", "--namespace", default="default")
     _server_flag(delete)
@@ -165,7 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DELETABLE_MAPPINGS = ("dm", "domainmapping", "domainmappings")
 OBJECT_NAMES = {
     "ksvc": "service.serving.knative.dev",
     "domainmappings": "domainmapping.serving.knative.dev",
@@ -245,6 +242,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.command in ("serve", "gateway"):
         try:
             tls = tls_files(args)
+            limits = limits_from_args(args)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -270,12 +268,8 @@ def run(argv: list[str] | None = None) -> int:
             metrics=not args.no_metrics,
             cold_start_header=args.cold_start_header,
             request_log=args.request_log,
+            limits=limits,
         )
-        try:
-            opts.limits = limits_from_args(args)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
         if opts.workers < 1:
             print("error: --workers must be at least 1", file=sys.stderr)
             return 2
@@ -283,7 +277,7 @@ def run(argv: list[str] | None = None) -> int:
     if args.command == "gateway":
         from coldbrew.cli.gateway import run_gateway
 
-        return run_gateway(args, tls)
+        return run_gateway(args, tls, limits)
     if args.command in ("controller", "autoscaler"):
         return _run_cluster_component(args)
     if args.command == "simulate":

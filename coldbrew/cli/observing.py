@@ -7,21 +7,13 @@ import sys
 from typing import Any
 
 from coldbrew.cli import describing
-from coldbrew.cli.client import CORE, Client, ClientError
+from coldbrew.cli.client import ALIASES, Client, ClientError
 from coldbrew.cli.events import events_table, follow
 from coldbrew.cli.printing import document
 
+# The kinds ``describe`` shows, by every name ``get`` takes for them.
 DESCRIBABLE = {
-    "ksvc": "ksvc",
-    "kservice": "ksvc",
-    "service": "ksvc",
-    "services": "ksvc",
-    "revision": "revisions",
-    "revisions": "revisions",
-    "rev": "revisions",
-    "pod": "pods",
-    "pods": "pods",
-    "po": "pods",
+    name: kind for name, kind in ALIASES.items() if kind in ("ksvc", "revisions", "pods")
 }
 
 
@@ -38,7 +30,7 @@ def events_of(client: Client, ns: str, kind: str, names: list[str]) -> list[dict
     for name in names:
         selector = f"involvedObject.kind={kind},involvedObject.name={name}"
         out += client.events(ns, selector=selector)["items"]
-    return sorted(out, key=lambda e: (e.get("lastTimestamp", ""), e["metadata"]["resourceVersion"]))
+    return sorted(out, key=_when)
 
 
 def describe(client: Client, args: argparse.Namespace) -> str:
@@ -103,4 +95,4 @@ def get_events(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["CORE", "ClientError", "add_parser", "describe", "get_events"]
+__all__ = ["add_parser", "describe", "get_events"]

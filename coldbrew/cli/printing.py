@@ -13,7 +13,7 @@ import yaml
 Row = list[str]
 
 
-def _condition(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any]:
+def condition_of(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any]:
     for cond in obj.get("status", {}).get("conditions", []):
         if cond.get("type") == kind:
             return dict(cond)
@@ -39,7 +39,7 @@ def age(timestamp: str | None, now: float | None = None) -> str:
 
 def ksvc_row(obj: dict[str, Any], wide: bool) -> Row:
     st = obj.get("status", {})
-    ready = _condition(obj)
+    ready = condition_of(obj)
     return [
         obj["metadata"]["name"],
         st.get("url", ""),
@@ -53,7 +53,7 @@ def ksvc_row(obj: dict[str, Any], wide: bool) -> Row:
 def revision_row(obj: dict[str, Any], wide: bool) -> Row:
     labels = obj["metadata"].get("labels", {})
     st = obj.get("status", {})
-    ready = _condition(obj)
+    ready = condition_of(obj)
     row = [
         obj["metadata"]["name"],
         labels.get("serving.knative.dev/configuration", ""),
@@ -114,7 +114,7 @@ def pod_row(obj: dict[str, Any], wide: bool) -> Row:
 
 def kpa_row(obj: dict[str, Any], wide: bool) -> Row:
     st = obj.get("status", {})
-    ready = _condition(obj)
+    ready = condition_of(obj)
     metrics = st.get("coldbrew", {})
     row = [
         obj["metadata"]["name"],
@@ -135,7 +135,7 @@ def kpa_row(obj: dict[str, Any], wide: bool) -> Row:
 
 
 def domain_mapping_row(obj: dict[str, Any], wide: bool) -> Row:
-    ready = _condition(obj)
+    ready = condition_of(obj)
     return [
         obj["metadata"]["name"],
         obj.get("status", {}).get("url", ""),

@@ -9,6 +9,7 @@ local mode's ``Reserver`` keeps: the side taking traffic is ready before the oth
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,16 +84,23 @@ class Env:
         raise AssertionError(f"never idle: {scaler.status(KEY)}")
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[Env]:
+@contextlib.asynccontextmanager
+async def environment(count: int) -> AsyncIterator[Env]:
+    """An emulator with ``count`` fronts; the replicas started on it are stopped at the end."""
     emulator = Emulator()
-    async with fronts(emulator, 2) as made:
+    async with fronts(emulator, count) as made:
         e = Env(emulator, made)
         try:
             yield e
         finally:
             for r in e.running:
                 await r.stop()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    async with environment(2) as e:
+        yield e
 
 
 async def add(

@@ -58,6 +58,10 @@ class Cluster:
     async def apply(self, example: str, **changes: Any) -> None:
         doc = yaml.safe_load((EXAMPLES / example).read_text())
         doc["metadata"].update(changes)
+        await self.apply_doc(doc)
+
+    async def apply_doc(self, doc: dict[str, Any]) -> None:
+        """Create the Service ``doc``, or replace it at its stored resourceVersion."""
         name = doc["metadata"]["name"]
         existing = self.emu.get(KSVC, "services", "default", name)
         if existing is None:
@@ -187,12 +191,7 @@ async def test_template_change_creates_second_revision(cluster: Cluster) -> None
     await cluster.wait_status("coffee", ready)
     doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
     doc["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "coffee-v2"
-    existing = cluster.obj("services", "coffee")
-    assert existing is not None
-    doc["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-    await cluster.custom.replace_namespaced_custom_object(
-        "serving.knative.dev", "v1", "default", "services", "coffee", doc
-    )
+    await cluster.apply_doc(doc)
     rev2 = await cluster.wait("revisions", "coffee-00002")
     assert rev2["metadata"]["labels"]["serving.knative.dev/configurationGeneration"] == "2"
     status = await cluster.wait_status(

@@ -43,16 +43,7 @@ async def test_gc_deletes_the_same_revisions_as_local_mode(cluster: Cluster) -> 
         template["spec"]["containers"][0]["env"][0]["value"] = f"v{n}"
         if n == 1:
             template["metadata"]["annotations"][NO_GC] = "true"
-        existing = cluster.obj("services", "coffee")
-        if existing is None:
-            await cluster.custom.create_namespaced_custom_object(
-                "serving.knative.dev", "v1", "default", "services", doc
-            )
-        else:
-            doc["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-            await cluster.custom.replace_namespaced_custom_object(
-                "serving.knative.dev", "v1", "default", "services", "coffee", doc
-            )
+        await cluster.apply_doc(doc)
         name = f"coffee-{n:05}"
         await cluster.make_ready(name)
         await cluster.wait_status(

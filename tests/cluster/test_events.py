@@ -23,13 +23,12 @@ from tests.cluster.autoscaler_helpers import (
     STREAM,
     Running,
     eventually,
-    fronts,
     poke_frame,
     set_ready,
 )
 from tests.cluster.emulator import Emulator
 from tests.cluster.objects import api_client, api_server
-from tests.cluster.test_autoscaler_reserve import CONFIG, Env, add
+from tests.cluster.test_autoscaler_reserve import CONFIG, Env, add, environment
 from tests.cluster.test_controller import EXAMPLES, Cluster, cluster
 
 __all__ = ["cluster"]  # the fixture, shared with the controller's tests
@@ -78,14 +77,8 @@ async def test_repeats_are_one_event_with_a_count_and_an_expired_one_is_made_aga
 
 @pytest.fixture
 async def env() -> AsyncIterator[Env]:
-    emulator = Emulator()
-    async with fronts(emulator, 1) as made:
-        e = Env(emulator, made)
-        try:
-            yield e
-        finally:
-            for r in e.running:
-                await r.stop()
+    async with environment(1) as e:
+        yield e
 
 
 async def test_the_autoscaler_records_rescales_and_both_hand_overs(env: Env) -> None:
@@ -150,11 +143,7 @@ async def test_the_controller_records_created_and_updated(cluster: Cluster) -> N
     assert created["involvedObject"]["uid"] == cluster.obj("services", "coffee")["metadata"]["uid"]
     doc = yaml.safe_load((EXAMPLES / "coffee.yaml").read_text())
     doc["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = "espresso"
-    existing = cluster.obj("services", "coffee")
-    doc["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
-    await cluster.custom.replace_namespaced_custom_object(
-        "serving.knative.dev", "v1", "default", "services", "coffee", doc
-    )
+    await cluster.apply_doc(doc)
     await cluster.wait("revisions", "coffee-00002")
     controller = cluster.controller
     assert controller is not None and controller.events is not None

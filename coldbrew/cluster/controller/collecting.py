@@ -12,10 +12,10 @@ mode: the latest created revision. Nothing is collected while the route is not r
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from coldbrew.api.objects import ROUTING_STATE_LABEL
+from coldbrew.api.objects import ROUTING_STATE_LABEL, rfc3339
 from rulebook.gc import GCConfig, RevisionFacts, collectable, no_gc
 
 from ..kube.accessing import REVISIONS, Kube
@@ -34,10 +34,6 @@ def _time(text: Any) -> float | None:
         return None
 
 
-def _stamp(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def mark_routing(
     kube: Kube, namespace: str, revisions: dict[str, dict[str, Any]], routed: set[str], now: float
 ) -> None:
@@ -50,7 +46,7 @@ async def mark_routing(
         patch = {
             "metadata": {
                 "labels": {ROUTING_STATE_LABEL: state},
-                "annotations": {MODIFIED_ANNOTATION: _stamp(now)},
+                "annotations": {MODIFIED_ANNOTATION: rfc3339(now)},
             }
         }
         revisions[name] = await kube.patch(REVISIONS, namespace, name, patch)

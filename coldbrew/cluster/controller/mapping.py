@@ -19,12 +19,8 @@ from coldbrew.api.status import condition
 
 from ..kube.accessing import DOMAIN_MAPPINGS, SERVICES, Kube
 from ..kube.writing import write_status
+from ..mirror.reading import claim_order
 from .reconciling import INVALID_SPEC, Settings
-
-
-def _claim(obj: dict[str, Any]) -> tuple[str, str]:
-    meta = obj.get("metadata") or {}
-    return (str(meta.get("creationTimestamp") or ""), str(meta.get("namespace") or "default"))
 
 
 async def reconcile_mapping(kube: Kube, namespace: str, name: str, settings: Settings) -> None:
@@ -43,8 +39,8 @@ async def reconcile_mapping(kube: Kube, namespace: str, name: str, settings: Set
         return
     claims = (await kube.list(DOMAIN_MAPPINGS)).get("items") or []
     same = [o for o in claims if (o.get("metadata") or {}).get("name") == name]
-    first = min(same, key=_claim) if same else obj
-    claimed = _claim(first) == _claim(obj)
+    first = min(same, key=claim_order) if same else obj
+    claimed = claim_order(first) == claim_order(obj)
     service = await kube.get(SERVICES, namespace, dm.service)
     traffic = ((service or {}).get("status") or {}).get("traffic")
     routed = claimed and bool(traffic)

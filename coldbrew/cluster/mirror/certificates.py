@@ -42,6 +42,12 @@ def tls_pair(obj: dict[str, Any]) -> tuple[bytes, bytes] | None:
         return None
 
 
+def _secret_key(obj: dict[str, Any]) -> str:
+    """``"namespace/name"``: how a mapping names its Secret (``set_mappings``)."""
+    meta = obj.get("metadata") or {}
+    return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+
+
 class MappingCertificates:
     """Keeps ``directory`` holding exactly the mapped hosts' Secret pairs."""
 
@@ -53,8 +59,7 @@ class MappingCertificates:
         self._written: dict[str, tuple[bytes, bytes]] = {}  # host -> pair on disk
 
     def on_secret(self, kind: str, obj: dict[str, Any]) -> None:
-        meta = obj.get("metadata") or {}
-        key = f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+        key = _secret_key(obj)
         pair = tls_pair(obj) if kind != "DELETED" else None
         if pair is None:
             self._secrets.pop(key, None)
@@ -65,9 +70,8 @@ class MappingCertificates:
     def list_secrets(self, items: list[dict[str, Any]]) -> None:
         self._secrets = {}
         for obj in items:
-            meta = obj.get("metadata") or {}
             if (pair := tls_pair(obj)) is not None:
-                self._secrets[f"{meta.get('namespace') or 'default'}/{meta.get('name')}"] = pair
+                self._secrets[_secret_key(obj)] = pair
         self.sync()
 
     def set_mappings(self, wanted: Mapping[str, str]) -> None:

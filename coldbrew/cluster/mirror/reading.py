@@ -113,8 +113,15 @@ def domain_mapping(obj: dict[str, Any]) -> Mapping:
         redirect = http_option(dm.annotations) == "redirected"
     except (ValidationError, ValueError) as exc:
         raise Unreadable(f"domainmapping {meta.get('name')!r}: {exc}") from exc
-    claimed = (str(meta.get("creationTimestamp") or ""), dm.namespace)
+    claimed = claim_order(obj)
     return Mapping(dm.name, dm.namespace, dm.service, claimed, redirect, dm.tls_secret)
+
+
+def claim_order(obj: dict[str, Any]) -> tuple[str, str]:
+    """Where a DomainMapping stands among its host's claims: (creationTimestamp,
+    namespace), the least first. The gateways route by it, the controller reports by it."""
+    meta = obj.get("metadata") or {}
+    return (str(meta.get("creationTimestamp") or ""), str(meta.get("namespace") or "default"))
 
 
 def mapped_routes(mappings: Iterable[Mapping], table: Routes) -> tuple[Routes, set[str]]:

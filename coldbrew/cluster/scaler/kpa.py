@@ -74,7 +74,6 @@ class ClusterAutoscaler:
         events: EventRecorder | None = None,
     ) -> None:
         self.kube = Kube(api_client)
-        self.events = events
         self.config = config or PlatformConfig()
         self.autoscaler = Autoscaler(
             self.config.autoscaler,
