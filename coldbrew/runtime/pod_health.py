@@ -21,6 +21,7 @@ from typing import Literal
 from coldbrew.runtime import identity
 from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.container_specs import SecuritySpec
+from coldbrew.runtime.environment import Prepared
 from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile
@@ -40,6 +41,7 @@ class PodHealth:
     probe_hold: float
     log_file: LogFile
     checks: list[Checks]
+    prepared: Prepared  # the current run's resolved env (None: the template's) and mounts
     _stop: asyncio.Event
     _unhealthy: asyncio.Event
 
@@ -95,7 +97,7 @@ class PodHealth:
     async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
         """An exec probe or hook: the command as a process of the pod (its env, dir, user)."""
         c = self.template.container
-        env = pod_env(self.template, self.port)
+        env = pod_env(self.template, self.port, self.prepared.env)  # as the run's: refs resolved
         return await run_command(command, env, c.working_dir or self.cwd, c.security, limit)
 
     def _probe_port(self, spec: ProbeSpec | None) -> int:
