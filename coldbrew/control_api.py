@@ -24,15 +24,14 @@ habits, carry over:
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from aiohttp import web
 
 from coldbrew.api import ValidationError
 from coldbrew.authorizing import bearer_middleware
 from coldbrew.control_configs import add_config_routes
+from coldbrew.control_http import applied, deleted, found, listing, read_manifest, status_error
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
 from coldbrew.storing import StoreError
@@ -47,55 +46,8 @@ PRESENTER_KEY = web.AppKey("presenter", Presenter)
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)  # set on shutdown: followers end
 
 
-def status_error(code: int, reason: str, message: str, **details: Any) -> web.Response:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Status",
-        "status": "Failure",
-        "code": code,
-        "reason": reason,
-        "message": message,
-    }
-    if details:
-        body["details"] = details
-    return web.json_response(body, status=code)
-
-
-def listing(kind: str, items: list[dict[str, Any]], api_version: str) -> web.Response:
-    return web.json_response(
-        {"apiVersion": api_version, "kind": f"{kind}List", "metadata": {}, "items": items}
-    )
-
-
-def _one(obj: dict[str, Any] | None, kind: str, name: str) -> web.Response:
-    if obj is None:
-        return status_error(404, "NotFound", f'{kind} "{name}" not found', name=name, kind=kind)
-    return web.json_response(obj)
-
-
-async def _manifest(request: web.Request) -> dict[str, Any] | web.Response:
-    """The PUT body, its metadata matching the URL, or the error response."""
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    try:
-        obj = json.loads(await request.read())
-    except ValueError as exc:
-        return status_error(400, "BadRequest", f"body is not JSON: {exc}")
-    if not isinstance(obj, dict):
-        return status_error(400, "BadRequest", "body must be a JSON object")
-    metadata = obj.setdefault("metadata", {})
-    if not isinstance(metadata, dict):
-        return status_error(422, "Invalid", "expected a mapping: metadata", field="metadata")
-    metadata.setdefault("namespace", ns)
-    if metadata.get("name") != name or metadata.get("namespace") != ns:
-        return status_error(
-            400, "BadRequest", "metadata.name and metadata.namespace must match the URL"
-        )
-    return obj
-
-
 async def put_service(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    obj = await _manifest(request)
+    obj = await read_manifest(request)
     if isinstance(obj, web.Response):
         return obj
     try:
@@ -104,24 +56,21 @@ async def put_service(request: web.Request) -> web.Response:
         return status_error(422, "Invalid", str(exc), field=exc.field)
     except StoreError as exc:  # not saved, and not applied either
         return status_error(500, "InternalError", str(exc))
-    body = {"result": result, "object": request.app[PRESENTER_KEY].service(ns, name)}
-    return web.json_response(body, status=201 if result == "created" else 200)
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return applied(result, request.app[PRESENTER_KEY].service(ns, name))
 
 
 async def delete_service(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
     try:
-        deleted = request.app[CONTROLLER_KEY].delete(ns, name)
+        done = request.app[CONTROLLER_KEY].delete(ns, name)
     except StoreError as exc:  # not saved, and not deleted either
         return status_error(500, "InternalError", str(exc))
-    if not deleted:
-        return status_error(404, "NotFound", f'services "{name}" not found', name=name)
-    return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
+    return deleted(done, "services", name)
 
 
 async def put_domain_mapping(request: web.Request) -> web.Response:
-    ns, name = request.match_info["ns"], request.match_info["name"]
-    obj = await _manifest(request)
+    obj = await read_manifest(request)
     if isinstance(obj, web.Response):
         return obj
     try:
@@ -130,19 +79,17 @@ async def put_domain_mapping(request: web.Request) -> web.Response:
         return status_error(422, "Invalid", str(exc), field=exc.field)
     except StoreError as exc:
         return status_error(500, "InternalError", str(exc))
-    body = {"result": result, "object": request.app[PRESENTER_KEY].domain_mapping(ns, name)}
-    return web.json_response(body, status=201 if result == "created" else 200)
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    return applied(result, request.app[PRESENTER_KEY].domain_mapping(ns, name))
 
 
 async def delete_domain_mapping(request: web.Request) -> web.Response:
     ns, name = request.match_info["ns"], request.match_info["name"]
     try:
-        deleted = request.app[CONTROLLER_KEY].delete_domain_mapping(ns, name)
+        done = request.app[CONTROLLER_KEY].delete_domain_mapping(ns, name)
     except StoreError as exc:
         return status_error(500, "InternalError", str(exc))
-    if not deleted:
-        return status_error(404, "NotFound", f'domainmappings "{name}" not found', name=name)
-    return web.json_response({"kind": "Status", "status": "Success", "details": {"name": name}})
+    return deleted(done, "domainmappings", name)
 
 
 async def pod_log(request: web.Request) -> web.Response:
@@ -242,7 +189,7 @@ def _add_read_only(
 
     async def get_one(request: web.Request) -> web.Response:
         ns, name = request.match_info["ns"], request.match_info["name"]
-        return _one(getattr(request.app[PRESENTER_KEY], one)(ns, name), plural, name)
+        return found(getattr(request.app[PRESENTER_KEY], one)(ns, name), plural, name)
 
     app.router.add_get(f"{prefix}/{plural}", get_list)
     app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}", get_list)

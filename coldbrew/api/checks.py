@@ -7,7 +7,7 @@ errors name it.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from .errors import (
@@ -107,6 +107,18 @@ def get_list(obj: Mapping[str, Any], key: str, path: str) -> list[Any] | None:
     if not isinstance(value, list):
         raise wrong_type(value, "a list", join(path, key))
     return value
+
+
+def get_mappings(
+    obj: Mapping[str, Any], key: str, path: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item of the list ``obj[key]`` with its path (``path.key[i]``), refusing an item
+    that is not a mapping when the loop reaches it; nothing if absent."""
+    for index, item in enumerate(get_list(obj, key, path) or []):
+        where = f"{join(path, key)}[{index}]"
+        if not isinstance(item, dict):
+            raise wrong_type(item, "a mapping", where)
+        yield where, item
 
 
 def get_str(obj: Mapping[str, Any], key: str, path: str, required: bool = False) -> str | None:

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .checks import check_keys, get_bool, get_list, get_mapping, get_str, join
-from .errors import ValidationError, invalid_value, missing_field, wrong_type
+from .checks import check_keys, get_bool, get_mapping, get_mappings, get_str, join
+from .errors import ValidationError, invalid_value, missing_field
 from .resources import parse_quantity
 
 ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
@@ -99,10 +99,7 @@ class EnvSpec:
 def parse_env_vars(obj: dict[str, Any], path: str, reserved: frozenset[str]) -> list[EnvVar]:
     """The container's ``env`` entries, validated."""
     out: list[EnvVar] = []
-    for index, item in enumerate(get_list(obj, "env", path) or []):
-        where = f"{join(path, 'env')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(obj, "env", path):
         check_keys(item, ("name", "value", "valueFrom"), where)
         name = get_str(item, "name", where, required=True)
         assert name is not None
@@ -182,10 +179,7 @@ def _value_from(source: dict[str, Any], where: str) -> KeyRef | FieldRef | Resou
 def parse_env_from(obj: dict[str, Any], path: str) -> list[EnvFrom]:
     """The container's ``envFrom`` entries, validated."""
     out: list[EnvFrom] = []
-    for index, item in enumerate(get_list(obj, "envFrom", path) or []):
-        where = f"{join(path, 'envFrom')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(obj, "envFrom", path):
         check_keys(item, ("configMapRef", "secretRef", "prefix"), where)
         prefix = get_str(item, "prefix", where) or ""
         if prefix and not ENV_NAME.fullmatch(prefix):

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import check_keys, get_int, get_list, get_str, is_dns1123_label, join
+from .checks import check_keys, get_int, get_list, get_mappings, get_str, is_dns1123_label, join
 from .containers import parse_container
-from .errors import ValidationError, invalid_value, missing_field, wrong_type
+from .errors import ValidationError, invalid_value, missing_field
 from .model import Container, SecurityContext
 from .security import parse_security
 
@@ -93,10 +93,7 @@ def parse_pod(pod: dict[str, Any], spec_path: str) -> PodParts:
 
 def _pull_secrets(pod: dict[str, Any], spec_path: str) -> tuple[str, ...]:
     out: list[str] = []
-    for index, item in enumerate(get_list(pod, "imagePullSecrets", spec_path) or []):
-        where = f"{join(spec_path, 'imagePullSecrets')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(pod, "imagePullSecrets", spec_path):
         check_keys(item, ("name",), where)
         name = get_str(item, "name", where, required=True) or ""
         if not is_dns1123_label(name.replace(".", "-")):

@@ -16,7 +16,15 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from .checks import check_keys, get_int, get_list, get_mapping, get_str, join, string_list
+from .checks import (
+    check_keys,
+    get_int,
+    get_mapping,
+    get_mappings,
+    get_str,
+    join,
+    string_list,
+)
 from .errors import ValidationError, invalid_value, missing_field, out_of_bounds, wrong_type
 from .model import Handler, Probe
 
@@ -200,10 +208,7 @@ def _handler(kind: str, handler: dict[str, Any], where: str, ports: PortRule) ->
 
 def _headers(handler: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
     out = []
-    for index, item in enumerate(get_list(handler, "httpHeaders", where) or []):
-        at = f"{join(where, 'httpHeaders')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", at)
+    for at, item in get_mappings(handler, "httpHeaders", where):
         check_keys(item, ("name", "value"), at)
         name = get_str(item, "name", at, required=True) or ""
         if not _HEADER_NAME.fullmatch(name):

@@ -21,6 +21,7 @@ from .checks import (
     get_int,
     get_list,
     get_mapping,
+    get_mappings,
     get_str,
     is_dns1123_label,
     join,
@@ -78,10 +79,7 @@ class VolumeMount:
 def parse_volumes(pod: dict[str, Any], path: str) -> tuple[Volume, ...]:
     out: list[Volume] = []
     seen: set[str] = set()
-    for index, item in enumerate(get_list(pod, "volumes", path) or []):
-        where = f"{join(path, 'volumes')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(pod, "volumes", path):
         kinds = ("configMap", "secret", "projected", "emptyDir")
         check_keys(item, ("name", *kinds), where)
         name = get_str(item, "name", where)
@@ -162,10 +160,7 @@ def _projection(item: Any, where: str) -> Projection:
 def _items(body: dict[str, Any], at: str, *, keys: bool) -> tuple[KeyToPath, ...]:
     out: list[KeyToPath] = []
     seen: set[str] = set()
-    for index, item in enumerate(get_list(body, "items", at) or []):
-        where = f"{join(at, 'items')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(body, "items", at):
         if keys:
             check_keys(item, ("key", "path", "mode"), where)
             key = get_str(item, "key", where) or ""
@@ -211,10 +206,7 @@ def check_relative(rel: str, field: str, *, required: bool) -> None:
 def parse_mounts(obj: dict[str, Any], path: str) -> tuple[VolumeMount, ...]:
     out: list[VolumeMount] = []
     seen: set[str] = set()
-    for index, item in enumerate(get_list(obj, "volumeMounts", path) or []):
-        where = f"{join(path, 'volumeMounts')}[{index}]"
-        if not isinstance(item, dict):
-            raise wrong_type(item, "a mapping", where)
+    for where, item in get_mappings(obj, "volumeMounts", path):
         check_keys(item, ("name", "mountPath", "readOnly", "subPath"), where,
                    ("mountPropagation", "subPathExpr"))  # fmt: skip
         name = get_str(item, "name", where) or ""

@@ -14,12 +14,14 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
 from coldbrew.runtime import identity
 from coldbrew.runtime.checking import Checks
+from coldbrew.runtime.container_specs import SecuritySpec
+from coldbrew.runtime.environment import Prepared
 from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile
@@ -39,6 +41,7 @@ class PodHealth:
     probe_hold: float
     log_file: LogFile
     checks: list[Checks]
+    prepared: Prepared  # the current run's resolved env (None: the template's) and mounts
     _stop: asyncio.Event
     _unhealthy: asyncio.Event
 
@@ -94,26 +97,8 @@ class PodHealth:
     async def _run_exec(self, command: tuple[str, ...], limit: float) -> bool:
         """An exec probe or hook: the command as a process of the pod (its env, dir, user)."""
         c = self.template.container
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *expand(command, pod_env(self.template, self.port)),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=pod_env(self.template, self.port),
-                cwd=c.working_dir or self.cwd,
-                start_new_session=True,
-                preexec_fn=identity.switch_user(c.security),
-            )
-        except OSError:
-            return False
-        try:
-            async with asyncio.timeout(limit):
-                return await proc.wait() == 0
-        except TimeoutError:
-            signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            return False
+        env = pod_env(self.template, self.port, self.prepared.env)  # as the run's: refs resolved
+        return await run_command(command, env, c.working_dir or self.cwd, c.security, limit)
 
     def _probe_port(self, spec: ProbeSpec | None) -> int:
         """Where a probe connects: the pod's port unless it names another one."""
@@ -158,3 +143,30 @@ class PodHealth:
 def signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+async def run_command(
+    command: tuple[str, ...],
+    env: Mapping[str, str],
+    cwd: str | Path | None,
+    security: SecuritySpec | None,
+    limit: float,
+) -> bool:
+    """An exec probe or hook run as a process (``$(VAR)`` expanded from ``env``, as ``security``'s
+    user): True if it exits 0 within ``limit`` seconds; killed, with its group, when it does not."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *expand(command, env), env=dict(env), cwd=cwd,
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=identity.switch_user(security),
+        )  # fmt: skip
+    except OSError:
+        return False
+    try:
+        async with asyncio.timeout(limit):
+            return await proc.wait() == 0
+    except TimeoutError:
+        signal_group(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return False

@@ -23,7 +23,7 @@ from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, image_missing_message, pod_env
 from coldbrew.runtime.logs import LogFile, pump
-from coldbrew.runtime.pod_health import PodHealth, signal_group
+from coldbrew.runtime.pod_health import PodHealth, run_command, signal_group
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec
 
 log = logging.getLogger(__name__)
@@ -77,22 +77,7 @@ class ProcessSidecar:
         self._pumping = loop.create_task(pump(self.proc.stdout, self.log_file))
 
     async def run_exec(self, command: tuple[str, ...], limit: float) -> bool:
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *expand(command, self.env), env=self.env, cwd=self.cwd,
-                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=identity.switch_user(self.spec.security),
-            )  # fmt: skip
-        except OSError:
-            return False
-        try:
-            async with asyncio.timeout(limit):
-                return await proc.wait() == 0
-        except TimeoutError:
-            signal_group(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            return False
+        return await run_command(command, self.env, self.cwd, self.spec.security, limit)
 
     def checks(self, changed: Callable[[], None], unhealthy: Callable[[str], None]) -> Checks:
         def port_of(spec: ProbeSpec | None) -> int:

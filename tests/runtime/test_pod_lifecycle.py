@@ -19,6 +19,7 @@ from coldbrew.runtime import (
     grpc_health,
 )
 from coldbrew.runtime.container_specs import HookSpec, SecuritySpec
+from coldbrew.runtime.environment import PodFacts, Prepared
 from coldbrew.runtime.naming import free_port
 
 from .conftest import APPS, PROBE_APP, Changes, eventually, get, template
@@ -186,3 +187,35 @@ async def test_process_sidecar_without_a_command_is_refused(runtime: PodRuntime)
     reason, message = runtime.revision_state(KEY).failure or ("", "")
     assert reason == "CreateContainerConfigError"
     assert "sidecar helper" in message and "registry.example.com/helper:1" in message
+
+
+class ResolvedEnv:
+    """A configurer (coldbrew.configuring's part) whose env references resolved to ``env``."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def prepare(self, template: PodTemplate, pod: PodFacts, *, mounts: bool) -> Prepared:
+        return Prepared(env=dict(self.env))
+
+    def refresh(self, template: PodTemplate, pod: PodFacts) -> None:
+        pass
+
+    def release(self, pod: PodFacts) -> None:
+        pass
+
+
+async def test_exec_probe_sees_the_resolved_env(tmp_path: Path, changes: Changes) -> None:
+    """An exec probe runs with the env the container got (envFrom/valueFrom resolved), as in
+    Kubernetes, where it runs inside the container."""
+    probe = ProbeSpec(
+        kind="exec", command=("sh", "-c", 'test "$WORD" = resolved'), period_seconds=0.1
+    )
+    t = replace(probe_pod(readiness_probe=probe), config=object())  # it has references
+    rt = PodRuntime(log_dir=tmp_path / "logs", images=ImageMap.load(None), on_change=changes,
+                    grace=5, configurer=ResolvedEnv({"WORD": "resolved"}))  # fmt: skip
+    try:
+        rt.scale(t, 1)
+        assert await rt.wait_ready(KEY, timeout=15)
+    finally:
+        await rt.shutdown(grace=2)
