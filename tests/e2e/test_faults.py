@@ -50,16 +50,6 @@ def hey_counts(report: str) -> tuple[Counter[str], int]:
     return codes, sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", errors, re.M))
 
 
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "state", "--workers", "2")
-    srv.start()
-    try:
-        yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-3000:]
-
-
 @needs_tool("hey")
 def test_a_killed_worker_is_restarted_and_only_its_requests_fail(two_workers: Server) -> None:
     server = two_workers
