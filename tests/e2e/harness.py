@@ -144,6 +144,11 @@ class Server:
         return [p for p in items if p["metadata"]["labels"].get(label) == revision]
 
 
+def hey_codes(report: str) -> dict[str, int]:
+    """Status code -> responses, from a hey report's "Status code distribution"."""
+    return {c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", report)}
+
+
 class Hey:
     """A ``hey`` load run in the background; ``finish()`` waits and checks its report."""
 
@@ -170,4 +175,4 @@ class Hey:
         """Status code -> count; fails on any transport error hey reports."""
         self.report, _ = self.proc.communicate(timeout=timeout)
         assert "Error distribution" not in self.report, self.report
-        return {c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", self.report)}
+        return hey_codes(self.report)
