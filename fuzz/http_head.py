@@ -14,18 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import atheris
-
-from fuzz.running import libfuzzer_argv
-
-with atheris.instrument_imports(include=["gateway", "activator", "fuzz"]):
-    from fuzz import http_target
-
-
-def main() -> None:
-    atheris.Setup(libfuzzer_argv("http_head", sys.argv), http_target.check)
-    atheris.Fuzz()
-
+from fuzz.running import fuzz
 
 if __name__ == "__main__":
-    main()
+    fuzz("http_head", "fuzz.http_target", include=["gateway", "activator", "fuzz"])

@@ -14,18 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import atheris
-
-from fuzz.running import libfuzzer_argv
-
-with atheris.instrument_imports(include=["coldbrew.api", "fuzz", "yaml"]):
-    from fuzz import manifest_target
-
-
-def main() -> None:
-    atheris.Setup(libfuzzer_argv("manifest", sys.argv), manifest_target.check)
-    atheris.Fuzz()
-
+from fuzz.running import fuzz
 
 if __name__ == "__main__":
-    main()
+    fuzz("manifest", "fuzz.manifest_target", include=["coldbrew.api", "fuzz", "yaml"])

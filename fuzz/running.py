@@ -1,7 +1,9 @@
-"""Shared by the fuzz scripts: libFuzzer arguments with the repository's corpora."""
+"""Shared by the fuzz scripts: libFuzzer arguments with the repository's corpora, and the
+atheris entry point (atheris is imported only there, so the targets replay without it)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -26,6 +28,13 @@ def libfuzzer_argv(name: str, argv: list[str]) -> list[str]:
     return [argv[0], *extra, *argv[1:], *dirs]
 
 
-def setup_path() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+def fuzz(name: str, target: str, include: list[str]) -> None:
+    """Run libFuzzer on ``target``'s ``check`` (a module such as ``fuzz.http_target``),
+    with coverage instrumentation of the packages in ``include``; corpora as
+    :func:`libfuzzer_argv` (``name`` picks the folders)."""
+    import atheris
+
+    with atheris.instrument_imports(include=include):
+        check = importlib.import_module(target).check
+    atheris.Setup(libfuzzer_argv(name, sys.argv), check)
+    atheris.Fuzz()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -24,41 +23,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadtest.perfkit.procs import free_port  # noqa: E402
+from loadtest.bench_gateway import cpu_seconds, run_wrk, wait_listening  # noqa: E402
+from loadtest.perfkit.procs import Procs  # noqa: E402
 
 HOST = "perf.default.example.com"
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def start_gateway(tree: Path, app_port: int) -> tuple[subprocess.Popen[str], int]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    route = f"{HOST}=127.0.0.1:{app_port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--route", route],
+def start_gateway(procs: Procs, tree: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """``python -m gateway`` of ``tree`` (cwd and PYTHONPATH: that tree's code) to the app."""
+    proc = procs.spawn(
+        [sys.executable, "-m", "gateway", "--route", f"{HOST}=127.0.0.1:{app_port}"],
         cwd=tree,
-        env=env,
+        env=dict(os.environ, PYTHONPATH=str(tree)),
         stdout=subprocess.PIPE,
-        text=True,
     )
     assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
+    port = int(proc.stdout.readline())
+    wait_listening(port)
+    return proc, port
 
 
 def one_round(
-    proc: subprocess.Popen[str], port: int, args: argparse.Namespace
+    proc: subprocess.Popen[bytes], port: int, args: argparse.Namespace
 ) -> tuple[float, float]:
     before = cpu_seconds(proc.pid)
-    url = f"http://127.0.0.1:{port}/"
-    cmd = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration}s", "-H", f"Host: {HOST}", url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    got = run_wrk(port, args.duration, args.connections, threads=1, host=HOST)
     used = cpu_seconds(proc.pid) - before
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return rps, used / total * 1e6
+    if got.get("non_2xx"):
+        raise RuntimeError(f"the gateway on {port} answered {got['non_2xx']:.0f} non-2xx")
+    return got["rps"], used / got["requests"] * 1e6
 
 
 def main() -> int:
@@ -68,22 +61,16 @@ def main() -> int:
     p.add_argument("--duration", type=int, default=3)
     p.add_argument("--connections", type=int, default=50)
     args = p.parse_args()
-    app_port = free_port()
-    app_env = dict(os.environ, PORT=str(app_port), TARGET="perf", PYTHONPATH=str(ROOT))
-    app = subprocess.Popen([sys.executable, "-m", "coldbrew.sample"], cwd=ROOT, env=app_env)
-    gateways = {"base": start_gateway(args.other.resolve(), app_port)}
-    gateways["new"] = start_gateway(ROOT, app_port)
     results: dict[str, list[tuple[float, float]]] = {"base": [], "new": []}
-    try:
+    with Procs() as procs:
+        _, app_port = procs.sample_app()
+        gateways = {
+            "base": start_gateway(procs, args.other.resolve(), app_port),
+            "new": start_gateway(procs, ROOT, app_port),
+        }
         for i in range(args.rounds):
             for name in ("base", "new") if i % 2 == 0 else ("new", "base"):
                 results[name].append(one_round(*gateways[name], args))
-    finally:
-        for proc, _ in gateways.values():
-            proc.terminate()
-            proc.wait()
-        app.terminate()
-        app.wait()
     print(f"| tree | req/s (median of {args.rounds}) | gateway CPU us/request (median) |")
     print("|---|---:|---:|")
     for name, rows in results.items():

@@ -34,69 +34,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from loadtest.bench_gateway import free_port, wait_listening  # noqa: E402
-from loadtest.perfkit.procs import ENV, NGINX, Procs, children, cpu_of, loadavg  # noqa: E402
+from loadtest.perfkit.procs import (  # noqa: E402
+    ENV,
+    NGINX,
+    PROXY_LOCATION,
+    Procs,
+    children,
+    cpu_of,
+    loadavg,
+)
 
 HOST = "perf.example.com"
 RESULTS = ROOT / "loadtest" / "results"
 
-NGINX_H2 = """\
-worker_processes 1;
-daemon off;
-master_process on;
-pid {tmp}/nginx-h2.pid;
-error_log {tmp}/error-h2.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    keepalive_requests 1000000;
-    upstream app {{
-        server 127.0.0.1:{upstream};
-        keepalive 64;
-    }}
-    server {{
-        listen 127.0.0.1:{port} http2;
-        location / {{
-            {location}
-        }}
-    }}
-}}
-"""
-PROXY = """proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $host;"""
 GRPC = "grpc_pass grpc://app;"
-
-
-def nginx_h2(procs: Procs, upstream: int, location: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    conf = procs.tmp / f"nginx-h2-{port}.conf"
-    conf.write_text(NGINX_H2.format(tmp=procs.tmp, upstream=upstream, port=port, location=location))
-    proc = procs.spawn(
-        [NGINX, "-p", str(procs.tmp), "-c", str(conf), "-e", str(procs.tmp / "e.log")]
-    )
-    wait_listening(port)
-    return proc, port
-
-
-def gateway(procs: Procs, upstream: int, protocol: str) -> tuple[subprocess.Popen[bytes], int]:
-    proc = procs.spawn(
-        [sys.executable, "-m", "gateway", "--route", f"{HOST}=127.0.0.1:{upstream}",
-         "--protocol", protocol],
-        env=ENV, stdout=subprocess.PIPE,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    wait_listening(port)
-    return proc, port
 
 
 def h2load(port: int, args: argparse.Namespace, extra: list[str], path: str) -> dict[str, float]:
@@ -115,7 +66,7 @@ def run_case(name: str, args: argparse.Namespace) -> dict[str, Any]:
         if name == "h2":
             _, app = procs.sample_app()
             extra: list[str] = []
-            path, protocol, location = "/", "http1", PROXY
+            path, protocol, location = "/", "http1", PROXY_LOCATION
         else:
             app = free_port()
             grpc_app = [sys.executable, "-m", "tests.apps.grpc_app"]
@@ -125,8 +76,8 @@ def run_case(name: str, args: argparse.Namespace) -> dict[str, Any]:
             body.write_bytes(b"\x00" + struct.pack(">I", 5) + b"hello")
             extra = ["-d", str(body), "-H", "content-type: application/grpc", "-H", "te: trailers"]
             path, protocol, location = "/demo.Echo/Unary", "h2c", GRPC
-        gw, gw_port = gateway(procs, app, protocol)
-        ng, ng_port = nginx_h2(procs, app, location)
+        gw, gw_port = procs.gateway(HOST, app, "--protocol", protocol)
+        ng, ng_port = procs.nginx(app, listen="http2", location=location)
         targets = {"gateway": (gw_port, [gw.pid]), "nginx": (ng_port, [ng.pid, *children(ng.pid)])}
         for port, _ in targets.values():  # warm up
             h2load(port, argparse.Namespace(**{**vars(args), "requests": 2000}), extra, path)

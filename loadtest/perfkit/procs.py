@@ -23,8 +23,8 @@ NGINX_CONF = """\
 worker_processes 1;
 daemon off;
 master_process on;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
+pid {tmp}/nginx-{port}.pid;
+error_log {tmp}/error-{port}.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
@@ -39,20 +39,22 @@ http {{
         keepalive 64;
     }}
     server {{
-        listen 127.0.0.1:{port} reuseport;
+        listen 127.0.0.1:{port} {listen};
         location / {{
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            # The headers the gateway adds, so the app does the same work behind both.
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $host;
+            {location}
         }}
     }}
 }}
 """
+# The default ``location /``: proxy to the keep-alive pool, adding the headers the gateway
+# adds, so the app does the same work behind both.
+PROXY_LOCATION = """proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $host;"""
 
 
 def rss_mb(pid: int) -> float:
@@ -146,11 +148,20 @@ class Procs:
         wait_listening(port)
         return proc, port
 
-    def nginx(self, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
-        """Debian's nginx, one worker, keep-alive upstream pool; (master process, port)."""
+    def nginx(
+        self, upstream: int, listen: str = "reuseport", location: str = PROXY_LOCATION
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        """Debian's nginx, one worker, keep-alive upstream pool; (master process, port).
+
+        ``listen``: the listen directive's options (``http2`` for h2c); ``location``: the
+        directives of ``location /`` (default: proxy_pass with the gateway's headers)."""
         port = free_port()
-        conf = self.tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=self.tmp, upstream=upstream, port=port))
+        conf = self.tmp / f"nginx-{port}.conf"
+        conf.write_text(
+            NGINX_CONF.format(
+                tmp=self.tmp, upstream=upstream, port=port, listen=listen, location=location
+            )
+        )
         proc = self.spawn(
             [NGINX, "-p", str(self.tmp), "-c", str(conf), "-e", str(self.tmp / "e.log")]
         )

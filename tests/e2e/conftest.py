@@ -10,10 +10,12 @@ from tests.e2e.harness import Server
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "state")
-    srv.start()
-    try:
+    with Server(tmp_path / "state") as srv:
         yield srv
-    finally:
-        code = srv.stop()
-        assert code == 0, f"coldbrew serve exited {code}:\n{srv.log()[-4000:]}"
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[Server]:
+    """``coldbrew serve --workers 2``."""
+    with Server(tmp_path / "state", "--workers", "2") as srv:
+        yield srv

@@ -95,6 +95,16 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def __enter__(self) -> Server:
+        """``with Server(...) as srv:`` starts it, and at the end stops it and checks that it
+        exited 0 (as a fixture: ``with Server(...) as srv: yield srv``)."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        code = self.stop()
+        assert code == 0, f"coldbrew serve exited {code}:\n{self.log()[-4000:]}"
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
@@ -144,6 +154,11 @@ class Server:
         return [p for p in items if p["metadata"]["labels"].get(label) == revision]
 
 
+def hey_codes(report: str) -> dict[str, int]:
+    """Status code -> responses, from a hey report's "Status code distribution"."""
+    return {c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", report)}
+
+
 class Hey:
     """A ``hey`` load run in the background; ``finish()`` waits and checks its report."""
 
@@ -170,4 +185,4 @@ class Hey:
         """Status code -> count; fails on any transport error hey reports."""
         self.report, _ = self.proc.communicate(timeout=timeout)
         assert "Error distribution" not in self.report, self.report
-        return {c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", self.report)}
+        return hey_codes(self.report)

@@ -66,12 +66,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     """serve with Knative's kubernetes.podspec-fieldref flag Enabled (its default: Disabled)."""
     config = tmp_path / "config.yaml"
     config.write_text("features:\n  kubernetes.podspec-fieldref: Enabled\n")
-    srv = Server(tmp_path / "state", "--config", str(config))
-    srv.start()
-    try:
+    with Server(tmp_path / "state", "--config", str(config)) as srv:
         yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-4000:]
 
 
 def revision_ready(server: Server) -> dict[str, Any]:

@@ -27,17 +27,9 @@ def domain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp_path = tmp_path_factory.mktemp("domains")
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
-    srv = Server(
-        tmp_path / "state",
-        "--config", str(config),
-        "--https-port", str(free_port()),
-        "--tls-self-signed",
-    )  # fmt: skip
-    srv.start()
-    try:
+    args = ["--config", str(config), "--https-port", str(free_port()), "--tls-self-signed"]
+    with Server(tmp_path / "state", *args) as srv:
         yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-4000:]
 
 
 def apply(srv: Server, text: str) -> None:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
+from tests.e2e.harness import EXAMPLES, Hey, Server, hey_codes, wait_for
 from tests.e2e.test_workers import gateway_workers
 from tests.tooling import needs_tool
 
@@ -45,19 +45,9 @@ def hey_errors(report: str) -> list[str]:
 
 def hey_counts(report: str) -> tuple[Counter[str], int]:
     """Status code -> responses, and the number of requests that got an error."""
-    codes = Counter({c: int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", report)})
+    codes = Counter(hey_codes(report))
     _, _, errors = report.partition("Error distribution:")
     return codes, sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", errors, re.M))
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "state", "--workers", "2")
-    srv.start()
-    try:
-        yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-3000:]
 
 
 @needs_tool("hey")

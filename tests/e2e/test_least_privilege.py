@@ -40,12 +40,8 @@ def test_the_state_dir_and_pod_logs_are_the_owners_only(server: Server) -> None:
 
 @pytest.fixture
 def exposed(tmp_path: Path):
-    srv = Server(tmp_path / "state", "--admin-host", "0.0.0.0", "--workers", "2")
-    srv.start()
-    try:
+    with Server(tmp_path / "state", "--admin-host", "0.0.0.0", "--workers", "2") as srv:
         yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-3000:]
 
 
 def test_beyond_loopback_every_call_needs_the_token(exposed: Server) -> None:

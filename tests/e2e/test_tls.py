@@ -18,12 +18,8 @@ COFFEE = "coffee.default.example.com"
 
 @pytest.fixture
 def https_server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "state", "--https-port", str(free_port()), "--tls-self-signed")
-    srv.start()
-    try:
+    with Server(tmp_path / "state", "--https-port", str(free_port()), "--tls-self-signed") as srv:
         yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-4000:]
 
 
 def https_port(srv: Server) -> int:

@@ -5,22 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.harness import EXAMPLES, Server, wait_for
 from tests.tooling import needs_tool
 
 COFFEE = "coffee.default.example.com"
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path):
-    srv = Server(tmp_path / "state", "--workers", "2")
-    srv.start()
-    try:
-        yield srv
-    finally:
-        assert srv.stop() == 0, srv.log()[-3000:]
 
 
 def gateway_workers(server: Server) -> list[int]:
