@@ -45,6 +45,7 @@ from gateway.http2.guard import (
     Budget,
     GuardedConnection,
 )
+from gateway.http2.sending import send_queued
 from gateway.http2.streams import H2Stream, canned_parts
 from gateway.interfaces import Handling, Refused
 
@@ -292,23 +293,12 @@ class H2ClientProtocol(asyncio.Protocol):
         """Send what the client's window allows of the stream's response (and its end)."""
         if stream.end_sent or stream.sid not in self.streams:
             return
-        h2, sid, out = self.h2, stream.sid, stream.out
+        h2, sid = self.h2, stream.sid
         try:
-            while out:
-                window = min(h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
-                if window <= 0:
-                    break
-                data = out[0]
-                if len(data) <= window:
-                    out.popleft()
-                else:
-                    data, out[0] = data[:window], data[window:]
-                stream.out_size -= len(data)
-                last = not out and stream.response_done and not stream.trailers
-                h2.send_data(sid, data, end_stream=last)  # the end in the last DATA frame
-                if last:
-                    stream.end_sent = True
-            if not out and stream.response_done and not stream.end_sent:
+            # The end goes in the last DATA frame unless trailers follow.
+            if send_queued(h2, sid, stream, stream.response_done and not stream.trailers):
+                stream.end_sent = True
+            if not stream.out and stream.response_done and not stream.end_sent:
                 stream.end_sent = True
                 if stream.trailers:
                     h2.send_headers(sid, stream.trailers, end_stream=True)
