@@ -112,14 +112,6 @@ class TraceIds:
         self.buf = bytes(out)
         self.pos, self.end = 0, len(self.buf)
 
-    def take(self) -> bytes:
-        """The next line (what ``on_headers_complete`` does inline)."""
-        if self.pos >= self.end:
-            self.refill()
-        pos = self.pos
-        self.pos = pos + TRACE_SIZE
-        return self.buf[pos : pos + TRACE_SIZE]
-
 
 def response_head(
     status: int,
@@ -465,15 +457,15 @@ class ClientProtocol(asyncio.Protocol):
         if chunked or length is not None:
             self.read_tick = ctx.idle_tick
             ctx.bodies.add(self)  # the body idle timeout runs (see gateway.limits)
-        if not self._trace:  # TraceIds.take, inline
-            ids = self.ctx.trace_ids
+        if not self._trace:  # the next line of the context's TraceIds
+            ids = ctx.trace_ids
             pos = ids.pos
             if pos >= ids.end:
                 ids.refill()
                 pos = 0
             ids.pos = pos + TRACE_SIZE
             lines.append(ids.buf[pos : pos + TRACE_SIZE])
-        if self.ctx.request_log is not None:
+        if ctx.request_log is not None:
             ex.log_head = (host, method, url)
         ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length
