@@ -34,6 +34,7 @@ from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
 from gateway import errors
+from gateway.http1.downstream import FORWARDED_REST, FORWARDED_REST_TLS
 from gateway.http1.flow_control import set_limits
 from gateway.http1.upstream import request_head
 from gateway.http2.guard import (
@@ -100,7 +101,7 @@ class H2ClientProtocol(asyncio.Protocol):
         self.going_away = False  # GOAWAY sent: no new streams, close when the last ends
         self.resets = Budget(*RESET_BUDGET, ctx.clock)
         self.control = Budget(*CONTROL_BUDGET, ctx.clock)
-        self.forwarded = b""
+        self.client_part = self.forwarded = b""
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -125,11 +126,12 @@ class H2ClientProtocol(asyncio.Protocol):
         set_limits(self.transport)
         peer = transport.get_extra_info("peername")
         client_ip = str(peer[0]).encode("latin-1") if isinstance(peer, tuple) and peer else b""
-        proto = b"https" if transport.get_extra_info("ssl_object") is not None else b"http"
-        self.forwarded = b"%s\r\nx-forwarded-proto: %s\r\nx-forwarded-host: " % (
-            client_ip or b"unknown",
-            proto,
+        tls = transport.get_extra_info("ssl_object") is not None
+        # After "x-forwarded-for: " and the client's own list, before the Host value.
+        self.client_part = (client_ip or b"unknown") + (
+            FORWARDED_REST_TLS if tls else FORWARDED_REST
         )
+        self.forwarded = b"x-forwarded-for: " + self.client_part  # the client sent none
         ctx = self.ctx
         ctx.connections.add(self)
         ctx.idle[self] = ctx.idle_tick
@@ -229,10 +231,10 @@ class H2ClientProtocol(asyncio.Protocol):
 
     # -- streams ---------------------------------------------------------------
     def _open(self, sid: int, fields: Fields, ended: object) -> None:
-        stream = H2Stream(self, sid)
         if self.going_away:
             self._reset(sid, ErrorCodes.REFUSED_STREAM)
             return
+        stream = H2Stream(self, sid)
         method = path = authority = host = length = xff = None
         lines: list[bytes] = []
         cookies: list[bytes] = []
@@ -272,7 +274,7 @@ class H2ClientProtocol(asyncio.Protocol):
         except Refused as refused:
             self.fail_stream(stream, refused.response)
             return
-        forwarded = b"x-forwarded-for: " + (xff + b", " if xff else b"") + self.forwarded
+        forwarded = b"x-forwarded-for: " + xff + b", " + self.client_part if xff else self.forwarded
         ex.head = request_head(
             method, path or b"/", host, lines, None, forwarded, None, chunked, length
         )

@@ -144,12 +144,16 @@ async def test_an_h2_request_body_reaches_an_http1_pod(routed: Gateway, upstream
         url = f"http://127.0.0.1:{routed.port}/post?a=1"
         reply = await client.post(url, content=body, headers={"host": HOST, "x-one": "1"})
         streamed = await client.post(url, content=parts(), headers={"host": HOST})
+        relayed = await client.get(url, headers={"host": HOST, "x-forwarded-for": "10.0.0.9"})
     assert reply.status_code == 200
     seen = reply.json()
     assert (seen["method"], seen["path"], seen["body_len"]) == ("POST", "/post?a=1", len(body))
     assert seen["headers"]["host"] == HOST and seen["headers"]["x-one"] == "1"
     assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
     assert streamed.json()["body_len"] == len(body)  # no content-length: chunked upstream
+    relayed_headers = relayed.json()["headers"]
+    assert relayed_headers["x-forwarded-for"] == "10.0.0.9, 127.0.0.1"  # appended to
+    assert relayed_headers["x-forwarded-proto"] == "http"
 
 
 async def test_an_unknown_host_gets_404_on_its_stream_only(sample: Gateway) -> None:
