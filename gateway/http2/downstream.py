@@ -269,15 +269,14 @@ class H2ClientProtocol(asyncio.Protocol):
             self.fail_stream(stream, errors.METHOD_NOT_ALLOWED)
             return
         chunked = not ended and length is None
+        target = path or b"/"
         try:
-            ex = self.handling.open(stream, host, chunked, False)
+            ex = self.handling.open(stream, host, chunked, False, target)
         except Refused as refused:
             self.fail_stream(stream, refused.response)
             return
         forwarded = b"x-forwarded-for: " + xff + b", " + self.client_part if xff else self.forwarded
-        ex.head = request_head(
-            method, path or b"/", host, lines, None, forwarded, None, chunked, length
-        )
+        ex.head = request_head(method, target, host, lines, None, forwarded, None, chunked, length)
         ex.head_request = method == b"HEAD"
         stream.ex = ex
         if ended:
