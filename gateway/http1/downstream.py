@@ -92,7 +92,7 @@ class TraceIds:
     ``00-<trace-id>-<parent-id>-01``: version 00, sampled, ids from ``os.urandom`` (an
     all-zero id, which the spec forbids, has a chance of 2**-128). Filling the columns of a
     template with extended-slice assignments keeps the per-line work in C; a request takes
-    the next :data:`TRACE_SIZE` bytes of ``buf`` (inline in ``on_headers_complete``).
+    the next :data:`TRACE_SIZE` bytes of ``buf`` (:meth:`take`).
     """
 
     __slots__ = ("buf", "end", "pos")
@@ -111,6 +111,14 @@ class TraceIds:
             out[column::TRACE_SIZE] = hexed[j::48]
         self.buf = bytes(out)
         self.pos, self.end = 0, len(self.buf)
+
+    def take(self) -> bytes:
+        """The next line (HTTP/2 streams; HTTP/1's ``on_headers_complete`` does it inline)."""
+        if self.pos >= self.end:
+            self.refill()
+        pos = self.pos
+        self.pos = pos + TRACE_SIZE
+        return self.buf[pos : pos + TRACE_SIZE]
 
 
 def response_head(

@@ -49,6 +49,7 @@ from gateway.http2.guard import (
 from gateway.http2.sending import send_queued
 from gateway.http2.streams import H2Stream, canned_parts
 from gateway.interfaces import Handling, Refused
+from gateway.limits import PASS, REJECT
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext
@@ -67,6 +68,7 @@ _SPECIAL = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"traceparent",
     }
 )
 
@@ -238,6 +240,8 @@ class H2ClientProtocol(asyncio.Protocol):
         method = path = authority = host = length = xff = None
         lines: list[bytes] = []
         cookies: list[bytes] = []
+        underscores = self.ctx.underscores
+        underscored = traced = False
         for name, value in fields:
             if name[:1] == b":":
                 if name == b":method":
@@ -247,6 +251,9 @@ class H2ClientProtocol(asyncio.Protocol):
                 elif name == b":authority":
                     authority = value
             elif name not in _SPECIAL:
+                if b"_" in name and underscores != PASS:  # gateway.limits, as over HTTP/1
+                    underscored = underscored or underscores == REJECT
+                    continue
                 if name == b"cookie":  # split by HTTP/2 clients, one line for HTTP/1 (8.2.3)
                     cookies.append(value)
                 else:
@@ -257,12 +264,15 @@ class H2ClientProtocol(asyncio.Protocol):
                 length = value
             elif name == b"x-forwarded-for":
                 xff = value if xff is None else xff + b", " + value
+            elif name == b"traceparent":
+                traced = True
+                lines.append(b"traceparent: %s\r\n" % value)  # propagated as received
         if cookies:
             lines.append(b"cookie: %s\r\n" % b"; ".join(cookies))
         host = authority or host
         self.streams[sid] = stream
         self.ctx.idle.pop(self, None)
-        if not host or method is None:
+        if not host or method is None or underscored:
             self.fail_stream(stream, errors.MISSING_HOST if not host else errors.BAD_REQUEST)
             return
         if method == b"CONNECT":
@@ -275,6 +285,8 @@ class H2ClientProtocol(asyncio.Protocol):
         except Refused as refused:
             self.fail_stream(stream, refused.response)
             return
+        if not traced:
+            lines.append(self.ctx.trace_ids.take())
         forwarded = b"x-forwarded-for: " + xff + b", " + self.client_part if xff else self.forwarded
         ex.head = request_head(method, target, host, lines, None, forwarded, None, chunked, length)
         ex.head_request = method == b"HEAD"
