@@ -7,8 +7,8 @@ import contextlib
 import math
 import socket
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from gateway import accept_log, errors
 from gateway.context import GatewayContext
@@ -25,6 +25,18 @@ from gateway.settings import RevisionSettings
 from gateway.tls import Certificates, TlsFiles
 
 DEFAULT_SETTINGS = RevisionSettings()
+
+T = TypeVar("T")
+
+
+def _expired(pool: dict[T, int], before: int) -> Iterator[T]:
+    """Take out of ``pool`` (oldest first) and yield the entries whose tick is <= ``before``."""
+    while pool:
+        item = next(iter(pool))
+        if pool[item] > before:
+            return
+        del pool[item]
+        yield item
 
 
 class Gateway:
@@ -215,20 +227,12 @@ class Gateway:
         while True:
             await asyncio.sleep(interval)
             ctx.idle_tick = tick = ctx.idle_tick + 1
-            while idle:
-                proto = next(iter(idle))
-                if tick - idle[proto] < ticks:
-                    break
-                del idle[proto]
+            for proto in _expired(idle, tick - ticks):
                 if proto.no_request():
                     proto.transport.close()
-            while heads:
-                proto = next(iter(heads))
-                if tick - heads[proto] < head_ticks:
-                    break
-                del heads[proto]
-                if proto.no_request():
-                    proto.timed_out()
+            for head in _expired(heads, tick - head_ticks):
+                if head.no_request():
+                    head.timed_out()
             for proto in list(bodies):
                 if proto.gate.paused:  # the gateway stopped reading: not the client's delay
                     proto.read_tick = tick

@@ -92,7 +92,7 @@ class TraceIds:
     ``00-<trace-id>-<parent-id>-01``: version 00, sampled, ids from ``os.urandom`` (an
     all-zero id, which the spec forbids, has a chance of 2**-128). Filling the columns of a
     template with extended-slice assignments keeps the per-line work in C; a request takes
-    the next :data:`TRACE_SIZE` bytes of ``buf`` (inline in ``on_headers_complete``).
+    the next :data:`TRACE_SIZE` bytes of ``buf`` (:meth:`take`).
     """
 
     __slots__ = ("buf", "end", "pos")
@@ -113,7 +113,7 @@ class TraceIds:
         self.pos, self.end = 0, len(self.buf)
 
     def take(self) -> bytes:
-        """The next line (what ``on_headers_complete`` does inline)."""
+        """The next line (HTTP/2 streams; HTTP/1's ``on_headers_complete`` does it inline)."""
         if self.pos >= self.end:
             self.refill()
         pos = self.pos
@@ -465,15 +465,15 @@ class ClientProtocol(asyncio.Protocol):
         if chunked or length is not None:
             self.read_tick = ctx.idle_tick
             ctx.bodies.add(self)  # the body idle timeout runs (see gateway.limits)
-        if not self._trace:  # TraceIds.take, inline
-            ids = self.ctx.trace_ids
+        if not self._trace:  # the next line of the context's TraceIds
+            ids = ctx.trace_ids
             pos = ids.pos
             if pos >= ids.end:
                 ids.refill()
                 pos = 0
             ids.pos = pos + TRACE_SIZE
             lines.append(ids.buf[pos : pos + TRACE_SIZE])
-        if self.ctx.request_log is not None:
+        if ctx.request_log is not None:
             ex.log_head = (host, method, url)
         ex.head = request_head(
             method, url, host, lines, self._conn, forwarded, upgrade, chunked, length

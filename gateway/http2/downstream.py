@@ -34,6 +34,7 @@ from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
 from gateway import errors
+from gateway.http1.downstream import FORWARDED_REST, FORWARDED_REST_TLS
 from gateway.http1.flow_control import set_limits
 from gateway.http1.upstream import request_head
 from gateway.http2.guard import (
@@ -45,8 +46,10 @@ from gateway.http2.guard import (
     Budget,
     GuardedConnection,
 )
+from gateway.http2.sending import send_queued
 from gateway.http2.streams import H2Stream, canned_parts
 from gateway.interfaces import Handling, Refused
+from gateway.limits import PASS, REJECT
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext
@@ -65,6 +68,7 @@ _SPECIAL = frozenset(
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"traceparent",
     }
 )
 
@@ -99,7 +103,7 @@ class H2ClientProtocol(asyncio.Protocol):
         self.going_away = False  # GOAWAY sent: no new streams, close when the last ends
         self.resets = Budget(*RESET_BUDGET, ctx.clock)
         self.control = Budget(*CONTROL_BUDGET, ctx.clock)
-        self.forwarded = b""
+        self.client_part = self.forwarded = b""
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -124,11 +128,12 @@ class H2ClientProtocol(asyncio.Protocol):
         set_limits(self.transport)
         peer = transport.get_extra_info("peername")
         client_ip = str(peer[0]).encode("latin-1") if isinstance(peer, tuple) and peer else b""
-        proto = b"https" if transport.get_extra_info("ssl_object") is not None else b"http"
-        self.forwarded = b"%s\r\nx-forwarded-proto: %s\r\nx-forwarded-host: " % (
-            client_ip or b"unknown",
-            proto,
+        tls = transport.get_extra_info("ssl_object") is not None
+        # After "x-forwarded-for: " and the client's own list, before the Host value.
+        self.client_part = (client_ip or b"unknown") + (
+            FORWARDED_REST_TLS if tls else FORWARDED_REST
         )
+        self.forwarded = b"x-forwarded-for: " + self.client_part  # the client sent none
         ctx = self.ctx
         ctx.connections.add(self)
         ctx.idle[self] = ctx.idle_tick
@@ -228,13 +233,15 @@ class H2ClientProtocol(asyncio.Protocol):
 
     # -- streams ---------------------------------------------------------------
     def _open(self, sid: int, fields: Fields, ended: object) -> None:
-        stream = H2Stream(self, sid)
         if self.going_away:
             self._reset(sid, ErrorCodes.REFUSED_STREAM)
             return
+        stream = H2Stream(self, sid)
         method = path = authority = host = length = xff = None
         lines: list[bytes] = []
         cookies: list[bytes] = []
+        underscores = self.ctx.underscores
+        underscored = traced = False
         for name, value in fields:
             if name[:1] == b":":
                 if name == b":method":
@@ -244,6 +251,9 @@ class H2ClientProtocol(asyncio.Protocol):
                 elif name == b":authority":
                     authority = value
             elif name not in _SPECIAL:
+                if b"_" in name and underscores != PASS:  # gateway.limits, as over HTTP/1
+                    underscored = underscored or underscores == REJECT
+                    continue
                 if name == b"cookie":  # split by HTTP/2 clients, one line for HTTP/1 (8.2.3)
                     cookies.append(value)
                 else:
@@ -254,27 +264,31 @@ class H2ClientProtocol(asyncio.Protocol):
                 length = value
             elif name == b"x-forwarded-for":
                 xff = value if xff is None else xff + b", " + value
+            elif name == b"traceparent":
+                traced = True
+                lines.append(b"traceparent: %s\r\n" % value)  # propagated as received
         if cookies:
             lines.append(b"cookie: %s\r\n" % b"; ".join(cookies))
         host = authority or host
         self.streams[sid] = stream
         self.ctx.idle.pop(self, None)
-        if not host or method is None:
+        if not host or method is None or underscored:
             self.fail_stream(stream, errors.MISSING_HOST if not host else errors.BAD_REQUEST)
             return
         if method == b"CONNECT":
             self.fail_stream(stream, errors.METHOD_NOT_ALLOWED)
             return
         chunked = not ended and length is None
+        target = path or b"/"
         try:
-            ex = self.handling.open(stream, host, chunked, False)
+            ex = self.handling.open(stream, host, chunked, False, target)
         except Refused as refused:
             self.fail_stream(stream, refused.response)
             return
-        forwarded = b"x-forwarded-for: " + (xff + b", " if xff else b"") + self.forwarded
-        ex.head = request_head(
-            method, path or b"/", host, lines, None, forwarded, None, chunked, length
-        )
+        if not traced:
+            lines.append(self.ctx.trace_ids.take())
+        forwarded = b"x-forwarded-for: " + xff + b", " + self.client_part if xff else self.forwarded
+        ex.head = request_head(method, target, host, lines, None, forwarded, None, chunked, length)
         ex.head_request = method == b"HEAD"
         stream.ex = ex
         if ended:
@@ -292,23 +306,12 @@ class H2ClientProtocol(asyncio.Protocol):
         """Send what the client's window allows of the stream's response (and its end)."""
         if stream.end_sent or stream.sid not in self.streams:
             return
-        h2, sid, out = self.h2, stream.sid, stream.out
+        h2, sid = self.h2, stream.sid
         try:
-            while out:
-                window = min(h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
-                if window <= 0:
-                    break
-                data = out[0]
-                if len(data) <= window:
-                    out.popleft()
-                else:
-                    data, out[0] = data[:window], data[window:]
-                stream.out_size -= len(data)
-                last = not out and stream.response_done and not stream.trailers
-                h2.send_data(sid, data, end_stream=last)  # the end in the last DATA frame
-                if last:
-                    stream.end_sent = True
-            if not out and stream.response_done and not stream.end_sent:
+            # The end goes in the last DATA frame unless trailers follow.
+            if send_queued(h2, sid, stream, stream.response_done and not stream.trailers):
+                stream.end_sent = True
+            if not stream.out and stream.response_done and not stream.end_sent:
                 stream.end_sent = True
                 if stream.trailers:
                     h2.send_headers(sid, stream.trailers, end_stream=True)

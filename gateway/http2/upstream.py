@@ -36,6 +36,7 @@ from h2.exceptions import H2Error
 
 from gateway.http1.flow_control import set_limits
 from gateway.http1.upstream import Address, Endpoint, ResponseSink
+from gateway.http2.sending import send_queued
 from gateway.interfaces import UpstreamChannel
 
 CONNECTION_WINDOW = 16 * 1024 * 1024  # per connection; each stream keeps its 64 KiB window
@@ -239,24 +240,14 @@ class H2UpstreamConnection(asyncio.Protocol):
 
     def pump(self, stream: H2UpstreamStream) -> None:
         """Send what the pod's window allows of the stream's body (and its end)."""
-        h2, sid, out = self.h2, stream.stream_id, stream.out
+        h2, sid = self.h2, stream.stream_id
         try:
-            while out:
-                window = min(h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
-                if window <= 0:
-                    break
-                data = out[0]
-                if len(data) <= window:
-                    out.popleft()
-                else:
-                    data, out[0] = data[:window], data[window:]
-                stream.out_size -= len(data)
-                h2.send_data(sid, data)
-            if not out and stream.end_pending and not stream.end_sent:
+            send_queued(h2, sid, stream, False)
+            if not stream.out and stream.end_pending and not stream.end_sent:
                 stream.end_sent = True
                 h2.end_stream(sid)
         except H2Error:
-            out.clear()
+            stream.out.clear()
             stream.out_size = 0
         self._busy(stream)
 

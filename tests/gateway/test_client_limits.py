@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from gateway import Gateway
@@ -51,6 +52,31 @@ async def test_underscored_headers(mode: str, upstream: Upstream, gateways: list
         assert reply.startswith(b"HTTP/1.1 400 "), reply[:100]
         return
     headers = echoed(reply)
+    assert headers["x-kept"] == "1"
+    assert headers["x-forwarded-for"] == "127.0.0.1"  # never the client's 6.6.6.6
+    if mode == "drop":
+        assert not any("_" in name for name in headers), headers
+    else:
+        assert headers["transfer_encoding"] == "chunked"
+        assert headers["x_forwarded_for"] == "6.6.6.6"
+
+
+@pytest.mark.parametrize("mode", ["drop", "reject", "pass"])
+async def test_underscored_headers_over_http2(
+    mode: str, upstream: Upstream, gateways: list[Gateway]
+) -> None:
+    value = {"drop": DROP, "reject": REJECT, "pass": PASS}[mode]
+    gw = await routed_gateway(upstream, ClientLimits(underscores_in_headers=value))
+    gateways.append(gw)
+    sent = {"host": HOST, "transfer_encoding": "chunked", "x_forwarded_for": "6.6.6.6"}
+    async with httpx.AsyncClient(http1=False, http2=True, timeout=10) as client:
+        reply = await client.get(f"http://127.0.0.1:{gw.port}/", headers={**sent, "x-kept": "1"})
+    assert reply.http_version == "HTTP/2"
+    if mode == "reject":
+        assert reply.status_code == 400
+        return
+    assert reply.status_code == 200
+    headers = reply.json()["headers"]
     assert headers["x-kept"] == "1"
     assert headers["x-forwarded-for"] == "127.0.0.1"  # never the client's 6.6.6.6
     if mode == "drop":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import json
 import ssl
 import time
@@ -19,12 +18,9 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from h2.events import DataReceived, StreamEnded
 
+from coldbrew.local_ca import LocalCA
 from gateway import Gateway
 from gateway.handling import Handler
 from gateway.http2.negotiation import ALPN, protocol_factory
@@ -62,42 +58,14 @@ async def test_curl_upgrade_h2c_gets_hello(sample: Gateway) -> None:
     assert "101 Switching Protocols" in err and "< HTTP/2 200" in err
 
 
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
 @needs_tool("curl")
 @pytest.mark.parametrize("version", ["--http2", "--http1.1"])
 async def test_tls_listener_picks_the_protocol_by_alpn(
     sample: Gateway, tmp_path: Path, version: str
 ) -> None:
-    cert, key = self_signed(tmp_path)
+    ca = LocalCA(tmp_path, "example.com")  # covers *.default.example.com
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(ca.pair.cert, ca.pair.key)
     context.set_alpn_protocols(ALPN)
     ctx = sample._ctx
     loop = asyncio.get_running_loop()
@@ -107,7 +75,7 @@ async def test_tls_listener_picks_the_protocol_by_alpn(
     port = server.sockets[0].getsockname()[1]
     try:
         rc, out, err = await curl(
-            version, "--cacert", str(cert), "--resolve", f"{HOST}:{port}:127.0.0.1",
+            version, "--cacert", str(ca.ca_cert), "--resolve", f"{HOST}:{port}:127.0.0.1",
             f"https://{HOST}:{port}/",
         )  # fmt: skip
         assert rc == 0, err
@@ -144,12 +112,16 @@ async def test_an_h2_request_body_reaches_an_http1_pod(routed: Gateway, upstream
         url = f"http://127.0.0.1:{routed.port}/post?a=1"
         reply = await client.post(url, content=body, headers={"host": HOST, "x-one": "1"})
         streamed = await client.post(url, content=parts(), headers={"host": HOST})
+        relayed = await client.get(url, headers={"host": HOST, "x-forwarded-for": "10.0.0.9"})
     assert reply.status_code == 200
     seen = reply.json()
     assert (seen["method"], seen["path"], seen["body_len"]) == ("POST", "/post?a=1", len(body))
     assert seen["headers"]["host"] == HOST and seen["headers"]["x-one"] == "1"
     assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
     assert streamed.json()["body_len"] == len(body)  # no content-length: chunked upstream
+    relayed_headers = relayed.json()["headers"]
+    assert relayed_headers["x-forwarded-for"] == "10.0.0.9, 127.0.0.1"  # appended to
+    assert relayed_headers["x-forwarded-proto"] == "http"
 
 
 async def test_an_unknown_host_gets_404_on_its_stream_only(sample: Gateway) -> None:

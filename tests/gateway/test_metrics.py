@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import Gateway
@@ -40,12 +41,15 @@ def value(gw: Gateway, name: str, **labels: str) -> float:
 
 
 async def get(
-    gw: Gateway, path: str = "/", headers: dict[str, str] | None = None
+    gw: Gateway, path: str = "/", headers: dict[str, str] | None = None, http2: bool = False
 ) -> httpx.Response:
-    async with httpx.AsyncClient() as client:
-        return await client.get(
+    """GET through ``gw``: HTTP/1.1, or with ``http2`` HTTP/2 (prior knowledge)."""
+    async with httpx.AsyncClient(http1=not http2, http2=http2) as client:
+        reply = await client.get(
             f"http://127.0.0.1:{gw.port}{path}", headers={"Host": HOST, **(headers or {})}
         )
+    assert reply.http_version == ("HTTP/2" if http2 else "HTTP/1.1")
+    return reply
 
 
 async def test_requests_counted_by_code_with_latency(routed: Gateway) -> None:
@@ -128,15 +132,17 @@ async def test_no_metrics_counts_nothing(upstream: Upstream) -> None:
     assert gw.totals() == {}
 
 
-async def test_client_traceparent_passed_unchanged(routed: Gateway) -> None:
+@pytest.mark.parametrize("http2", [False, True])
+async def test_client_traceparent_passed_unchanged(routed: Gateway, http2: bool) -> None:
     sent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    seen = (await get(routed, headers={"traceparent": sent})).json()["headers"]
+    seen = (await get(routed, headers={"traceparent": sent}, http2=http2)).json()["headers"]
     assert seen["traceparent"] == sent
 
 
-async def test_fresh_traceparent_when_none_sent(routed: Gateway) -> None:
-    first = (await get(routed)).json()["headers"]["traceparent"]
-    second = (await get(routed)).json()["headers"]["traceparent"]
+@pytest.mark.parametrize("http2", [False, True])
+async def test_fresh_traceparent_when_none_sent(routed: Gateway, http2: bool) -> None:
+    first = (await get(routed, http2=http2)).json()["headers"]["traceparent"]
+    second = (await get(routed, http2=http2)).json()["headers"]["traceparent"]
     assert TRACEPARENT.match(first), first
     assert TRACEPARENT.match(second), second
     assert first.split("-")[1] != second.split("-")[1]  # a new trace each time

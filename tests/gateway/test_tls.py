@@ -8,6 +8,7 @@ import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 
@@ -174,6 +175,15 @@ async def test_redirected_host_gets_301_on_plain_http(tls_gateway: Gateway) -> N
         tls_gateway.port, f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode()
     )
     assert plain.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_redirected_host_gets_301_over_plain_http2(tls_gateway: Gateway) -> None:
+    async with httpx.AsyncClient(http1=False, http2=True, timeout=10) as client:
+        reply = await client.get(
+            f"http://127.0.0.1:{tls_gateway.port}/a/b?c=d", headers={"host": CUSTOM}
+        )
+    assert reply.http_version == "HTTP/2" and reply.status_code == 301
+    assert reply.headers["location"] == f"https://{CUSTOM}:{tls_gateway.https_port}/a/b?c=d"
 
 
 def test_sni_match_rules() -> None:
