@@ -193,7 +193,7 @@ class Pod(ProcessSidecars, PodHealth):
             if problem is not None:  # as the kubelet: the container is never created
                 self.message = problem
                 self.log_file.write(f"coldbrew: {problem}\n".encode())
-                self._set(status="CreateContainerConfigError")
+                self._set(status=CONFIG_ERROR)
                 await self._stop.wait()
                 return
             while not self._stop.is_set():

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from coldbrew.runtime.environment import CONFIG_ERROR
 from coldbrew.runtime.pods import Pod
 from coldbrew.runtime.specs import PodTemplate, RevisionPods
 
@@ -49,7 +50,7 @@ class ReplicaSet:
 
     def _failure(self, live: list[Pod], ready: int) -> tuple[str, str] | None:
         for p in live:
-            if p.status in ("ErrImagePull", "ImagePullBackOff", "CreateContainerConfigError"):
+            if p.status in ("ErrImagePull", "ImagePullBackOff", CONFIG_ERROR):
                 return (p.status, p.message)
         if ready >= self.desired:
             return None
