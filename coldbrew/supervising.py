@@ -5,7 +5,8 @@ Each worker is watched by its own task: when it exits while serve is not stoppin
 :data:`FIRST_BACKOFF` up to :data:`MAX_BACKOFF` and starts over once a worker has stayed up
 for :data:`STABLE_AFTER` seconds. The new worker connects to the feed, gets the current
 snapshot (see :mod:`coldbrew.fanning`) and takes its share of the port again (SO_REUSEPORT);
-only the requests in flight on the dead worker are lost.
+only the requests in flight on the dead worker are lost. A worker stops by itself when serve
+is gone (gateway/lifeline.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 import signal
 import time
 from collections.abc import Mapping, Sequence
+
+from gateway.lifeline import PARENT_ENV
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,7 @@ class Supervisor:
         self, cmd: Sequence[str], count: int, env: Mapping[str, str] | None = None
     ) -> None:
         self.cmd = list(cmd)
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, **(env or {}), PARENT_ENV: str(os.getpid())}
         self.count = count
         self.processes: list[asyncio.subprocess.Process] = []
         self.restarts = 0

@@ -10,7 +10,8 @@ delivered a full state, and until shutdown begins) and ``/metrics`` (its own req
 figures, gateway/exposition.py, and the process's CPU and memory). On SIGTERM/SIGINT it
 turns unready, waits ``drain_delay`` seconds so load balancers stop sending new
 connections, then stops accepting, finishes in-flight requests (up to ``grace``) and
-returns 0.
+returns 0. Started by ``coldbrew serve``, it does the same when serve is gone
+(gateway/lifeline.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 from gateway.admin import start_admin
 from gateway.following import Follower
+from gateway.lifeline import stop_with_parent
 from gateway.server import Gateway
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ async def run_worker(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
+    stop_with_parent(stopping.set)
     await stopping.wait()
     if drain_delay > 0:
         log.info("unready; serving %.1fs more before closing the listener", drain_delay)

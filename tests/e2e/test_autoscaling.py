@@ -8,10 +8,18 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
 from tests.tooling import needs_tool
+
+
+@pytest.fixture
+def server(quick_idle_server: Server) -> Server:
+    """This module's revisions idle in about 12 s (see ``conftest.quick_idle_server``)."""
+    return quick_idle_server
+
 
 COFFEE = "coffee.default.example.com"
 APPS = Path(__file__).resolve().parents[1] / "apps"

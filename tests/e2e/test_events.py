@@ -12,9 +12,17 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from tests.e2e.harness import ROOT, Hey, Server, wait_for
 from tests.e2e.test_reserve import COFFEE, Trickle, kinds, manifest
 from tests.tooling import needs_tool
+
+
+@pytest.fixture
+def server(quick_idle_server: Server) -> Server:
+    """This module's revisions idle in about 12 s (see ``conftest.quick_idle_server``)."""
+    return quick_idle_server
 
 
 def events(server: Server, **match: str) -> list[dict[str, Any]]:

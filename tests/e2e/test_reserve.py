@@ -8,10 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from tests.e2e.harness import EXAMPLES, Hey, Server, wait_for
 from tests.tooling import needs_tool
+
+
+@pytest.fixture
+def server(quick_idle_server: Server) -> Server:
+    """This module's revisions idle in about 12 s (see ``conftest.quick_idle_server``)."""
+    return quick_idle_server
+
 
 COFFEE = "coffee.default.example.com"
 RESERVE_LABEL = "knative.aliyun.com/reserve-instance"

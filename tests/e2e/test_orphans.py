@@ -1,0 +1,36 @@
+"""``coldbrew serve`` killed outright leaves no gateway worker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.e2e.harness import Server, wait_for
+from tests.e2e.test_workers import gateway_workers
+
+
+def alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_workers_stop_when_serve_is_killed(tmp_path: Path) -> None:
+    server = Server(tmp_path / "state", "--workers", "2")
+    server.start()
+    assert server.proc is not None
+    try:
+        workers = wait_for(
+            lambda: (pids := gateway_workers(server)) and len(pids) == 2 and pids,
+            what="two workers",
+        )
+    except BaseException:
+        server.stop()
+        raise
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    wait_for(lambda: not any(alive(p) for p in workers), timeout=40, what="workers gone")
