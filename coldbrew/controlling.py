@@ -45,6 +45,7 @@ from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
+from coldbrew.rollouts import Rollouts
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec, ready_without_pods
 from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
@@ -129,6 +130,7 @@ class Controller:
         # Whether a certificate for the host is served over HTTPS (set by the platform).
         self.serves_https: Callable[[str], bool] = lambda host: False
         self.configs = ConfigObjects(store, on_change=self._config_changed)
+        self.rollouts = Rollouts(store, self.network, self._mark)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -248,6 +250,7 @@ class Controller:
             for rev in revisions:
                 self.store.revisions.delete(rev.key)
         self.views.pop(key, None)
+        self.rollouts.forget(key)
         self._publish_routes()
         for rev in revisions:
             self._forget(rev.key)
@@ -426,6 +429,7 @@ class Controller:
         states = self.revision_states(rec)
         domain = self.domain_of(view.service)
         route = resolve_traffic(view.service, states, rec.latest_created, rec.latest_ready, domain)
+        route = self.rollouts.roll(rec, view.service, route)  # a gradual rollout's split
         if route.ready:
             public = route.gateway_routes()
             svc = view.service
