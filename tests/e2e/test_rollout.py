@@ -70,15 +70,15 @@ def test_a_20s_rollout_moves_traffic_in_steps(server: Server) -> None:
         assert all(t["latestRevision"] for t in split) and sum(t["percent"] for t in split) == 100
         cond = routes_ready(server)
         assert (cond["status"], cond["reason"]) == ("Unknown", "RolloutInProgress")
-        shares = []
-        done = None
-        while done is None:  # the split as the status shows it, until the end
+        shares: list[int] = []
+
+        def ended() -> list[dict[str, Any]] | None:  # records each split the status shows
             now = traffic(server)
             shares.append(now[-1]["percent"])
-            if len(now) == 1:
-                done = time.monotonic()
-            assert time.monotonic() - began < 40, f"the rollout did not end: {now}"
-            time.sleep(0.5)  # sampling the status, not a synchronisation
+            return now if len(now) == 1 else None
+
+        now = wait_for(ended, timeout=40, interval=0.5, what="the rollout to end")
+        done = time.monotonic()
         assert now == [{"revisionName": "coffee-00002", "percent": 100, "latestRevision": True}]
         assert shares == sorted(shares) and len(set(shares)) >= 5  # in steps, up only
         assert done - began >= 10  # over the duration, not at once
