@@ -6,7 +6,8 @@ reconcile pass recomputes that service's whole world from the store and the
 runtime. Order matters for "a rollout drops no request": a new revision gets
 pods first, the route moves to it only once it is ready, and the old
 revision's pods are scaled away only after the route has moved (the runtime
-drains each pod through the gateway before stopping it).
+drains each pod through the gateway before stopping it). With a rollout duration the
+route moves to the new revision in steps (:mod:`coldbrew.rollouts`, a timer per step).
 """
 
 from __future__ import annotations
