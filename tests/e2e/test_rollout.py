@@ -90,3 +90,19 @@ def test_a_20s_rollout_moves_traffic_in_steps(server: Server) -> None:
     assert midway == {"Hello v1!", "Hello v2!"}
     after = {body for sent, _, body in trickle.seen if sent > done}
     assert after == {"Hello v2!"}
+
+
+def test_a_rollout_goes_on_after_a_restart(server: Server) -> None:
+    # 60 s: 2 % a second, far from its end whatever the restart takes on a loaded machine.
+    v1, v2 = manifest("v1").replace("20s", "60s"), manifest("v2").replace("20s", "60s")
+    assert server.cli("apply", "-f", "-", stdin=v1).returncode == 0
+    server.wait_ready("coffee")
+    assert server.cli("apply", "-f", "-", stdin=v2).returncode == 0
+    moved = wait_for(lambda: len(t := traffic(server)) == 2 and t[1]["percent"] > 1 and t,
+                     timeout=30, what="a step")  # fmt: skip
+    assert server.stop() == 0
+    server.start()
+    again = wait_for(lambda: traffic(server), what="the status after the restart")
+    assert [t["revisionName"] for t in again] == ["coffee-00001", "coffee-00002"]
+    assert moved[1]["percent"] <= again[1]["percent"] < 100  # neither back to 1 % nor done
+    assert {server.request(COFFEE).status_code for _ in range(5)} == {200}
