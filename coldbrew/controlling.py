@@ -6,7 +6,8 @@ reconcile pass recomputes that service's whole world from the store and the
 runtime. Order matters for "a rollout drops no request": a new revision gets
 pods first, the route moves to it only once it is ready, and the old
 revision's pods are scaled away only after the route has moved (the runtime
-drains each pod through the gateway before stopping it).
+drains each pod through the gateway before stopping it). With a rollout duration the
+route moves to the new revision in steps (:mod:`coldbrew.rollouts`, a timer per step).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from coldbrew.network_config import DomainConfig, NetworkConfig
 from coldbrew.platform_config import ReserveDefaults
 from coldbrew.reserve_choice import revision_reserve
 from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision_key_of
+from coldbrew.rollouts import Rollouts
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec, ready_without_pods
 from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
@@ -129,6 +131,7 @@ class Controller:
         # Whether a certificate for the host is served over HTTPS (set by the platform).
         self.serves_https: Callable[[str], bool] = lambda host: False
         self.configs = ConfigObjects(store, on_change=self._config_changed)
+        self.rollouts = Rollouts(store, self.network, self._mark)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -248,6 +251,7 @@ class Controller:
             for rev in revisions:
                 self.store.revisions.delete(rev.key)
         self.views.pop(key, None)
+        self.rollouts.forget(key)
         self._publish_routes()
         for rev in revisions:
             self._forget(rev.key)
@@ -426,6 +430,7 @@ class Controller:
         states = self.revision_states(rec)
         domain = self.domain_of(view.service)
         route = resolve_traffic(view.service, states, rec.latest_created, rec.latest_ready, domain)
+        route = self.rollouts.roll(rec, view.service, route)  # a gradual rollout's split
         if route.ready:
             public = route.gateway_routes()
             svc = view.service

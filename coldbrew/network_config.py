@@ -1,7 +1,10 @@
 """The ``network:`` and ``domain:`` sections of ``coldbrew serve --config FILE``.
 
 - ``network:`` as Knative's config-network: ``http-protocol: Enabled | Redirected``, the
-  default for Services without the ``networking.knative.dev/http-protocol`` annotation.
+  default for Services without the ``networking.knative.dev/http-protocol`` annotation;
+  ``rollout-duration``: the gradual rollout's default for Services without the
+  ``serving.knative.dev/rollout-duration`` annotation (:mod:`rulebook.rollout`), whole
+  seconds as Knative's config-network (``380``) or a Go duration (``"380s"``); 0: none.
 - ``domain:`` as Knative's config-domain: domain -> ``""`` (the default, matching every
   Service) or ``{selector: {label: value, ...}}``, e.g.
   ``{"example.com": "", "svc.example.org": {"selector": {"app": "prod"}}}``; the most
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from autoscaler.durations import SECOND, DurationError, parse_duration_ns
 from autoscaler.pricing import SectionError
 from coldbrew.api.checks import is_dns1123_label
 from rulebook.hosts import ENABLED, HTTP_PROTOCOLS, Selector
@@ -22,6 +26,7 @@ from rulebook.hosts import ENABLED, HTTP_PROTOCOLS, Selector
 @dataclass(frozen=True)
 class NetworkConfig:
     http_protocol: str = ENABLED  # enabled | redirected (lower-case)
+    rollout_seconds: int = 0  # gradual rollout default; 0: the new revision at once
 
     @classmethod
     def from_mapping(cls, m: Any) -> NetworkConfig:
@@ -37,9 +42,30 @@ class NetworkConfig:
                 if option not in HTTP_PROTOCOLS:
                     raise SectionError(where, f"must be Enabled or Redirected, got {raw!r}")
                 values["http_protocol"] = option
+            elif key == "rollout-duration":
+                values["rollout_seconds"] = _rollout_seconds(where, raw)
             else:
-                raise SectionError(where, "unknown key (known: http-protocol)")
+                raise SectionError(where, "unknown key (known: http-protocol, rollout-duration)")
         return cls(**values)
+
+
+def _rollout_seconds(where: str, raw: Any) -> int:
+    """Whole seconds (Knative's integer) or a Go duration at second precision, >= 0."""
+    if isinstance(raw, bool):
+        raise SectionError(where, f"must be whole seconds or a Go duration, got {raw!r}")
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.strip().isdigit()):
+        seconds = int(raw)
+    else:
+        try:
+            ns = parse_duration_ns(raw)
+        except DurationError as exc:
+            raise SectionError(where, f"must be whole seconds or a Go duration: {exc}") from None
+        if ns % SECOND:
+            raise SectionError(where, f"{raw!r} is not at second precision")
+        seconds = ns // SECOND
+    if seconds < 0:
+        raise SectionError(where, f"must not be negative, got {raw!r}")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -10,5 +10,7 @@ docstring names its Knative or ASK source.
 - :mod:`rulebook.reserve`: which revisions have a reserve, its size, the hand-over
   between standard and reserve pods, and which pods take the traffic.
 - :mod:`rulebook.retirement`: which revisions the KPA owns and which are retired.
+- :mod:`rulebook.rollout`: gradual rollout of a new latest revision (Knative's rollout
+  orchestrator: 1 %, then equal steps over the duration).
 - :mod:`rulebook.revision_settings`: a revision template -> the gateway's ``RevisionSettings``.
 """

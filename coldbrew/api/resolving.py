@@ -70,6 +70,8 @@ class RouteResult:
     name: str
     namespace: str
     domain: str
+    # Tag -> the tag host's split while a gradual rollout moves it (coldbrew.api.rolling).
+    tag_splits: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
 
     @property
     def host(self) -> str:
@@ -102,10 +104,11 @@ class RouteResult:
                     weights.get(target.revision_name, 0) + target.percent
                 )
         table = {f"{name}.{namespace}.{self.domain}".lower(): list(weights.items())}
+        splits = dict(self.tag_splits)
         for target in self.targets:
             if target.tag is not None:
                 host = f"{target.tag}-{name}.{namespace}.{self.domain}".lower()
-                table[host] = [(target.revision_name, 100)]
+                table[host] = list(splits.get(target.tag, [(target.revision_name, 100)]))
         return table
 
     def gateway_routes(self) -> dict[str, list[tuple[str, int]]]:

@@ -29,6 +29,7 @@ from .features import KNATIVE_DEFAULTS, Features, gate_pod_spec
 from .model import RevisionTemplate, Service
 from .podspec import POD_FIELDS, parse_pod
 from .rawspec import split_raw
+from .rollout_duration import rollout_seconds
 from .traffic import parse_traffic
 from .volumes import VolumeMount, check_mounts, parse_mounts, parse_volumes
 
@@ -121,6 +122,7 @@ def parse_service(
                 "autoscaling annotations must be put under "
                 '"spec.template.metadata.annotations" to work',
             )
+    rollout_seconds(annotations)
     spec = get_mapping(obj, "spec", "", required=True) or {}
     check_keys(spec, ("template", "traffic"), "spec")
     template = _template(spec, name, instance_types, features, keep_raw)

@@ -46,6 +46,7 @@ async def serve_controller(
         features=platform.features,
         record_events=True,
         gc=platform.gc,
+        rollout_seconds=platform.network.rollout_seconds,
     )
     # /metrics: the process's CPU and memory (the controller decides nothing per request).
     app = admin_app(routes=[metrics_route(registry_of([ProcessCollector(registry=None)]))])

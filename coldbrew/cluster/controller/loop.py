@@ -7,7 +7,8 @@ dirty keys one at a time and runs :func:`.reconciling.reconcile`, which recomput
 the Service's whole world. DomainMappings are watched too: a mapping's event, or one
 of its Service or of another mapping of the same host, marks it for
 :func:`.mapping.reconcile_mapping` (its status). A key marked again while being reconciled is
-reconciled again afterwards; a failed reconcile is retried with backoff.
+reconciled again afterwards; a failed reconcile is retried with backoff. A Service in a
+gradual rollout is marked again when its next step is due (one timer per Service).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ClusterController:
             watcher.on_synced = self._wake.set
         self._idle = asyncio.Event()
         self._failures: dict[tuple[str, str, str], int] = {}
+        self._steps: dict[tuple[str, str], asyncio.TimerHandle] = {}  # rollout wake-ups
         self.reconciles = 0
 
     def mark(self, namespace: str, name: str, kind: str = "") -> None:
@@ -119,7 +121,8 @@ class ClusterController:
                 if kind == MAPPING:
                     await reconcile_mapping(self.kube, namespace, name, self.settings)
                 else:
-                    await reconcile(self.kube, namespace, name, self.settings, self.events)
+                    due = await reconcile(self.kube, namespace, name, self.settings, self.events)
+                    self._step_at(namespace, name, due)
                 self._failures.pop(key, None)
             except asyncio.CancelledError:
                 raise
@@ -130,6 +133,14 @@ class ClusterController:
                     "reconcile of %s %s/%s failed; retrying in %.1fs", kind, namespace, name, delay
                 )
                 asyncio.get_running_loop().call_later(delay, self.mark, namespace, name, kind)
+
+    def _step_at(self, namespace: str, name: str, delay: float | None) -> None:
+        timer = self._steps.pop((namespace, name), None)
+        if timer is not None:
+            timer.cancel()
+        if delay is not None:
+            loop = asyncio.get_running_loop()
+            self._steps[(namespace, name)] = loop.call_later(delay, self.mark, namespace, name)
 
 
 async def run_controller(

@@ -7,7 +7,10 @@
    ``serving.knative.dev/service=<name>``; create it if new (owned by the Service).
 3. Ensure every revision's Deployment (and reserve Deployment) exists and matches.
 4. Write each Revision's status and the Service's status (``coldbrew.api.service_status``,
-   traffic resolved by ``coldbrew.api.resolve_traffic``).
+   traffic resolved by ``coldbrew.api.resolve_traffic``; a gradual rollout's split by
+   ``coldbrew.api.rolling.roll_route``, its state kept in ``status.annotations`` under
+   Knative's ``networking.internal.knative.dev/rollout``; :func:`reconcile` returns when
+   the next step is due, for the loop to wake).
 5. Once the route is resolved: label each Revision's routing state and delete the ones
    revision GC collects (:mod:`.collecting`).
 """
@@ -32,6 +35,8 @@ from coldbrew.api import (
     service_status,
 )
 from coldbrew.api.features import KNATIVE_DEFAULTS, Features
+from coldbrew.api.rolling import roll_route
+from coldbrew.api.rollout_duration import rollout_seconds
 from coldbrew.api.status import stamp
 from coldbrew.events import EventRecorder
 from coldbrew.events.emitting import service_applied
@@ -40,6 +45,7 @@ from coldbrew.reserve_choice import revision_reserve
 from coldbrew.scaling import ready_without_pods
 from rulebook.gc import GCConfig
 from rulebook.hosts import domain_for
+from rulebook.rollout import ROLLOUT_STATE, Rollout
 
 from ..deployments import SERVICE_LABEL, build_deployment, initial_replicas
 from ..kube.accessing import DEPLOYMENTS, REVISIONS, SERVICES, Kube
@@ -62,6 +68,7 @@ class Settings:
     gc: GCConfig = field(default_factory=GCConfig)
     clock: Callable[[], float] = time.time
     record_events: bool = False  # write Events (Created, Updated) to the API server
+    rollout_seconds: int = 0  # config-network rollout-duration (the annotation wins)
 
 
 def invalid_status(obj: dict[str, Any], error: ValidationError, now: float) -> dict[str, Any]:
@@ -87,10 +94,11 @@ def _owned(revision: dict[str, Any], service_uid: str) -> bool:
 
 async def reconcile(
     kube: Kube, namespace: str, name: str, settings: Settings, events: EventRecorder | None = None
-) -> None:
+) -> float | None:
+    """Reconcile one Service; returns in how many seconds a rollout step is due (or None)."""
     svc_obj = await kube.get(SERVICES, namespace, name)
     if svc_obj is None or svc_obj["metadata"].get("deletionTimestamp"):
-        return  # the garbage collector removes what it owned
+        return None  # the garbage collector removes what it owned
     generation = svc_obj["metadata"].get("generation", 1)
 
     async def refuse(error: ValidationError) -> None:
@@ -107,7 +115,7 @@ async def reconcile(
         )
     except ValidationError as error:
         await refuse(error)
-        return
+        return None
     listing = await kube.list(REVISIONS, namespace, f"{SERVICE_LABEL}={name}")
     uid = svc_obj["metadata"]["uid"]
     revisions = {r["metadata"]["name"]: r for r in listing["items"] if _owned(r, uid)}
@@ -120,7 +128,7 @@ async def reconcile(
         )
     except ValidationError as error:
         await refuse(error)
-        return
+        return None
     if planned.name not in revisions:
         revisions[planned.name] = await ensure(
             kube, REVISIONS, build_revision(svc_obj, service, planned)
@@ -141,11 +149,16 @@ async def reconcile(
         latest_ready = None
     domain = domain_for(service.labels, settings.domains, settings.domain)
     route = resolve_traffic(service, states, latest_created, latest_ready, domain)
+    duration = rollout_seconds(service.annotations) or settings.rollout_seconds
+    stored = (previous.get("annotations") or {}).get(ROLLOUT_STATE)
+    now = settings.clock()
+    route, rollout, due = roll_route(route, Rollout.from_json(stored), now, duration)
+    state = rollout.to_json() if rollout is not None and duration > 0 else None
 
     def compute(obj: dict[str, Any]) -> dict[str, Any] | None:
         if obj["metadata"].get("generation", 1) != generation:
             return None
-        return service_status(
+        status = service_status(
             service,
             generation=generation,
             domain=domain,
@@ -156,6 +169,13 @@ async def reconcile(
             now=settings.clock(),
             previous=obj.get("status"),
         )
+        annotations = dict((obj.get("status") or {}).get("annotations") or {})
+        annotations.pop(ROLLOUT_STATE, None)
+        if state is not None:
+            annotations[ROLLOUT_STATE] = state
+        if annotations:
+            status["annotations"] = annotations
+        return status
 
     await write_status(kube, SERVICES, svc_obj, compute)
     if route.ready:
@@ -165,6 +185,7 @@ async def reconcile(
             kube, namespace, revisions, routed=routed, latest_created=latest_created,
             latest_ready=latest_ready, cfg=settings.gc, now=settings.clock(),
         )  # fmt: skip
+    return None if due is None else max(0.0, due - now)
 
 
 async def _revision(
