@@ -84,7 +84,7 @@ class Server:
         ]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        wait_for(self._healthy, timeout=15, what="coldbrew serve to answer /healthz")
+        wait_for(self._healthy, timeout=30, what="coldbrew serve to answer /healthz")
 
     def _healthy(self) -> bool:
         assert self.proc is not None
