@@ -100,7 +100,9 @@ class Client:
                 message = resp.json().get("message", resp.text)
             except ValueError:
                 message = resp.text.strip()
-            raise ClientError(f"Error from server ({resp.status_code}): {message}", resp.status_code)
+            raise ClientError(
+                f"Error from server ({resp.status_code}): {message}", resp.status_code
+            )
         return resp.json()
 
     def apply(self, obj: dict[str, Any]) -> str:

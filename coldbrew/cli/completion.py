@@ -12,8 +12,6 @@ import argparse
 import sys
 from typing import Any
 
-import shtab
-
 SHELLS = ("bash", "zsh")
 
 
@@ -26,6 +24,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    import shtab  # only here: every other command starts without it
+
     return str(shtab.complete(parser, shell=shell))
 
 

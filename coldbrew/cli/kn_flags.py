@@ -120,4 +120,6 @@ class Scale:
         if scale is not None:
             low = high = scale
         values = {"min-scale": low, "max-scale": high, **rest}
-        return cls({f"autoscaling.knative.dev/{k}": str(v) for k, v in values.items() if v is not None})
+        return cls(
+            {f"autoscaling.knative.dev/{k}": str(v) for k, v in values.items() if v is not None}
+        )

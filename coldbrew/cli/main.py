@@ -12,8 +12,8 @@ from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.cli import completion, kn_revision, kn_service, observing, simulating
 from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
-from coldbrew.cli.kn_parsers import add_revision_parser, add_route_parser, add_service_parser
 from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
+from coldbrew.cli.kn_parsers import add_revision_parser, add_route_parser, add_service_parser
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
