@@ -56,8 +56,9 @@ def _env(container: Obj, changes: dict[str, str | None]) -> None:
         container.pop("env", None)
 
 
-def edit_template(obj: Obj, args: argparse.Namespace) -> None:
-    """Image, env, port, concurrency, annotations and scale onto ``spec.template``."""
+def edit_template(obj: Obj, args: argparse.Namespace, generation: int = 1) -> None:
+    """Image, env, port, concurrency, annotations and scale onto ``spec.template``;
+    ``generation``: the Service's once applied (``{{.Generation}}`` of --revision-name)."""
     template = obj["spec"].setdefault("template", {})
     tmeta = template.setdefault("metadata", {})
     tspec = template.setdefault("spec", {})
@@ -85,7 +86,7 @@ def edit_template(obj: Obj, args: argparse.Namespace) -> None:
     service_side = {k: v for k, v in annotations.items() if not k.startswith(AUTOSCALING)}
     _set(obj["metadata"].setdefault("annotations", {}), service_side)
     _set(tmeta.setdefault("annotations", {}), {**annotations, **scale.annotations})
-    name = kn_flags.revision_name(obj["metadata"]["name"], args.revision_name)
+    name = kn_flags.revision_name(obj["metadata"]["name"], args.revision_name, generation)
     if name is not None:
         tmeta["name"] = name
     for mapping, key in ((tmeta, "annotations"), (obj["metadata"], "annotations")):

@@ -9,9 +9,13 @@ read the shape of what was typed.
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 
 LATEST = "@latest"
+_PLACEHOLDER = re.compile(r"\{\{\s*\.(\w+)(?:\s+(\d+))?\s*\}\}")
+_CONSONANTS = "bcdfghjklmnpqrstvwxz"
 
 
 class UsageError(ValueError):
@@ -95,16 +99,29 @@ def untags(items: list[str] | None, tagged: list[tuple[str, str]]) -> list[str]:
     return list(items or [])
 
 
-def revision_name(service: str, name: str | None) -> str | None:
+def revision_name(service: str, name: str | None, generation: int = 1) -> str | None:
     """kn's ``--revision-name``: ``{service}-{name}`` unless it already starts so.
 
-    ``{{.Service}}``, ``{{.Generation}}`` and ``{{.Random N}}`` are not expanded here:
-    only a plain name is taken."""
+    As kn, the name may be a template of ``{{.Service}}``, ``{{.Generation}}`` (the
+    Service's generation once this change is applied) and ``{{.Random N}}`` (N random
+    lower-case consonants), e.g. ``{{.Service}}-{{.Random 5}}-{{.Generation}}``."""
     if name is None or name == "":
         return None
-    if "{{" in name:
-        raise UsageError(f'--revision-name: templates are not supported: "{name}"')
-    return name if name.startswith(f"{service}-") else f"{service}-{name}"
+
+    def expand(match: re.Match[str]) -> str:
+        word, count = match.group(1), match.group(2)
+        if word == "Service" and count is None:
+            return service
+        if word == "Generation" and count is None:
+            return str(generation)
+        if word == "Random" and count is not None and 0 < int(count) <= 32:
+            return "".join(secrets.choice(_CONSONANTS) for _ in range(int(count)))
+        raise UsageError(f'--revision-name: cannot expand "{match.group(0)}"')
+
+    text = _PLACEHOLDER.sub(expand, name)
+    if "{{" in text or "}}" in text:
+        raise UsageError(f'--revision-name: cannot expand "{name}" (a stray {{{{ or }}}})')
+    return text if text.startswith(f"{service}-") else f"{service}-{text}"
 
 
 @dataclass(frozen=True)

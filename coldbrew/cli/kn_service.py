@@ -96,7 +96,8 @@ def update(client: Client, args: argparse.Namespace) -> int:
     current = client.get("ksvc", args.name, args.namespace)
     obj = kn_build.editable(current)
     before = copy.deepcopy(obj)
-    kn_build.edit_template(obj, args)
+    generation = int(current.get("metadata", {}).get("generation") or 0) + 1
+    kn_build.edit_template(obj, args, generation)
     if args.revision_name is None and kn_build.template_changed(before, obj):
         obj["spec"]["template"].get("metadata", {}).pop("name", None)
     kn_build.edit_traffic(obj, args)

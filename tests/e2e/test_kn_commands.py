@@ -7,6 +7,7 @@ Services, and their revisions, must read back the same but for namespace, uid an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,8 @@ def test_kn_commands_store_what_apply_stores(server: Server, cli: Any) -> None:
     third = _step(server, argv, _manifest(V2, traffic=SPLIT), cli)
     assert "with latest revision 'coffee-00002' (unchanged)" in third["stdout"]
     assert len(third["revisions"]["items"]) == 2  # traffic alone makes no revision
+    routed = cli("revision", "delete", "coffee-00001", "-n", "kn")
+    assert routed.returncode == 1 and "is in the traffic of service" in routed.stderr
     argv = ["update", "coffee", "-e", "EXTRA-", "--revision-name", "v3", "--untag", "old",
             "--traffic", "@latest=100"]  # fmt: skip
     fourth = _step(
@@ -177,6 +180,11 @@ def test_lists_revision_delete_and_dry_run(server: Server, cli: Any) -> None:
     assert [r["metadata"]["name"] for r in server.client().get("revisions")["items"]] == [
         "tea-00002"
     ]
+    templated = cli("service", "update", "tea", "-e", "TARGET=oolong", "--no-wait",
+                    "--revision-name", "{{.Service}}-{{.Random 3}}-{{.Generation}}")  # fmt: skip
+    assert templated.stdout.strip() == "Service 'tea' updated in namespace 'default'."
+    latest_name = server.service("tea")["status"]["latestCreatedRevisionName"]
+    assert re.fullmatch(r"tea-[a-z]{3}-3", latest_name), latest_name
     gone = cli("service", "delete", "tea")
     assert gone.stdout.strip() == "Service 'tea' successfully deleted in namespace 'default'."
     assert cli("service", "describe", "tea").returncode == 1

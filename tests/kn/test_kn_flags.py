@@ -6,6 +6,8 @@ The commands run in-process against a closed port: a request would fail with
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from coldbrew.cli import kn_flags
@@ -23,7 +25,10 @@ BAD = [
     (["create", "s", "--image", IMAGE, "--port", "h2c:"], '--port: "h2c:" is not PORT'),
     (["create", "s", "--image", IMAGE, "--port", "http"], '--port: "http" is not PORT'),
     (["create", "s", "--image", IMAGE, "--scale", "2", "--scale-min", "1"], "--scale: not with"),
-    (["create", "s", "--image", IMAGE, "--revision-name", "{{.Random 5}}"], "--revision-name:"),
+    (["create", "s", "--image", IMAGE, "--revision-name", "{{.Name}}"],
+     '--revision-name: cannot expand "{{.Name}}"'),
+    (["create", "s", "--image", IMAGE, "--revision-name", "{{.Random 0}}"], "--revision-name:"),
+    (["create", "s", "--image", IMAGE, "--revision-name", "v{{1"], "--revision-name:"),
     (["update", "s", "--traffic", "a=50", "--traffic", "b=40"],
      "--traffic: percentages sum to 90, want 100"),
     (["update", "s", "--traffic", "a"], '--traffic: "a" is not REVISION=PERCENT'),
@@ -85,6 +90,9 @@ def test_revision_name_as_kn() -> None:
     assert kn_flags.revision_name("coffee", "v1") == "coffee-v1"
     assert kn_flags.revision_name("coffee", "coffee-v1") == "coffee-v1"
     assert kn_flags.revision_name("coffee", None) is None
+    templated = kn_flags.revision_name("coffee", "{{.Service}}-{{.Random 5}}-{{.Generation}}", 3)
+    assert templated is not None and re.fullmatch(r"coffee-[bcdfghj-np-tv-xz]{5}-3", templated)
+    assert kn_flags.revision_name("coffee", "v{{ .Generation }}", 2) == "coffee-v2"
 
 
 def test_traffic_and_tags() -> None:
