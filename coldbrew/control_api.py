@@ -5,7 +5,8 @@ habits, carry over:
 
 - ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/services[/{name}]``
   (GET; PUT applies a manifest; DELETE)
-- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET)
+- ``/apis/serving.knative.dev/v1[/namespaces/{ns}]/revisions[/{name}]`` (GET; DELETE of a
+  revision neither latest nor named in its service's traffic, else 409)
 - ``/apis/serving.knative.dev/v1beta1[/namespaces/{ns}]/domainmappings[/{name}]``
   (GET; PUT applies a manifest; DELETE)
 - ``/apis/autoscaling.internal.knative.dev/v1alpha1[/namespaces/{ns}]/podautoscalers[/{name}]``
@@ -67,6 +68,29 @@ async def delete_service(request: web.Request) -> web.Response:
     except StoreError as exc:  # not saved, and not deleted either
         return status_error(500, "InternalError", str(exc))
     return deleted(done, "services", name)
+
+
+async def delete_revision(request: web.Request) -> web.Response:
+    """Delete one revision; refused (409) while its service still needs it."""
+    ns, name = request.match_info["ns"], request.match_info["name"]
+    controller = request.app[CONTROLLER_KEY]
+    rev = controller.store.revisions.get(f"{ns}/{name}")
+    if rev is None:
+        return deleted(False, "revisions", name)
+    rec = controller.store.services.get(f"{ns}/{rev.service}")
+    view = controller.views.get(f"{ns}/{rev.service}")
+    named = {t.revision_name for t in (view.service.traffic or ())} if view else set()
+    if rec is not None and rec.latest_created == name:
+        why = f'revision "{name}" is the latest of service "{rev.service}"'
+        return status_error(409, "Conflict", why, name=name, kind="revisions")
+    if name in named or (view is not None and rev.key in view.routed()):
+        why = f'revision "{name}" is in the traffic of service "{rev.service}"'
+        return status_error(409, "Conflict", why, name=name, kind="revisions")
+    try:
+        controller.delete_revisions([rev.key])
+    except StoreError as exc:  # not saved, and not deleted either
+        return status_error(500, "InternalError", str(exc))
+    return deleted(True, "revisions", name)
 
 
 async def put_domain_mapping(request: web.Request) -> web.Response:
@@ -213,6 +237,7 @@ def make_app(
         _add_read_only(app, *entry)
     app.router.add_put(f"{SERVING}{ns}/services/{{name}}", put_service)
     app.router.add_delete(f"{SERVING}{ns}/services/{{name}}", delete_service)
+    app.router.add_delete(f"{SERVING}{ns}/revisions/{{name}}", delete_revision)
     app.router.add_put(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", put_domain_mapping)
     app.router.add_delete(f"{SERVING_BETA}{ns}/domainmappings/{{name}}", delete_domain_mapping)
     app.router.add_get(f"{CORE}{ns}/pods/{{name}}/log", pod_log)

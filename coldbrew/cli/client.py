@@ -63,7 +63,11 @@ ALIASES = {
 
 
 class ClientError(RuntimeError):
-    """A failure to show the user as it is."""
+    """A failure to show the user as it is; ``code``: the HTTP status of a refusal."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Client:
@@ -96,7 +100,9 @@ class Client:
                 message = resp.json().get("message", resp.text)
             except ValueError:
                 message = resp.text.strip()
-            raise ClientError(f"Error from server ({resp.status_code}): {message}")
+            raise ClientError(
+                f"Error from server ({resp.status_code}): {message}", resp.status_code
+            )
         return resp.json()
 
     def apply(self, obj: dict[str, Any]) -> str:
@@ -120,6 +126,15 @@ class Client:
         else:
             path = f"{prefix}/{plural}"
         return self._check(self._request("GET", path))
+
+    def find(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        """One object, or None when the server has none of that name."""
+        try:
+            return self.get(kind, name, namespace)
+        except ClientError as exc:
+            if exc.code == 404:
+                return None
+            raise
 
     def events(
         self, namespace: str | None = None, *, after: int = 0, selector: str | None = None

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.cli import observing, simulating
+from coldbrew.cli import completion, kn_revision, kn_service, observing, simulating
 from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
 from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
+from coldbrew.cli.kn_parsers import add_revision_parser, add_route_parser, add_service_parser
 from coldbrew.cli.printing import document, table
 from coldbrew.cli.tls_flags import add_tls_flags, tls_files
 
@@ -160,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--namespace", default="default")
     logs.add_argument("-c", "--container", help="a sidecar's output (default: the serving one)")
     _server_flag(logs)
+    add_service_parser(sub)
+    add_revision_parser(sub)
+    add_route_parser(sub)
+    completion.add_parser(sub)
     return parser
 
 
@@ -282,10 +287,16 @@ def run(argv: list[str] | None = None) -> int:
         return _run_cluster_component(args)
     if args.command == "simulate":
         return simulating.run(args)
+    if args.command == "completion":
+        return completion.run(build_parser(), args.shell)
     client = Client(args.server)
     try:
         if args.command == "apply":
             return cmd_apply(client, args.filename)
+        if args.command in ("service", "ksvc"):
+            return kn_service.run(client, args)
+        if args.command in ("revision", "route"):
+            return kn_revision.run(client, args)
         if args.command == "get":
             return cmd_get(client, args)
         if args.command == "describe":
