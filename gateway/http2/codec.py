@@ -216,8 +216,12 @@ class ServerCodec:
                 decoder.remember(block, (fields, expected))
         else:
             why, (fields, expected) = None, checked
-        if why is not None or (ended and expected > 0) or len(self.streams) >= self.max_streams:
-            self.out.append(f.rst_stream(sid, f.PROTOCOL_ERROR if why else f.REFUSED_STREAM))
+        if why is not None or (ended and expected > 0):
+            self.out.append(f.rst_stream(sid, f.PROTOCOL_ERROR))
+            self.events.h2_refused()
+            return
+        if len(self.streams) >= self.max_streams:
+            self.out.append(f.rst_stream(sid, f.REFUSED_STREAM))
             self.events.h2_refused()
             return
         self.streams[sid] = StreamState(self.initial_window, ended, expected)
