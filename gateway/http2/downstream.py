@@ -82,6 +82,8 @@ class H2ClientProtocol(asyncio.Protocol):
         self.resets = Budget(*RESET_BUDGET, ctx.clock)
         self.control = Budget(*CONTROL_BUDGET, ctx.clock)
         self.client_part = self.forwarded = b""
+        self.flush_pending = False
+        self.loop = asyncio.get_event_loop()
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -344,6 +346,15 @@ class H2ClientProtocol(asyncio.Protocol):
 
     def grant(self, sid: int, size: int) -> None:
         self.h2.acknowledge_received_data(size, sid)
+
+    def flush_soon(self) -> None:
+        if not self.flush_pending:
+            self.flush_pending = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self.flush_pending = False
+        self.flush()
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
