@@ -30,6 +30,11 @@ MAX_IDLE = 64  # idle pooled connections kept per endpoint
 # the connection is dropped (nginx: "upstream sent too big header"), not buffered on.
 MAX_RESPONSE_HEAD_BYTES = 64 * 1024
 
+# Trailer fields of a chunked response not passed on (framing, routing; RFC 9110 6.5.1),
+# besides RESPONSE_SPECIAL (never recorded), and at most MAX_TRAILERS fields.
+TRAILERS_DROPPED = frozenset({b"content-length", b"host", b"content-type", b"content-encoding"})
+MAX_TRAILERS = 100
+
 # Response headers never copied to the client as-is.
 RESPONSE_SPECIAL = frozenset(
     {
@@ -459,4 +464,17 @@ class UpstreamConnection(asyncio.Protocol):
         sink = self.sink
         if self._head_done or sink is None or self.parser.should_upgrade():
             return
+        if len(self._lines) > 1:  # trailer fields of a chunked body (parsed as headers)
+            self._trailers(sink)
         sink.response_end(self.parser.should_keep_alive())
+
+    def _trailers(self, sink: ResponseSink) -> None:
+        lines = self._lines
+        self._reset_head()
+        fields = [
+            (lines[i].lower(), lines[i + 2])
+            for i in range(1, min(len(lines), 4 * MAX_TRAILERS), 4)
+            if lines[i].lower() not in TRAILERS_DROPPED
+        ]
+        if fields:
+            sink.response_trailers(fields)

@@ -1,7 +1,8 @@
 """The client side of HTTP/2: one connection, many streams, each a request like HTTP/1's.
 
-:class:`H2ClientProtocol` drives h2's server state machine (with the bounds of
-gateway/http2/guard.py). Each request stream is routed by its ``:authority`` (or Host)
+:class:`H2ClientProtocol` drives our own lean codec (gateway/http2/codec.py, with the
+bounds of gateway/http2/guard.py) and answers its calls (``h2_request``, ``h2_data``...).
+Each request stream is routed by its ``:authority`` (or Host)
 through the same :class:`~gateway.interfaces.Handling` as HTTP/1, with the request head
 built for the upstream by :func:`gateway.http1.upstream.request_head`; its
 :class:`~gateway.http2.streams.H2Stream` is the exchange's ``Downstream``. Entered three
@@ -13,30 +14,22 @@ Shutdown sends GOAWAY and lets the streams in flight finish.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING, cast
-
-from h2.config import H2Configuration
-from h2.errors import ErrorCodes
-from h2.events import (
-    ConnectionTerminated,
-    DataReceived,
-    PingReceived,
-    RemoteSettingsChanged,
-    RequestReceived,
-    StreamEnded,
-    StreamReset,
-    WindowUpdated,
-)
-from h2.exceptions import H2Error
-from h2.settings import SettingCodes, Settings
-from hyperframe.frame import GoAwayFrame
 
 from gateway import errors
 from gateway.http1.downstream import FORWARDED_REST, FORWARDED_REST_TLS
 from gateway.http1.flow_control import set_limits
 from gateway.http1.upstream import request_head
+from gateway.http2.codec import ServerCodec
+from gateway.http2.frames import (
+    CANCEL,
+    ENHANCE_YOUR_CALM,
+    INTERNAL_ERROR,
+    NO_ERROR,
+    REFUSED_STREAM,
+    CodecError,
+)
 from gateway.http2.guard import (
     CONTROL_BUDGET,
     MAX_HEADER_LIST,
@@ -44,7 +37,6 @@ from gateway.http2.guard import (
     MAX_UNREAD,
     RESET_BUDGET,
     Budget,
-    GuardedConnection,
 )
 from gateway.http2.sending import send_queued
 from gateway.http2.streams import H2Stream, canned_parts
@@ -80,36 +72,23 @@ class H2ClientProtocol(asyncio.Protocol):
         self.ctx = ctx
         self.handling = handling
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
-        # Outbound fields come from parsed, validated heads (lower-cased, no hop-by-hop):
-        # h2's outbound checks would only cost time. Inbound ones stay (hostile clients).
-        config = H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-        )
-        self.h2 = GuardedConnection(config=config)
-        self.h2.local_settings = Settings(
-            client=False,
-            initial_values={
-                SettingCodes.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
-                SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST,
-            },
-        )
-        self.h2.refused = self._reset_seen
+        # Outbound fields come from parsed, validated heads (lower-cased, no hop-by-hop);
+        # inbound ones are checked by the codec (gateway/http2/fields.py).
+        self.h2 = ServerCodec(self, MAX_STREAMS, MAX_HEADER_LIST, CONNECTION_WINDOW)
         self.streams: dict[int, H2Stream] = {}
         self.closed = False
-        self.write_paused = False
+        self.write_paused: bool = False
         self.going_away = False  # GOAWAY sent: no new streams, close when the last ends
         self.resets = Budget(*RESET_BUDGET, ctx.clock)
         self.control = Budget(*CONTROL_BUDGET, ctx.clock)
         self.client_part = self.forwarded = b""
+        self.flush_pending = False
+        self.loop = asyncio.get_event_loop()
 
     # -- asyncio.Protocol ------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._setup(transport)
         self.h2.initiate_connection()
-        self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self.flush()
 
     def upgraded(self, transport: asyncio.BaseTransport, request: Fields) -> None:
@@ -119,7 +98,6 @@ class H2ClientProtocol(asyncio.Protocol):
         self.transport.write(
             b"HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n"
         )
-        self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self._open(1, request, True)
         self.flush()
 
@@ -159,51 +137,55 @@ class H2ClientProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        try:
-            events = self.h2.receive_data(data)
-        except H2Error:
+        if not self.h2.receive(data):
             self._close_now()
             return
-        for event in events:
-            if isinstance(event, DataReceived):
-                sid = event.stream_id or 0
-                stream = self.streams.get(sid)
-                if stream is not None:
-                    stream.received(event.data or b"", event.flow_controlled_length or 0)
-                elif event.flow_controlled_length:
-                    self.grant(sid, event.flow_controlled_length)
-            elif isinstance(event, RequestReceived):
-                self._open(event.stream_id or 0, list(event.headers or []), event.stream_ended)
-            elif isinstance(event, StreamEnded):
-                stream = self.streams.get(event.stream_id or 0)
-                if stream is not None and not stream.request_ended:
-                    stream.request_ended = True
-                    if stream.ex is not None:
-                        stream.ex.request_end()
-                    self._maybe_done(stream)
-            elif isinstance(event, StreamReset):
-                stream = self.streams.pop(event.stream_id or 0, None)
-                if stream is not None:
-                    if stream.ex is not None:
-                        stream.ex.abort()
-                    self._stream_gone()
-                    if not stream.response_done:
-                        self._reset_seen()
-            elif isinstance(event, WindowUpdated | RemoteSettingsChanged):
-                if isinstance(event, RemoteSettingsChanged):
-                    self._control_seen()
-                for stream in list(self.streams.values()):
-                    if stream.out or (stream.response_done and not stream.end_sent):
-                        self.pump(stream)
-            elif isinstance(event, PingReceived):
-                self._control_seen()
-            elif isinstance(event, ConnectionTerminated):
-                self.going_away = True
-                if not self.streams:
-                    self._close_now()
-            if self.closed:
-                return
-        self.flush()
+        if not self.closed:
+            self.flush()
+
+    # -- the codec's calls (gateway/http2/codec.py Events) -----------------------
+    def h2_request(self, sid: int, fields: Fields, ended: bool) -> None:
+        self._open(sid, fields, ended)
+
+    def h2_data(self, sid: int, data: bytes, size: int) -> None:
+        stream = self.streams.get(sid)
+        if stream is not None:
+            stream.received(data, size)
+        elif size:
+            self.grant(sid, size)
+
+    def h2_end(self, sid: int) -> None:
+        stream = self.streams.get(sid)
+        if stream is not None and not stream.request_ended:
+            stream.request_ended = True
+            if stream.ex is not None:
+                stream.ex.request_end()
+            self._maybe_done(stream)
+
+    def h2_reset(self, sid: int) -> None:
+        stream = self.streams.pop(sid, None)
+        if stream is not None:
+            if stream.ex is not None:
+                stream.ex.abort()
+            self._stream_gone()
+            if not stream.response_done:
+                self._reset_seen()
+
+    def h2_refused(self) -> None:
+        self._reset_seen()
+
+    def h2_window(self) -> None:
+        for stream in list(self.streams.values()):
+            if stream.out or (stream.response_done and not stream.end_sent):
+                self.pump(stream)
+
+    def h2_control(self) -> None:
+        self._control_seen()
+
+    def h2_goaway(self) -> None:
+        self.going_away = True
+        if not self.streams:
+            self._close_now()
 
     # -- the budgets -----------------------------------------------------------
     def _reset_seen(self) -> None:
@@ -218,8 +200,7 @@ class H2ClientProtocol(asyncio.Protocol):
         """GOAWAY(ENHANCE_YOUR_CALM) and close: the client abuses the protocol."""
         if self.closed:
             return
-        with contextlib.suppress(H2Error):
-            self.h2.close_connection(ErrorCodes.ENHANCE_YOUR_CALM)
+        self.h2.close_connection(ENHANCE_YOUR_CALM)
         self._close_now()
 
     def _close_now(self) -> None:
@@ -234,7 +215,7 @@ class H2ClientProtocol(asyncio.Protocol):
     # -- streams ---------------------------------------------------------------
     def _open(self, sid: int, fields: Fields, ended: object) -> None:
         if self.going_away:
-            self._reset(sid, ErrorCodes.REFUSED_STREAM)
+            self.h2.reset_stream(sid, REFUSED_STREAM)
             return
         stream = H2Stream(self, sid)
         method = path = authority = host = length = xff = None
@@ -299,7 +280,7 @@ class H2ClientProtocol(asyncio.Protocol):
     def send_head(self, stream: H2Stream, fields: Fields) -> None:
         try:
             self.h2.send_headers(stream.sid, fields)
-        except H2Error:
+        except CodecError:
             self.fail_stream(stream, None)
 
     def pump(self, stream: H2Stream) -> None:
@@ -318,9 +299,9 @@ class H2ClientProtocol(asyncio.Protocol):
                 else:
                     h2.end_stream(sid)
                 if not stream.request_ended:  # answered before the body ended (RFC 9113 8.1)
-                    h2.reset_stream(sid, ErrorCodes.NO_ERROR)
+                    h2.reset_stream(sid, NO_ERROR)
                     stream.request_ended = True
-        except H2Error:
+        except CodecError:
             self.fail_stream(stream, None)
             return
         stream.backlog(self.write_paused)
@@ -340,18 +321,14 @@ class H2ClientProtocol(asyncio.Protocol):
                 if body:
                     self.h2.send_data(stream.sid, body, end_stream=True)
                 if not stream.request_ended:
-                    self.h2.reset_stream(stream.sid, ErrorCodes.NO_ERROR)
-            except H2Error:
-                self._reset(stream.sid, ErrorCodes.INTERNAL_ERROR)
+                    self.h2.reset_stream(stream.sid, NO_ERROR)
+            except CodecError:
+                self.h2.reset_stream(stream.sid, INTERNAL_ERROR)
         else:
-            self._reset(stream.sid, ErrorCodes.CANCEL)
+            self.h2.reset_stream(stream.sid, CANCEL)
         stream.request_ended = True
         self._maybe_done(stream)
         self.flush()
-
-    def _reset(self, sid: int, code: ErrorCodes) -> None:
-        with contextlib.suppress(H2Error):
-            self.h2.reset_stream(sid, code)
 
     def _maybe_done(self, stream: H2Stream) -> None:
         done = stream.end_sent and stream.request_ended and not stream.out
@@ -368,8 +345,16 @@ class H2ClientProtocol(asyncio.Protocol):
                 self.ctx.idle[self] = self.ctx.idle_tick
 
     def grant(self, sid: int, size: int) -> None:
-        with contextlib.suppress(H2Error):
-            self.h2.acknowledge_received_data(size, sid)
+        self.h2.acknowledge_received_data(size, sid)
+
+    def flush_soon(self) -> None:
+        if not self.flush_pending:
+            self.flush_pending = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self.flush_pending = False
+        self.flush()
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -382,11 +367,8 @@ class H2ClientProtocol(asyncio.Protocol):
         if self.closed or self.going_away:
             return
         self.going_away = True
+        self.h2.close_connection(NO_ERROR)
         self.flush()
-        frame = GoAwayFrame(0)
-        frame.last_stream_id = self.h2.highest_inbound_stream_id
-        frame.error_code = ErrorCodes.NO_ERROR
-        self.transport.write(frame.serialize())
         if not self.streams:
             self.closed = True
             self.transport.close()
@@ -396,8 +378,7 @@ class H2ClientProtocol(asyncio.Protocol):
 
     def shed(self) -> None:
         """Descriptors run short and no stream is open: GOAWAY and close now."""
-        with contextlib.suppress(H2Error):
-            self.h2.close_connection(ErrorCodes.NO_ERROR)
+        self.h2.close_connection(NO_ERROR)
         self._close_now()
 
     def is_idle(self) -> bool:

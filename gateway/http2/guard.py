@@ -1,28 +1,22 @@
-"""Bounds against hostile HTTP/2 clients: the h2 state machine plus per-connection budgets.
+"""Bounds against hostile HTTP/2 clients: the codec's limits plus per-connection budgets.
 
 - Stream flood: past SETTINGS_MAX_CONCURRENT_STREAMS a new stream is refused with
-  RST_STREAM(REFUSED_STREAM) (:class:`GuardedConnection`; h2 alone would end the whole
-  connection), and refused streams count as resets.
+  RST_STREAM(REFUSED_STREAM) (gateway/http2/codec.py), and refused streams count as
+  resets, as do malformed requests (RST_STREAM(PROTOCOL_ERROR)).
 - Rapid reset (CVE-2023-44487): streams the client resets (or that are refused) count in
   a sliding :class:`Budget`; past it the connection gets GOAWAY(ENHANCE_YOUR_CALM).
-- SETTINGS / PING floods: each frame h2 acknowledges counts in another budget; past it,
+- SETTINGS / PING floods: each frame the codec acknowledges counts in another budget; past it,
   or when the client does not read what the acknowledgements queue up
   (``MAX_UNREAD``), GOAWAY(ENHANCE_YOUR_CALM).
-- Oversized header blocks: h2's HPACK decoder refuses a header list past
-  ``MAX_HEADER_LIST`` (advertised as SETTINGS_MAX_HEADER_LIST_SIZE) and h2 bounds the
-  CONTINUATION frames of one block (64): both end the connection with GOAWAY.
+- Oversized header blocks: the HPACK decoder refuses a header list past
+  ``MAX_HEADER_LIST`` (advertised as SETTINGS_MAX_HEADER_LIST_SIZE) and the codec bounds
+  the CONTINUATION frames of one block (64) and its encoded size: past any of them,
+  GOAWAY(ENHANCE_YOUR_CALM) and close.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from h2.connection import H2Connection
-from h2.errors import ErrorCodes
-from h2.exceptions import ProtocolError, TooManyStreamsError
-from h2.stream import StreamClosedBy
-from hpack.exceptions import HPACKError
-from hyperframe.frame import Frame, HeadersFrame, RstStreamFrame
 
 MAX_STREAMS = 100  # SETTINGS_MAX_CONCURRENT_STREAMS
 MAX_HEADER_LIST = 64 * 1024  # SETTINGS_MAX_HEADER_LIST_SIZE, and the decoder's bound
@@ -55,31 +49,3 @@ class Budget:
         self._count += 1
         weight = 1.0 - (now - self._start) / self._window
         return self._count + self._previous * weight <= self._limit
-
-
-class GuardedConnection(H2Connection):
-    """h2's server connection, refusing streams past the limit instead of failing."""
-
-    refused: Callable[[], None] | None = None  # called for every refused stream
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.decoder.max_header_list_size = MAX_HEADER_LIST
-
-    def _receive_headers_frame(self, frame: HeadersFrame) -> tuple[list[Frame], list[object]]:  # type: ignore[override]
-        try:
-            return super()._receive_headers_frame(frame)  # type: ignore[return-value]
-        except TooManyStreamsError:
-            pass
-        try:  # keep the HPACK decoder in step with the client, then refuse the stream
-            self.decoder.decode(frame.data, raw=True)
-        except HPACKError as exc:
-            raise ProtocolError(f"bad header block: {exc}") from exc
-        sid = frame.stream_id
-        self.highest_inbound_stream_id = max(self.highest_inbound_stream_id, sid)
-        self._closed_streams[sid] = StreamClosedBy.SEND_RST_STREAM
-        rst = RstStreamFrame(sid)
-        rst.error_code = ErrorCodes.REFUSED_STREAM
-        if self.refused is not None:
-            self.refused()
-        return [rst], []

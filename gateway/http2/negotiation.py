@@ -16,10 +16,9 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
-from h2.exceptions import H2Error
-
 from gateway.http1.upstream import connection_tokens
 from gateway.http2.downstream import H2ClientProtocol
+from gateway.http2.frames import CodecError
 from gateway.interfaces import Handling
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ def upgrade_h2c(
     new = H2ClientProtocol(old.ctx, old.handling)
     try:
         new.h2.initiate_upgrade_connection(settings[0])
-    except (H2Error, ValueError):  # a malformed HTTP2-Settings (base64, settings)
+    except (CodecError, ValueError):  # a malformed HTTP2-Settings (base64, settings)
         return False
     transport = _leave(old)
     transport.set_protocol(new)

@@ -10,19 +10,26 @@ from __future__ import annotations
 from collections import deque
 from typing import Protocol
 
-from h2.connection import H2Connection
-
 
 class Outbox(Protocol):
     out: deque[bytes]
     out_size: int
 
 
-def send_queued(h2: H2Connection, sid: int, stream: Outbox, end: bool) -> bool:
+class Sender(Protocol):
+    """What both sides' connections offer: h2's H2Connection and our ServerCodec."""
+
+    @property
+    def max_outbound_frame_size(self) -> int: ...
+    def local_flow_control_window(self, stream_id: int) -> int: ...
+    def send_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None: ...
+
+
+def send_queued(h2: Sender, sid: int, stream: Outbox, end: bool) -> bool:
     """Send what stream ``sid``'s window allows of ``stream.out`` as DATA frames.
 
     With ``end``, the frame that empties ``out`` carries END_STREAM; True when it went.
-    Raises what ``h2`` raises (``H2Error``).
+    Raises what the connection raises (``H2Error``, ``CodecError``).
     """
     out = stream.out
     while out:

@@ -150,7 +150,7 @@ class H2Stream:
 
     def flush(self) -> None:
         self.proto.pump(self)
-        self.proto.flush()
+        self.proto.flush_soon()  # the responses of one loop iteration go in one write
 
     def exchange_done(self, ex: Ticket, request_done: bool) -> None:
         self.response_done = True
