@@ -258,6 +258,16 @@ class Gateway:
         """
         self._ctx.routes = RouteTable(routes, redirected)
 
+    def update_routes(
+        self,
+        changed: Mapping[str, Sequence[tuple[str, int]]],
+        removed: Collection[str] = (),
+        redirected: Collection[str] = (),
+    ) -> None:
+        """Add or replace ``changed`` hosts, drop ``removed`` ones, in place (see
+        ``GatewayControl.update_routes``); the other hosts keep their routes."""
+        self._ctx.routes.update(changed, removed, redirected)
+
     def set_revision(
         self,
         key: str,
