@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 # loadtest/h2.py would shadow the h2 package the gateway imports
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-from coldbrew.cli.client import Client  # noqa: E402
+from coldbrew.cli.client import Client, ClientError  # noqa: E402
 from tests.e2e.harness import EXAMPLES, free_port, wait_for  # noqa: E402
 
 CONFIG = "autoscaler:\n  allow-zero-initial-scale: true\n"
@@ -182,19 +182,27 @@ def populate(serve: Serve, n: int, how: str) -> float:
 
 
 def _ready(serve: Serve, name: str) -> bool:
-    svc = serve.client().get("ksvc", name)
+    if not serve.healthy():
+        return False
+    try:
+        svc = serve.client().get("ksvc", name)
+    except ClientError:
+        return False
     conditions = {c["type"]: c["status"] for c in svc.get("status", {}).get("conditions", [])}
     return conditions.get("Ready") == "True"
 
 
 def clone_state(state_dir: Path, template: str, names: list[str]) -> None:
-    from coldbrew.storing import JsonFileRepository
+    from coldbrew import storing
     from coldbrew.storing.frozen import thaw
+
+    # the store serve opens (SQLite where it exists, else the JSON file)
+    store = getattr(storing, "SqliteRepository", storing.JsonFileRepository)
 
     def renamed(value: Any, name: str) -> Any:
         return json.loads(json.dumps(thaw(value)).replace(template, name))
 
-    repo = JsonFileRepository(state_dir)
+    repo = store(state_dir)
     repo.load()
     svc = repo.services.get(f"default/{template}")
     assert svc is not None
@@ -222,6 +230,9 @@ def clone_state(state_dir: Path, template: str, names: list[str]) -> None:
                         uid=str(uuid.uuid4()),
                     )
                 )
+    close = getattr(repo, "close", None)
+    if close is not None:
+        close()
 
 
 def hey(port: int, duration: int) -> float:
