@@ -244,7 +244,7 @@ class Gateway:
 
     # -- control plane ---------------------------------------------------------
     def routes_synced(self) -> bool:
-        """Routes apply in place, at once: always in step with the last set_routes."""
+        """Routes apply in place, at once: always in step with the last set_routes or update."""
         return True
 
     def set_routes(
