@@ -15,7 +15,9 @@ example, ``min-scale: "1"``), has a pod.
 - ``throughput``: hey (``-c 50``) against ``hot`` on a serve holding only it (A) and on
   the restarted one holding it plus the N idle services (B), rounds interleaved A, B, A...;
   while one is measured the other's process group is stopped (SIGSTOP), so they do not
-  share the 2 cores. The figure is B's median requests/s over A's.
+  share the 2 cores. The figure is B's median requests/s over A's; the serve process's
+  own CPU seconds during each run are recorded too (its autoscaler ticks over every
+  revision compete with the gateway workers for the cores).
 
 The state is populated as :func:`populate` says (``clone`` by default). Prints
 a Markdown table and writes JSON to loadtest/results/. Traffic goes to 127.0.0.1 only.
@@ -158,6 +160,12 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) / 1024 if match else 0.0
@@ -284,15 +292,20 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         small.client().apply(hot_service())
         wait_for(lambda: small.routed(HOT) and big.routed(HOT), timeout=60, what="hot routed")
         rates: dict[str, list[float]] = {"one": [], "many": []}
+        serve_cpu: dict[str, list[float]] = {"one": [], "many": []}
         for _ in range(args.rounds):
             for name, on, off in (("one", small, big), ("many", big, small)):
                 off.signal(signal.SIGSTOP)
                 on.signal(signal.SIGCONT)
                 wait_for(lambda on=on: on.routed(HOT), timeout=30, what="resumed")
+                assert on.proc is not None
+                before = cpu_seconds(on.proc.pid)
                 rates[name].append(hey(on.port, args.duration))
+                serve_cpu[name].append(round(cpu_seconds(on.proc.pid) - before, 2))
         big.signal(signal.SIGCONT)
         small.signal(signal.SIGCONT)
         result["rps"] = rates
+        result["serve_cpu_seconds_per_run"] = serve_cpu  # the serve process, not workers
         one, many = statistics.median(rates["one"]), statistics.median(rates["many"])
         result["many_over_one"] = round(many / one, 3)
         return result
