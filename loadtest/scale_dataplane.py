@@ -281,7 +281,7 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
 
         wait_for(all_routed, timeout=120, interval=0.05, what="every probed host routed")
         result["restart_routed_seconds"] = round(time.monotonic() - started, 2)
-        time.sleep(5)  # settle: the first KPA ticks, the workers' snapshots
+        time.sleep(15)  # settle: the first KPA ticks, the workers' snapshots
         result["rss_mb"] = {"serve": round(rss_mb(big.proc.pid), 1)}  # type: ignore[union-attr]
         for i, pid in enumerate(big.worker_pids()):
             result["rss_mb"][f"worker{i}"] = round(rss_mb(pid), 1)
