@@ -51,6 +51,7 @@ from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec, ready_without_pods
 from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
 from coldbrew.translating import pod_template
+from gateway.route_deltas import RoutePublisher
 from gateway.settings import GatewayControl
 from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
 from rulebook.reserve import reserve_serves
@@ -127,7 +128,11 @@ class Controller:
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
         self.mappings = DomainMappings(store, self._mappings_changed)
-        self.published: dict[str, list[tuple[str, int]]] = {}  # the last host table
+        # The data plane gets a snapshot of the host table, then only what changed.
+        self._routes = RoutePublisher(data_plane)
+        # While a reconcile pass runs: the services whose hosts changed, published once
+        # at its end (None: publish at once).
+        self._rerouted: set[str] | None = None
         # Whether a certificate for the host is served over HTTPS (set by the platform).
         self.serves_https: Callable[[str], bool] = lambda host: False
         self.configs = ConfigObjects(store, on_change=self._config_changed)
@@ -374,12 +379,27 @@ class Controller:
     def _run(self) -> None:
         self._scheduled = None
         dirty, self._dirty = self._dirty, set()
-        for key in sorted(dirty):
+        self._rerouted = set()
+        try:
+            self._reconcile_all(dirty)
+        finally:
+            rerouted, self._rerouted = self._rerouted, None
+        if rerouted:
+            # One table (one delta) for the whole pass, not one per service: bringing
+            # back 10,000 services stays linear. The pass is synchronous, so nothing saw
+            # the statuses computed before this; where the data plane has not applied
+            # the table yet, those services are shown again held back (IngressNotConfigured).
+            self._publish_routes()
+            if not self.data_plane.routes_synced():
+                self._reconcile_all(rerouted)
+        self._notify()
+
+    def _reconcile_all(self, keys: set[str]) -> None:
+        for key in sorted(keys):
             try:
                 self.reconcile(key)
             except Exception:  # one broken service must not stop the others
                 log.exception("reconcile of %s failed", key)
-        self._notify()
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
@@ -440,7 +460,10 @@ class Controller:
             if hosts != view.hosts or redirected != view.redirected:
                 before = view.routed()
                 view.hosts, view.redirected = hosts, redirected
-                self._publish_routes()
+                if self._rerouted is None:
+                    self._publish_routes()
+                else:
+                    self._rerouted.add(key)
                 self._left_route(before - view.routed())
         shown = route
         if route.ready and not self.data_plane.routes_synced():
@@ -494,8 +517,12 @@ class Controller:
         for host, targets in mapped.items():
             table.setdefault(host, targets)  # a Service's own host wins over a mapping
         redirected |= mapped_redirects & set(mapped)
-        self.published = table
-        self.data_plane.set_routes(table, redirected)
+        self._routes.publish(table, redirected)
+
+    @property
+    def published(self) -> dict[str, list[tuple[str, int]]]:
+        """The host table the data plane was last given."""
+        return self._routes.table
 
 
 __all__ = ["Controller", "ServiceView", "ValidationError"]

@@ -9,15 +9,20 @@ request in flight on it.
 
 Frames (JSON text), control plane -> worker::
 
-    {"op": "set_routes", "args": {"routes": {...}, "redirected": [host, ...]}}
+    {"op": "set_routes", "version": N, "args": {"routes": {...}, "redirected": [host, ...]}}
+    {"op": "update_routes", "version": N, "args": {"set": {host: [[key, percent]]},
+                                                   "remove": [host], "redirected": [host]}}
     {"op": "set_revision", "args": {"key": ..., "endpoints": [[h, p]], "settings": {...}}}
     {"op": "forget_revision", "args": {"key": ...}}
     {"op": "drain_endpoint", "id": 7, "args": {"endpoint": [h, p], "timeout": 30}}
 
 A (re)connecting worker first gets ``{"op": "sync", "args": {"keys": [...]}}`` (forget
-every revision not listed), then the current revisions and routes.
+every revision not listed), then the current revisions and the whole route table
+(``set_routes``); after that only changes: a route change is an ``update_routes`` delta
+of the hosts that changed (gateway/route_deltas.py), never the table again.
 worker -> control plane: ``{"drained": 7}``, and ``{"routes": N}`` once it applied
-route table version N (``set_routes`` frames carry ``"version": N``).
+route table version N (both route frames carry ``"version": N``; a delta's version is
+the table's version once applied).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from gateway.route_deltas import RouteDelta, delta_args
 from gateway.settings import RevisionSettings, revision_frame
 
 log = logging.getLogger(__name__)
@@ -42,7 +48,7 @@ class FanOut:
     def __init__(self, expected: int = 1) -> None:
         self.expected = expected  # workers that must be connected to count as in step
         self.routes: dict[str, list[tuple[str, int]]] = {}
-        self.redirected: list[str] = []
+        self.redirected: set[str] = set()
         self.revisions: dict[str, dict[str, object]] = {}
         # Each worker's outbound frames, in order; a writer task drains each queue.
         self._workers: dict[web.WebSocketResponse, asyncio.Queue[str]] = {}
@@ -60,12 +66,35 @@ class FanOut:
         self, routes: Mapping[str, Sequence[tuple[str, int]]], redirected: Collection[str] = ()
     ) -> None:
         self.routes = {host: list(targets) for host, targets in routes.items()}
-        self.redirected = sorted(redirected)
+        self.redirected = set(redirected)
         self.version += 1
         self._broadcast(self._routes_frame())
 
+    def update_routes(
+        self,
+        changed: Mapping[str, Sequence[tuple[str, int]]],
+        removed: Collection[str] = (),
+        redirected: Collection[str] = (),
+    ) -> None:
+        delta = RouteDelta(
+            {host: list(targets) for host, targets in changed.items()},
+            frozenset(removed),
+            frozenset(host for host in redirected if host in changed),
+        )
+        for host in delta.removed:
+            self.routes.pop(host, None)
+            self.redirected.discard(host)
+        for host, targets in delta.changed.items():
+            self.routes[host] = targets
+            if host in delta.redirected:
+                self.redirected.add(host)
+            else:
+                self.redirected.discard(host)
+        self.version += 1
+        self._broadcast({"op": "update_routes", "version": self.version, "args": delta_args(delta)})
+
     def _routes_frame(self) -> dict[str, Any]:
-        args = {"routes": self.routes, "redirected": self.redirected}
+        args = {"routes": self.routes, "redirected": sorted(self.redirected)}
         return {"op": "set_routes", "version": self.version, "args": args}
 
     def routes_synced(self) -> bool:

@@ -4,7 +4,8 @@ A gateway worker process has no control plane of its own: it connects to the
 feed websocket, applies the routes and revisions it is sent to its local
 :class:`~gateway.Gateway`, and answers drain requests. While the feed is away
 the worker keeps serving on its last state and reconnects with back-off; the
-first frames after a reconnect are a full snapshot. The frame format is in
+first frames after a reconnect are a full snapshot (the whole route table), then
+route changes come as deltas (``update_routes``). The frame format is in
 docs/seams.md and coldbrew/fanning.py.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 import aiohttp
 
 from gateway.reconnecting import keep_connected
+from gateway.route_deltas import read_delta_args, read_targets
 from gateway.settings import GatewayControl, read_revision_frame
 
 log = logging.getLogger(__name__)
@@ -61,14 +63,14 @@ class Follower:
             self._keys.discard(args["key"])
             self.gateway.forget_revision(args["key"])
         elif op == "set_routes":
-            routes = {
-                host: [(str(k), int(w)) for k, w in targets]
-                for host, targets in args["routes"].items()
-            }
+            routes = {host: read_targets(targets) for host, targets in args["routes"].items()}
             self.gateway.set_routes(routes, [str(h) for h in args.get("redirected", [])])
             self.synced.set()
-            if ws is not None and "version" in frame:
-                self._spawn(self._send(ws, {"routes": int(frame["version"])}))
+            self._applied(frame, ws)
+        elif op == "update_routes":
+            delta = read_delta_args(args)
+            self.gateway.update_routes(delta.changed, delta.removed, delta.redirected)
+            self._applied(frame, ws)
         elif op == "drain_endpoint" and ws is not None:
             host, port = args["endpoint"]
             self._spawn(
@@ -76,6 +78,10 @@ class Follower:
             )
         else:
             raise KeyError(f"unknown op {op!r}")
+
+    def _applied(self, frame: dict[str, Any], ws: aiohttp.ClientWebSocketResponse | None) -> None:
+        if ws is not None and "version" in frame:
+            self._spawn(self._send(ws, {"routes": int(frame["version"])}))
 
     async def _drain(
         self,

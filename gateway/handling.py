@@ -2,7 +2,8 @@
 
 A client protocol (gateway/http1/downstream.py) parses a request head and opens it with
 :meth:`Handler.open`, which routes it by Host to a revision (:class:`RouteTable`, replaced
-as a whole by ``Gateway.set_routes``; weighted :class:`Route`) and returns an
+as a whole by ``Gateway.set_routes``, changed in place by ``update_routes``; weighted
+:class:`Route`) and returns an
 :class:`Exchange`; from then on the protocol drives the exchange through the ``Ticket``
 methods and is called back through ``Downstream`` (both in gateway/interfaces.py). An
 HTTP/2 protocol would sit beside HTTP/1 on the same two interfaces (one exchange per
@@ -109,7 +110,8 @@ class Route:
 
 
 class RouteTable:
-    """Immutable host -> Route map; replaced as a whole by ``Gateway.set_routes``."""
+    """Host -> Route map; replaced as a whole by ``Gateway.set_routes``, changed in place
+    by :meth:`update` (one synchronous call: a request sees the table before or after)."""
 
     __slots__ = ("_routes",)
 
@@ -119,7 +121,18 @@ class RouteTable:
         redirected: Collection[str] = (),
     ) -> None:
         self._routes: dict[bytes, Route] = {}
-        for host, targets in (routes or {}).items():
+        self.update(routes or {}, (), redirected)
+
+    def update(
+        self,
+        changed: Mapping[str, Sequence[tuple[str, int]]],
+        removed: Collection[str] = (),
+        redirected: Collection[str] = (),
+    ) -> None:
+        """Remove ``removed`` hosts, then add or replace the ``changed`` ones whole."""
+        for host in removed:
+            self._routes.pop(normalize_host(_encode_host(host)), None)
+        for host, targets in changed.items():
             self._routes[normalize_host(_encode_host(host))] = Route(targets, host in redirected)
 
     def lookup(self, raw_host: bytes) -> Route | None:

@@ -244,7 +244,7 @@ class Gateway:
 
     # -- control plane ---------------------------------------------------------
     def routes_synced(self) -> bool:
-        """Routes apply in place, at once: always in step with the last set_routes."""
+        """Routes apply in place, at once: always in step with the last set_routes or update."""
         return True
 
     def set_routes(
@@ -258,6 +258,16 @@ class Gateway:
         """
         self._ctx.routes = RouteTable(routes, redirected)
 
+    def update_routes(
+        self,
+        changed: Mapping[str, Sequence[tuple[str, int]]],
+        removed: Collection[str] = (),
+        redirected: Collection[str] = (),
+    ) -> None:
+        """Add or replace ``changed`` hosts, drop ``removed`` ones, in place (see
+        ``GatewayControl.update_routes``); the other hosts keep their routes."""
+        self._ctx.routes.update(changed, removed, redirected)
+
     def set_revision(
         self,
         key: str,
@@ -269,6 +279,8 @@ class Gateway:
         Updates the revision in place; queued requests that can go now are released.
         """
         ctx = self._ctx
+        old = ctx.revisions.get(key)
+        before = {ep.address for ep in old.endpoints} if old is not None else set()
         states: list[Endpoint] = []
         kind = H2Endpoint if settings.protocol == "h2c" else Endpoint
         for address in endpoints:
@@ -283,7 +295,7 @@ class Gateway:
             state.retired = False
             states.append(state)
         ctx.configure_revision(key, states, settings)
-        self._retire_unused()
+        self._retire_unused(before.difference(state.address for state in states))
 
     def forget_revision(self, key: str) -> None:
         """Drop a revision; requests for it get 503 (queued ones at once)."""
@@ -292,6 +304,7 @@ class Gateway:
         rev = ctx.revisions.pop(key, None)
         if rev is None:
             return
+        dropped = {ep.address for ep in rev.endpoints}
         rev.forgotten = True
         rev.load.detached = True
         ctx.meter.adopt(rev.load, [])
@@ -303,7 +316,7 @@ class Gateway:
             container_concurrency=throttler.container_concurrency,
             activator_in_path=throttler.activator_in_path,
         )
-        self._retire_unused()
+        self._retire_unused(dropped)
 
     def totals(self) -> dict[str, dict[str, Any]]:
         """Per revision key: its cumulative figures (gateway/tally.py) and its gauges now.
@@ -348,11 +361,18 @@ class Gateway:
             self._ctx.endpoints.pop(address, None)
         return drained
 
-    def _retire_unused(self) -> None:
+    def _retire_unused(self, dropped: set[Address]) -> None:
+        """Retire the endpoints of ``dropped`` (left a revision) that no revision uses.
+
+        Only a change that dropped an endpoint looks at every revision: programming
+        10,000 revisions with no pod stays linear."""
+        if not dropped:
+            return
         ctx = self._ctx
         used = {ep.address for rev in ctx.revisions.values() for ep in rev.endpoints}
-        for address, state in list(ctx.endpoints.items()):
-            if address not in used and not state.retired:
+        for address in dropped - used:
+            state = ctx.endpoints.get(address)
+            if state is not None and not state.retired:
                 state.retired = True
                 state.close_idle()
                 if state.in_flight == 0:

@@ -111,6 +111,18 @@ class GatewayControl(Protocol):
         (``http-protocol: Redirected``) when the gateway listens for HTTPS.
         """
 
+    def update_routes(
+        self,
+        changed: Routes,
+        removed: Collection[str] = (),
+        redirected: Collection[str] = (),
+    ) -> None:
+        """Change part of the host table: ``changed`` hosts are added or replaced whole,
+        ``removed`` hosts leave it; ``redirected``: which hosts of ``changed`` answer plain
+        HTTP with a 301 (the others of ``changed`` do not). Other hosts are untouched.
+        ``gateway.route_deltas.RoutePublisher`` computes these from whole tables.
+        """
+
     def set_revision(
         self, key: str, endpoints: Sequence[Address], settings: RevisionSettings
     ) -> None:
@@ -120,7 +132,7 @@ class GatewayControl(Protocol):
         """Drop a revision; requests for it get 503."""
 
     def routes_synced(self) -> bool:
-        """Every gateway serving traffic applied the newest route table."""
+        """Every gateway serving traffic applied the newest route table (or delta)."""
 
     async def drain_endpoint(self, endpoint: Address, timeout: float = 30.0) -> bool:  # noqa: ASYNC109
         """Return once no request is in flight on ``endpoint`` (False on timeout)."""

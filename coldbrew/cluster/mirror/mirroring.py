@@ -4,7 +4,8 @@ A cluster gateway watches three things on the API server (resumable watches, see
 :mod:`..kube.watching`) and drives its :class:`~gateway.Gateway` through the same public calls
 the local control plane uses:
 
-* Services: ``status.url``/``status.traffic`` become the host table (``set_routes``);
+* Services: ``status.url``/``status.traffic`` become the host table (a ``set_routes``
+  snapshot, then only the hosts that changed: gateway/route_deltas.py);
 * DomainMappings: their hosts get their Service's main traffic (the first claim of a
   host wins; its ``http-protocol`` annotation may redirect it);
 * Revisions: timeouts and container concurrency (``set_revision`` settings);
@@ -30,6 +31,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.route_deltas import RoutePublisher
 from gateway.settings import GatewayControl, RevisionSettings
 from rulebook.reserve import traffic_endpoints
 
@@ -107,7 +109,7 @@ class ClusterMirror:
         self._settings: dict[str, RevisionSettings] = {}  # revision key -> settings
         self._pods: dict[str, dict[str, PodEndpoint]] = {}  # revision key -> pod name -> pod
         self._pushed: dict[str, tuple[Any, ...]] = {}  # revision key -> what the gateway has
-        self._table: tuple[Routes, frozenset[str]] | None = None
+        self._published = RoutePublisher(gateway)  # a snapshot, then only what changed
         self._tasks: set[asyncio.Task[Any]] = set()
         self.watchers = [
             Watcher(kube, SERVICES, self._on_service, on_list=self._list_services),
@@ -137,7 +139,7 @@ class ClusterMirror:
     def _maybe_synced(self) -> None:
         if not self.synced.is_set() and all(w.synced.is_set() for w in self.watchers):
             self.synced.set()
-            hosts = len(self._table[0]) if self._table else 0
+            hosts = len(self._published.table)
             log.info("gateway in step with the cluster: %d hosts", hosts)
 
     # -- Services -> routes ---------------------------------------------------------
@@ -181,10 +183,7 @@ class ClusterMirror:
                     if m.tls_secret and m.host in mapped
                 }
             )
-        state = (table, frozenset(redirected))
-        if state != self._table:
-            self._table = state
-            self.gateway.set_routes(table, redirected)
+        self._published.publish(table, redirected)
 
     # -- Revisions -> settings ------------------------------------------------------
 
