@@ -16,6 +16,8 @@ habits, carry over:
   poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
 - ``/api/v1[/namespaces/{ns}]/configmaps|secrets[/{name}]`` (GET; PUT; DELETE;
   :mod:`coldbrew.control_configs`)
+- every list above but events: ``?labelSelector=``, ``?limit=&continue=``, ``?watch=true``
+  (:mod:`coldbrew.control_lists`, over the change feed of :mod:`coldbrew.watching`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 
 ``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -48,6 +51,8 @@ CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 CONTROLLER_KEY = web.AppKey("controller", Controller)
 PRESENTER_KEY = web.AppKey("presenter", Presenter)
+# How many changes a watch may replay (a smaller ring: tests of 410 Gone).
+HISTORY_ENV, DEFAULT_HISTORY = "COLDBREW_WATCH_HISTORY", 1000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)  # set on shutdown: followers end
 
@@ -178,7 +183,7 @@ def _hub(controller: Controller, presenter: Presenter) -> WatchHub:
     }
     for kind, plural in PLURALS.items():
         listers[plural] = functools.partial(controller.configs.list, kind, None)
-    hub = WatchHub(listers)
+    hub = WatchHub(listers, history=int(os.environ.get(HISTORY_ENV) or DEFAULT_HISTORY))
     controller.subscribe(hub.changed)
     return hub
 

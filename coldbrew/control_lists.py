@@ -166,6 +166,7 @@ async def _watch(
         pass
     finally:
         hub.unsubscribe(queue)
+    return response
 
 
 async def _follow(request: web.Request, response: web.StreamResponse,
