@@ -51,7 +51,7 @@ async def serve_list(
     except SelectorError as exc:
         return status_error(400, "BadRequest", f"labelSelector: {exc}", field="labelSelector")
     namespace = request.match_info.get("ns")
-    hub.sync()
+    hub.sync(kind)
     if query.get("watch") in ("true", "1"):
         return await _watch(request, hub, kind, namespace, selector)
     meta: dict[str, Any] = {"resourceVersion": str(hub.version)}
@@ -110,7 +110,7 @@ def _read_token(token: str, current: int) -> tuple[int, str] | None:
 def get_one(request: web.Request, kind: str, plural: str) -> web.Response:
     """GET of one object, stamped with the hub's resourceVersion."""
     hub = request.app[HUB_KEY]
-    hub.sync()
+    hub.sync(kind)
     ns, name = request.match_info["ns"], request.match_info["name"]
     obj = hub.get(kind, f"{ns}/{name}")
     if obj is None:

@@ -87,9 +87,12 @@ class WatchHub:
         except Exception:  # a broken view must not stop the controller's listeners
             log.exception("watch hub: listing failed")
 
-    def sync(self) -> None:
-        """List every kind again and record what changed since the last look."""
+    def sync(self, only: str | None = None) -> None:
+        """List every kind (or ``only`` that one) again and record what changed since the
+        last look."""
         for kind, lister in self._listers.items():
+            if only is not None and kind != only:
+                continue
             old = self._objects[kind]
             new: dict[str, tuple[Obj, str]] = {}
             for obj in lister():
