@@ -184,7 +184,7 @@ def _hub(controller: Controller, presenter: Presenter) -> WatchHub:
     for kind, plural in PLURALS.items():
         listers[plural] = functools.partial(controller.configs.list, kind, None)
     hub = WatchHub(listers, history=int(os.environ.get(HISTORY_ENV) or DEFAULT_HISTORY))
-    controller.subscribe(hub.changed)
+    controller.subscribe(hub.reconciled)
     return hub
 
 

@@ -3,9 +3,10 @@
 A layer over what the control API shows, not over the store: :class:`WatchHub` holds, per
 kind (``services``, ``revisions``...), the objects as last shown, each stamped with the
 ``metadata.resourceVersion`` of its last change. :meth:`WatchHub.changed` is called after
-every committed write and every reconcile pass (the controller's listeners); the hub then
-lists every kind again, and each object that appeared, changed or went away becomes a
-:class:`Change` with the next number of the hub's own monotonic counter. Figures that move
+every committed write, :meth:`WatchHub.reconciled` after every controller pass, and every
+list or watch looks first; the hub then lists the kinds again, and each object that
+appeared, changed or went away becomes a :class:`Change` with the next number of the
+hub's own monotonic counter. Figures that move
 on their own (``status.coldbrew``: costs, observed concurrency) are not a change.
 
 The last ``history`` changes stay in a ring, so that a watch may start from an older
@@ -79,6 +80,12 @@ class WatchHub:
             self._pending = asyncio.get_running_loop().call_soon(self._sync_soon)
         except RuntimeError:  # no event loop: look now
             self.sync()
+
+    def reconciled(self) -> None:
+        """A controller pass (statuses, pods): looked at now only while someone watches;
+        otherwise the next list or watch looks (a pass may come many times a second)."""
+        if self._queues:
+            self.changed()
 
     def _sync_soon(self) -> None:
         self._pending = None
