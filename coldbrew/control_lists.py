@@ -9,7 +9,8 @@
 - ``?watch=true[&resourceVersion=N][&timeoutSeconds=S]``: ``application/json;stream=watch``,
   one ``{"type": "ADDED"|"MODIFIED"|"DELETED", "object": {...}}`` a line. Without N (or N
   0), an ADDED for each current object first; with N, every change after N, then the live
-  ones; older than the history kept: an ``ERROR`` event with a 410 Status, as Kubernetes.
+  ones; older than the history kept (or newer than the feed: the server restarted since),
+  an ``ERROR`` event with a 410 Status, as Kubernetes.
 
 A list always carries ``metadata.resourceVersion``: a watch from it misses nothing.
 """
@@ -20,6 +21,7 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -66,11 +68,13 @@ async def serve_list(
         return status_error(400, "BadRequest", "limit: expected a non-negative integer")
     version, start = hub.version, ""
     if query.get("continue"):
-        token = _read_token(query["continue"], hub.version)
+        token = _read_token(query["continue"])
         if token is None:
             return status_error(400, "BadRequest", "continue: not a token this API gave")
         version, start = token
     try:
+        if version > hub.version:  # from before a restart: the counter began again
+            raise Gone(f"resource version {version} is newer than the feed's {hub.version}")
         snapshot = hub.at(kind, version)
     except Gone:
         why = ("The provided continue parameter is too old to display a consistent list "
@@ -95,14 +99,14 @@ def _token(version: int, last: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_token(token: str, current: int) -> tuple[int, str] | None:
+def _read_token(token: str) -> tuple[int, str] | None:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         fields = json.loads(raw)
         version, start = fields["rv"], fields["start"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         return None
-    if not isinstance(version, int) or not isinstance(start, str) or not 0 <= version <= current:
+    if not isinstance(version, int) or not isinstance(start, str) or version < 0:
         return None
     return version, start
 
@@ -139,8 +143,10 @@ async def _watch(
     try:
         since = int(query.get("resourceVersion") or "0")
         timeout = float(query["timeoutSeconds"]) if "timeoutSeconds" in query else None
+        if since < 0 or (timeout is not None and not math.isfinite(timeout)):
+            raise ValueError
     except ValueError:
-        why = "resourceVersion and timeoutSeconds: expected numbers"
+        why = "resourceVersion and timeoutSeconds: expected non-negative numbers"
         return status_error(400, "BadRequest", why)
     queue = hub.subscribe()  # before the replay: nothing falls between the two
     response = web.StreamResponse(headers={"Content-Type": STREAM_TYPE})
@@ -151,6 +157,8 @@ async def _watch(
             first = [{"type": "ADDED", "object": o} for o in sorted(items, key=key_of)]
         else:
             try:
+                if since > hub.version:  # from before a restart: the counter began again
+                    raise Gone(f"resource version {since} is newer than the feed's {hub.version}")
                 replay = hub.since(kind, since)
             except Gone as exc:
                 first = [_expired(str(exc))]

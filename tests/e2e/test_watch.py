@@ -152,10 +152,19 @@ def test_paging_returns_every_item_once_while_more_are_applied(
 NOT_YET = "eyJydiI6IDk5OTk5OTksICJzdGFydCI6ICIifQ"  # {"rv": 9999999, "start": ""}
 
 
-@pytest.mark.parametrize("token", ["nonsense", NOT_YET])
-def test_a_token_this_api_never_gave_is_refused(server: Server, token: str) -> None:
+@pytest.mark.parametrize(("token", "code"), [("nonsense", 400), ("e30", 400), (NOT_YET, 410)])
+def test_a_token_this_api_never_gave_is_refused(server: Server, token: str, code: int) -> None:
+    """A future resourceVersion is a token from before a restart: 410, list again."""
     resp = httpx.get(f"{server.admin_url}{SERVING}/services", params={"continue": token})
-    assert resp.status_code == 400 and "continue" in resp.json()["message"]
+    assert resp.status_code == code, resp.text
+    if code == 400:
+        assert resp.json()["message"].startswith("continue: ")
+
+
+@pytest.mark.parametrize("query", ["resourceVersion=x", "resourceVersion=-1", "timeoutSeconds=nan"])
+def test_a_bad_watch_is_refused(server: Server, query: str) -> None:
+    resp = httpx.get(f"{server.admin_url}{SERVING}/services?watch=true&{query}")
+    assert resp.status_code == 400 and "resourceVersion" in resp.json()["message"]
 
 
 SELECTED = {
@@ -289,6 +298,8 @@ def test_too_old_a_resource_version_is_gone(
         token = first_page["metadata"]["continue"]
         resp = httpx.get(f"{small.admin_url}{path}", params={"limit": "1", "continue": token})
         assert resp.status_code == 410 and resp.json()["reason"] == "Expired"
+        future = watch_events(small, path, 1, resourceVersion="999999")  # before a restart
+        assert future[0]["type"] == "ERROR" and future[0]["object"]["code"] == 410
         recent = c.page("configmaps", "default", {})["metadata"]["resourceVersion"]
         c.apply({**cm, "data": {"v": "last"}})
         events = watch_events(small, path, 1, resourceVersion=recent)
