@@ -11,6 +11,7 @@ between), until interrupted. ``--watch-only`` leaves out the table; with
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import Any
 
 from coldbrew.cli.client import Client, ClientError
@@ -42,7 +43,7 @@ def _rows(kind: str, items: list[dict[str, Any]], types: list[str] | None, wide:
     return [f"{t.ljust(width)}   {line}" for t, line in zip(["EVENT", *types], lines, strict=True)]
 
 
-def get_watch(client: Client, kind: str, args: argparse.Namespace) -> int:
+def _list_then_watch(client: Client, kind: str, args: argparse.Namespace) -> None:
     namespace = None if args.all_namespaces else args.namespace
     listing = client.get(kind, None, namespace, selector=args.selector, chunk_size=args.chunk_size)
     items = [o for o in listing["items"] if not args.name or o["metadata"]["name"] == args.name]
@@ -56,22 +57,24 @@ def get_watch(client: Client, kind: str, args: argparse.Namespace) -> int:
             print("\n".join(_rows(kind, items, types, wide)), flush=True)
     version = listing["metadata"].get("resourceVersion")
     header = not items or args.watch_only or args.output in ("json", "yaml")
-    changes = client.watch(kind, namespace, resource_version=version, selector=args.selector)
-    try:
-        for event in changes:
-            obj = event["object"]
-            if event["type"] == "ERROR":
-                raise ClientError(f"Error from server ({obj.get('code')}): {obj.get('message')}")
-            if args.name and obj["metadata"]["name"] != args.name:
-                continue
-            if args.output in ("json", "yaml"):
-                print(document(obj, args.output), flush=True)
-                continue
-            lines = _rows(kind, [obj], [event["type"]] if events else None, wide)
-            print("\n".join(lines if header else lines[1:]), flush=True)
-            header = False
-    except KeyboardInterrupt:
-        return 0
+    for event in client.watch(kind, namespace, resource_version=version, selector=args.selector):
+        obj = event["object"]
+        if event["type"] == "ERROR":
+            raise ClientError(f"Error from server ({obj.get('code')}): {obj.get('message')}")
+        if args.name and obj["metadata"]["name"] != args.name:
+            continue
+        if args.output in ("json", "yaml"):
+            print(document(obj, args.output), flush=True)
+            continue
+        lines = _rows(kind, [obj], [event["type"]] if events else None, wide)
+        print("\n".join(lines if header else lines[1:]), flush=True)
+        header = False
+
+
+def get_watch(client: Client, kind: str, args: argparse.Namespace) -> int:
+    """The list, then its changes, until interrupted (Ctrl-C: exit 0, as kubectl)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        _list_then_watch(client, kind, args)
     return 0
 
 
