@@ -17,6 +17,8 @@ habits, carry over:
   poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
 - ``/api/v1[/namespaces/{ns}]/configmaps|secrets[/{name}]`` (GET; PUT; DELETE;
   :mod:`coldbrew.control_configs`)
+- every list above but events: ``?labelSelector=``, ``?limit=&continue=``, ``?watch=true``
+  (:mod:`coldbrew.control_lists`, over the change feed of :mod:`coldbrew.watching`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 
 ``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
@@ -25,17 +27,23 @@ habits, carry over:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import functools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from coldbrew.api import ValidationError
 from coldbrew.authorizing import bearer_middleware
+from coldbrew.config_objects import PLURALS
 from coldbrew.control_configs import add_config_routes
-from coldbrew.control_http import applied, deleted, found, listing, read_manifest, status_error
+from coldbrew.control_http import applied, deleted, read_manifest, status_error
+from coldbrew.control_lists import HUB_KEY, get_one, serve_list
 from coldbrew.controlling import Controller
 from coldbrew.presenting import Presenter
 from coldbrew.storing import StoreError
+from coldbrew.watching import WatchHub
 from gateway.admin import admin_app
 
 SERVING = "/apis/serving.knative.dev/v1"
@@ -44,6 +52,9 @@ CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 CONTROLLER_KEY = web.AppKey("controller", Controller)
 PRESENTER_KEY = web.AppKey("presenter", Presenter)
+# How many changes a watch may replay (a smaller ring: tests of 410 Gone).
+HISTORY_ENV, DEFAULT_HISTORY = "COLDBREW_WATCH_HISTORY", 1000
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STOPPING_KEY = web.AppKey("stopping", asyncio.Event)  # set on shutdown: followers end
 
 
@@ -175,6 +186,30 @@ async def get_events(request: web.Request) -> web.Response:
 
 async def _stopping(app: web.Application) -> None:
     app[STOPPING_KEY].set()
+    app[HUB_KEY].close()
+
+
+@web.middleware
+async def _feed_watches(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """After a write (committed or refused: the hub tells), the watches look again."""
+    try:
+        return await handler(request)
+    finally:
+        if request.method in ("PUT", "DELETE"):
+            request.app[HUB_KEY].changed()
+
+
+def _hub(controller: Controller, presenter: Presenter) -> WatchHub:
+    """The change feed of every kind listed here, fed by the controller's passes."""
+    listers: dict[str, Callable[[], list[dict[str, Any]]]] = {
+        plural: functools.partial(getattr(presenter, many), None)
+        for _, plural, _, _, _, many in READ_ONLY
+    }
+    for kind, plural in PLURALS.items():
+        listers[plural] = functools.partial(controller.configs.list, kind, None)
+    hub = WatchHub(listers, history=int(os.environ.get(HISTORY_ENV) or DEFAULT_HISTORY))
+    controller.subscribe(hub.reconciled)
+    return hub
 
 
 # Read-only kinds: (API prefix, plural, list kind, apiVersion, Presenter method for
@@ -207,17 +242,15 @@ def _add_read_only(
 ) -> None:
     """GET of a list (all namespaces or one) and of one object of a kind."""
 
-    async def get_list(request: web.Request) -> web.Response:
-        items = getattr(request.app[PRESENTER_KEY], many)(request.match_info.get("ns"))
-        return listing(kind, items, version)
+    async def get_list(request: web.Request) -> web.StreamResponse:
+        return await serve_list(request, plural, kind, version)
 
-    async def get_one(request: web.Request) -> web.Response:
-        ns, name = request.match_info["ns"], request.match_info["name"]
-        return found(getattr(request.app[PRESENTER_KEY], one)(ns, name), plural, name)
+    async def get_named(request: web.Request) -> web.Response:
+        return get_one(request, plural, plural)
 
     app.router.add_get(f"{prefix}/{plural}", get_list)
     app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}", get_list)
-    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}/{{name}}", get_one)
+    app.router.add_get(f"{prefix}/namespaces/{{ns}}/{plural}/{{name}}", get_named)
 
 
 def make_app(
@@ -227,9 +260,10 @@ def make_app(
 
     With ``token``, every other request must present it (:mod:`coldbrew.authorizing`)."""
     guards = [bearer_middleware(token)] if token else []
-    app = admin_app(client_max_size=8 * 1024 * 1024, middlewares=guards)
+    app = admin_app(client_max_size=8 * 1024 * 1024, middlewares=[*guards, _feed_watches])
     app[CONTROLLER_KEY] = controller
     app[PRESENTER_KEY] = presenter
+    app[HUB_KEY] = _hub(controller, presenter)
     app[STOPPING_KEY] = asyncio.Event()
     app.on_shutdown.append(_stopping)
     ns = "/namespaces/{ns}"

@@ -12,7 +12,8 @@ from aiohttp import web
 from coldbrew.api import ValidationError
 from coldbrew.api.coreobjects import Kind
 from coldbrew.config_objects import PLURALS, ConfigObjects
-from coldbrew.control_http import applied, deleted, found, listing, read_manifest, status_error
+from coldbrew.control_http import applied, deleted, read_manifest, status_error
+from coldbrew.control_lists import get_one, serve_list
 from coldbrew.storing import StoreError
 
 CORE = "/api/v1"
@@ -24,12 +25,11 @@ def add_config_routes(app: web.Application, configs: ConfigObjects) -> None:
 
 
 def _add_kind(app: web.Application, configs: ConfigObjects, kind: Kind, plural: str) -> None:
-    async def get_list(request: web.Request) -> web.Response:
-        return listing(kind, configs.list(kind, request.match_info.get("ns")), "v1")
+    async def get_list(request: web.Request) -> web.StreamResponse:
+        return await serve_list(request, plural, kind, "v1")
 
-    async def get_one(request: web.Request) -> web.Response:
-        ns, name = request.match_info["ns"], request.match_info["name"]
-        return found(configs.get(kind, ns, name), plural, name)
+    async def get_named(request: web.Request) -> web.Response:
+        return get_one(request, plural, plural)
 
     async def put(request: web.Request) -> web.Response:
         obj = await read_manifest(request)
@@ -57,6 +57,6 @@ def _add_kind(app: web.Application, configs: ConfigObjects, kind: Kind, plural: 
 
     app.router.add_get(f"{CORE}/{plural}", get_list)
     app.router.add_get(f"{CORE}/namespaces/{{ns}}/{plural}", get_list)
-    app.router.add_get(f"{CORE}/namespaces/{{ns}}/{plural}/{{name}}", get_one)
+    app.router.add_get(f"{CORE}/namespaces/{{ns}}/{plural}/{{name}}", get_named)
     app.router.add_put(f"{CORE}/namespaces/{{ns}}/{plural}/{{name}}", put)
     app.router.add_delete(f"{CORE}/namespaces/{{ns}}/{plural}/{{name}}", delete)

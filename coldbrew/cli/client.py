@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -117,15 +118,69 @@ class Client:
         path = f"{prefix}/namespaces/{ns or 'default'}/{plural}/{name}"
         return str(self._check(self._request("PUT", path, json=obj))["result"])
 
-    def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> Any:
-        prefix, plural = KINDS[kind]
+    def get(
+        self,
+        kind: str,
+        name: str | None = None,
+        namespace: str | None = None,
+        *,
+        selector: str | None = None,
+        chunk_size: int = 0,
+    ) -> Any:
+        """One object, or the list (of ``namespace``; None: all) whose labels match
+        ``selector``, fetched ``chunk_size`` items a page (0: at once), as kubectl does."""
         if name:
+            prefix, plural = KINDS[kind]
             path = f"{prefix}/namespaces/{namespace or 'default'}/{plural}/{name}"
-        elif namespace:
-            path = f"{prefix}/namespaces/{namespace}/{plural}"
-        else:
-            path = f"{prefix}/{plural}"
-        return self._check(self._request("GET", path))
+            return self._check(self._request("GET", path))
+        params: dict[str, str] = {"labelSelector": selector} if selector else {}
+        if chunk_size > 0:
+            params["limit"] = str(chunk_size)
+        answer = self.page(kind, namespace, params)
+        while answer["metadata"].get("continue"):
+            token = answer["metadata"]["continue"]
+            more = self.page(kind, namespace, {**params, "continue": token})
+            answer["items"] += more["items"]
+            answer["metadata"]["continue"] = more["metadata"].get("continue")
+        answer["metadata"].pop("continue", None)
+        answer["metadata"].pop("remainingItemCount", None)
+        return answer
+
+    def page(self, kind: str, namespace: str | None, params: dict[str, str]) -> Any:
+        """One answer of a list's URL with these query parameters (limit, continue...)."""
+        return self._check(self._request("GET", self._list_path(kind, namespace), params=params))
+
+    @staticmethod
+    def _list_path(kind: str, namespace: str | None) -> str:
+        prefix, plural = KINDS[kind]
+        return f"{prefix}/namespaces/{namespace}/{plural}" if namespace else f"{prefix}/{plural}"
+
+    def watch(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        selector: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events of a list (``{"type": ..., "object": ...}``), as they come,
+        until the server ends the stream."""
+        params = {"watch": "true"}
+        if resource_version:
+            params["resourceVersion"] = resource_version
+        if selector:
+            params["labelSelector"] = selector
+        path = self._list_path(kind, namespace)
+        try:
+            with self._http.stream("GET", path, params=params, timeout=None) as resp:
+                if resp.status_code >= 400:
+                    resp.read()
+                    self._check(resp)
+                for line in resp.iter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TransportError as exc:
+            raise ClientError(f"lost the coldbrew server at {self.server} ({exc})") from exc
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> Any:
         """One object, or None when the server has none of that name."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
-from coldbrew.cli import completion, kn_revision, kn_service, observing, simulating
+from coldbrew.cli import completion, kn_revision, kn_service, observing, simulating, watching
 from coldbrew.cli.client import ALIASES, WRITABLE, Client, ClientError
 from coldbrew.cli.client_limits import add_limit_arguments, limits_from_args
 from coldbrew.cli.kn_parsers import add_revision_parser, add_route_parser, add_service_parser
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("-n", "--namespace", default="default")
     get.add_argument("-A", "--all-namespaces", action="store_true")
     get.add_argument("-o", "--output", choices=["json", "yaml", "wide"])
-    get.add_argument("-w", "--watch", action="store_true", help="events: follow new ones")
+    watching.add_flags(get)
     _server_flag(get)
     _server_flag(observing.add_parser(sub))
 
@@ -199,11 +199,10 @@ def cmd_get(client: Client, args: argparse.Namespace) -> int:
     kind = ALIASES[args.kind]
     if kind == "events":
         return observing.get_events(client, args)
-    if args.watch:
-        print("error: -w is supported for events only", file=sys.stderr)
-        return 2
+    if args.watch or args.watch_only:
+        return watching.get_watch(client, kind, args)
     namespace = None if args.all_namespaces else args.namespace
-    obj = client.get(kind, args.name, namespace)
+    obj = client.get(kind, args.name, namespace, selector=args.selector, chunk_size=args.chunk_size)
     if args.output in ("json", "yaml"):
         print(document(obj, args.output))
         return 0
