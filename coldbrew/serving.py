@@ -267,7 +267,9 @@ class Platform:
     async def start_admin(self) -> None:
         """Serve the control API, the metrics stream, the workers' feed and ``/metrics``."""
         app = make_app(self.controller, self.presenter, token=self.token)
-        console.add_routes(app, console.Snapshotter(self.controller))
+        console.add_routes(
+            app, console.Snapshotter(self.controller, totals=self.observer.workers.merged)
+        )
         if self.fanout is not None:
             self.fanout.add_routes(app)
         add_stream_routes(app, self.controller.autoscaler, self.observer.workers.record)

@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING
 
 from gateway import errors
 from gateway.interfaces import Downstream, Refused, UpstreamChannel
-from gateway.tally import LATENCY_BOUNDS_MS, LATENCY_ROW, WAIT_BOUNDS_S, observe
+from gateway.tally import (
+    FIRST_LATENCY_BOUND_MS,
+    LATENCY_BOUNDS_MS,
+    LATENCY_ROW,
+    WAIT_BOUNDS_S,
+    observe,
+)
 
 if TYPE_CHECKING:
     from gateway.context import GatewayContext, Revision
@@ -530,16 +536,20 @@ class Exchange:
         now = self._end()
         self._release(reusable and request_done, now)
         rev = self.rev
-        tally = rev.tally if rev is not None else None
-        if tally is not None:  # RevisionTally.done, inline: the keep-alive path stays lean
-            latency = tally.latency
-            row = latency.get(self.status)
-            if row is None:
-                row = latency[self.status] = LATENCY_ROW.copy()
+        if rev is not None and (tally := rev.tally) is not None:
+            # RevisionTally.done, inline: the keep-alive path stays lean (a subscript, not a
+            # .get() call: a status already seen is the common case)
+            try:
+                row = tally.latency[self.status]
+            except KeyError:
+                row = tally.latency[self.status] = LATENCY_ROW.copy()
             ms = (now - self.arrived) * 1000.0
             row[0] += 1
             row[1] += ms
-            row[2 + bisect_left(LATENCY_BOUNDS_MS, ms)] += 1
+            if ms <= FIRST_LATENCY_BOUND_MS:  # most proxied requests: no bisect call
+                row[2] += 1
+            else:
+                row[2 + bisect_left(LATENCY_BOUNDS_MS, ms)] += 1
         if self.ctx.request_log is not None:
             self.ctx.request_log.add(self, self.status, now)
         self.down.exchange_done(self, request_done)

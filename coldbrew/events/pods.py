@@ -1,8 +1,9 @@
 """Pod events as the kubelet writes them, from successive snapshots of the local runtime.
 
 ``coldbrew serve``'s runtime calls back on every pod change; :class:`PodEvents` compares
-each pod with how it last saw it and records what the kubelet would have: ``Pulled`` /
-``Failed`` / ``BackOff`` for images, ``Started``, ``Unhealthy`` when a ready pod's
+each pod with how it last saw it and records what the kubelet would have: ``Pulling``, then
+``Pulled`` ("Successfully pulled image", or "already present on machine" when no pull was
+needed) or ``Failed`` / ``BackOff`` for images, ``Started``, ``Unhealthy`` when a ready pod's
 readiness probe fails, ``BackOff`` on a crash loop, ``Killing`` when it is stopped.
 Ours where the kubelet has none: ``Ready`` when a pod turns ready, ``Restarted``.
 """
@@ -49,6 +50,15 @@ class _Seen:
     status: str
     restarts: int
     deleting: bool
+    pulling: bool = False  # waiting on a pull of its image now
+    pulled: bool = False  # a pull was seen since the pod was created
+
+
+def _pulling(pod: PodLike) -> bool:
+    return pod.status in PULL_STATES and pod.message.startswith("Pulling image")
+
+
+PULL_STATES = ("ContainerCreating", "ErrImagePull", "ImagePullBackOff")
 
 
 class PodEvents:
@@ -62,8 +72,12 @@ class PodEvents:
         before = self._seen.pop(replica_set, {})
         now: dict[str, _Seen] = {}
         for pod in pods:
-            now[pod.name] = _Seen(pod.ready, pod.status, pod.restarts, pod.deleting is not None)
-            self._observe(pod, before.get(pod.name), now[pod.name])
+            old, pulling = before.get(pod.name), _pulling(pod)
+            pulled = pulling or (old is not None and old.pulled)
+            seen = _Seen(pod.ready, pod.status, pod.restarts, pod.deleting is not None,
+                         pulling, pulled)  # fmt: skip
+            now[pod.name] = seen
+            self._observe(pod, old, seen)
         if now:
             self._seen[replica_set] = now
 
@@ -78,8 +92,10 @@ class PodEvents:
             return
         if new.deleting:
             return
+        if self.containers and new.pulling and not old.pulling:
+            rec(ref, "Normal", "Pulling", pod.message)
         if new.status != old.status:
-            self._status(ref, pod, old.status)
+            self._status(ref, pod, old.status, new.pulled)
         if new.restarts > old.restarts:
             code = "" if pod.exit_code is None else f" (exit code {pod.exit_code})"
             rec(ref, "Normal", "Restarted", f"Container {CONTAINER} restarted{code}")
@@ -88,11 +104,14 @@ class PodEvents:
         elif old.ready and not new.ready and new.status == "Running":
             rec(ref, "Warning", "Unhealthy", f"Readiness probe failed for container {CONTAINER}")
 
-    def _status(self, ref: ObjectRef, pod: PodLike, before: str) -> None:
+    def _status(self, ref: ObjectRef, pod: PodLike, before: str, pulled: bool) -> None:
         rec = self.recorder.record
         if pod.status == "Running":
-            if self.containers and before == "ContainerCreating":
-                rec(ref, "Normal", "Pulled", f'Container image "{pod.image}" is present')
+            if self.containers and before in PULL_STATES:
+                why = f'Successfully pulled image "{pod.image}"'
+                if not pulled:
+                    why = f'Container image "{pod.image}" already present on machine'
+                rec(ref, "Normal", "Pulled", why)
             rec(ref, "Normal", "Created", f"Created container {CONTAINER}")
             rec(ref, "Normal", "Started", f"Started container {CONTAINER}")
         elif pod.status == "ErrImagePull":

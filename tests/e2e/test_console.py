@@ -17,6 +17,8 @@ from tests.tooling import needs_tool
 ARTIFACTS = ROOT / "tests" / "artifacts"
 ROWS = "document.querySelectorAll('#services tbody tr[data-service]')"
 POD_CHART = "document.getElementById('pods-chart').dataset"
+TOTAL_P50 = "Number(document.getElementById('total-p50').dataset.ms || 'NaN')"
+TOTAL_P99 = "Number(document.getElementById('total-p99').dataset.ms || 'NaN')"
 
 
 def test_the_console_ships_its_assets_and_loads_nothing_from_elsewhere(server: Server) -> None:
@@ -32,6 +34,7 @@ def test_the_console_ships_its_assets_and_loads_nothing_from_elsewhere(server: S
     assert httpx.get(f"{server.admin_url}/console/assets/..%2Fsnapshot.py").status_code == 404
     state = httpx.get(f"{server.admin_url}/console/state").json()
     assert state["services"] == [] and state["totals"]["standard"] == 0
+    assert state["totals"]["p50Ms"] is None and state["totals"]["p99Ms"] is None
 
 
 @needs_tool("chromium")
@@ -52,10 +55,27 @@ async def test_the_console_lists_services_and_its_pods_chart_follows_a_hey_run(
         before = int(await page.evaluate(f"{POD_CHART}.changes"))
         # The load stays on until the page has shown the scale-out (then hey is stopped): a
         # fixed-length run could end first on a loaded machine, and the rps fall back to 0.
-        with Hey("-z", "60s", "-c", "40", "-host", COFFEE, f"{server.url}/?sleep=100") as hey:
+        with Hey("-z", "60s", "-c", "40", "-host", COFFEE, f"{server.url}/?sleep=50") as hey:
             grew = await page.wait_for(f"Number({POD_CHART}.maxTotal) > 2", timeout=45)
             assert grew
             await page.wait_for("document.getElementById('total-rps').textContent !== '0'")
+            # p50 and p99 of the last 10 s, from the gateway's histogram: every request
+            # sleeps 50 ms in the pod, so neither can be below 50 ms
+            await page.wait_for(f"{TOTAL_P50} > 0 && {TOTAL_P99} > 0", timeout=30)
+            p50 = float(await page.evaluate(TOTAL_P50))
+            p99 = float(await page.evaluate(TOTAL_P99))
+            assert 50 <= p50 <= p99 < 60000, (p50, p99)
+            coffee = await page.evaluate(
+                "document.querySelector('tr[data-service=\"default/coffee\"]').textContent"
+            )
+            assert "ms" in coffee, coffee
+            async with httpx.AsyncClient() as client:
+                state = (await client.get(f"{server.admin_url}/console/state")).json()
+            served = {s["name"]: s for s in state["services"]}
+            assert served["coffee"]["p50Ms"] >= 50, served["coffee"]
+            assert served["coffee"]["p99Ms"] >= served["coffee"]["p50Ms"]
+            assert served["coffee"]["revisions"][0]["p50Ms"] >= 50
+            assert served["tea"]["p50Ms"] is None  # no request to tea in the window
             await page.screenshot(ARTIFACTS / "console-hey.png")
             codes = hey.stop()
         assert set(codes) == {"200"}, hey.report
@@ -109,6 +129,12 @@ async def test_the_console_stays_usable_with_100_services(tmp_path: Path) -> Non
                 "document.getElementById('selected-name').textContent === 'default/svc-042'"
             )
             assert await page.evaluate(f"{POD_CHART}.latestTotal") == "0"
+            # no request anywhere: no quantile, shown as "-", and the latency chart drawn
+            assert await page.evaluate("document.getElementById('total-p50').textContent") == "-"
+            assert (
+                await page.evaluate("document.getElementById('latency-chart').dataset.p99")
+                == "null"
+            )
             await page.screenshot(ARTIFACTS / "console-100-services.png")
     finally:
         assert server.stop() == 0, server.log()[-4000:]

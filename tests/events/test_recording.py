@@ -123,9 +123,40 @@ def test_pod_events_follow_the_kubelet_from_snapshots() -> None:
                     "BackOff", "Created", "Started", "Restarted", "Killing"]  # fmt: skip
     started = next(e for e in rec.events() if e.reason == "Started")
     assert started.count == 2  # the restart started it again
+    pulled = next(e for e in rec.events() if e.reason == "Pulled")
+    assert pulled.message == (
+        'Container image "registry.example.com/coffee:1" already present on machine'
+    )
     failing = FakePod(name="tea-00001-deployment-def-y2", status="ErrImagePull",
                       message='failed to pull image "registry.example.com/tea:1"')  # fmt: skip
     events.observe("default/tea-00001", [failing])
     failed = [e for e in rec.events() if e.reason == "Failed"]
     assert [e.message for e in failed] == ['failed to pull image "registry.example.com/tea:1"']
     assert failed[0].type == "Warning"
+
+
+def test_a_pull_is_pulling_then_pulled_or_failed_and_retried() -> None:
+    rec = MemoryRecorder()
+    events = PodEvents(rec, containers=True)
+    image = "registry.example.com/tea:2"
+    pod = FakePod(name="tea-00002-deployment-abc-z1", image=image)
+    key = "default/tea-00002"
+    events.observe(key, [pod])
+    pod.message = f'Pulling image "{image}"'
+    events.observe(key, [pod])
+    events.observe(key, [pod])  # still pulling: no second Pulling
+    pod.status, pod.message = "ErrImagePull", f'failed to pull image "{image}": no such host'
+    events.observe(key, [pod])
+    pod.status, pod.message = "ImagePullBackOff", f'Back-off pulling image "{image}"'
+    events.observe(key, [pod])
+    pod.message = f'Pulling image "{image}"'  # the retry
+    events.observe(key, [pod])
+    pod.status, pod.message = "Running", ""
+    events.observe(key, [pod])
+    seen = [(e.reason, e.count) for e in rec.events()]
+    # in the order of their last occurrence: the second Pulling came after the back-off
+    assert seen == [("Scheduled", 1), ("Failed", 1), ("BackOff", 1), ("Pulling", 2),
+                    ("Pulled", 1), ("Created", 1), ("Started", 1)], seen  # fmt: skip
+    pulled = next(e for e in rec.events() if e.reason == "Pulled")
+    assert pulled.message == f'Successfully pulled image "{image}"'
+    assert PodEvents(MemoryRecorder()).containers is False  # process pods pull nothing

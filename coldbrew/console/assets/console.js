@@ -4,6 +4,7 @@
   const KEEP = 180;            // points of history per revision (90 s at 2 polls/s)
   const POLL_MS = 500;
   const history = new Map();   // revision key -> [{t, standard, reserve, stable, panic, target, rps, latency}]
+  const tails = new Map();     // "*" or "ns/name" -> [{p50, p99}]: the gateways' last 10 s
   let selected = "*";          // "*": all services, else "ns/name"
   let last = null;
   const $ = (id) => document.getElementById(id);
@@ -22,7 +23,35 @@
       }
     }
     for (const key of history.keys()) if (!seen.has(key)) history.delete(key);
+    const sel = new Set(["*"]);
+    const keep = (key, src) => {
+      let h = tails.get(key);
+      if (!h) { h = []; tails.set(key, h); }
+      h.push({ p50: src.p50Ms, p99: src.p99Ms });
+      if (h.length > KEEP) h.shift();
+    };
+    keep("*", state.totals);
+    for (const svc of state.services) {
+      const key = `${svc.namespace}/${svc.name}`;
+      sel.add(key);
+      keep(key, svc);
+    }
+    for (const key of tails.keys()) if (!sel.has(key)) tails.delete(key);
   }
+
+  // The selection's latency points: mean (from the revisions' series) with p50 and p99.
+  function latencies(pts, key) {
+    const tail = tails.get(key) || [];
+    const n = Math.max(pts.length, tail.length);
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const p = pts[pts.length - n + i], q = tail[tail.length - n + i];
+      out.push({ latency: p ? p.latency : null, p50: q ? q.p50 : null, p99: q ? q.p99 : null });
+    }
+    return out;
+  }
+
+  function ms(v) { return v === null || v === undefined ? "-" : `${v.toFixed(v < 10 ? 1 : 0)} ms`; }
 
   // The series of the selection: sums over its revisions, aligned on the newest points.
   function series(keys) {
@@ -118,6 +147,7 @@
     all.dataset.service = "*";
     cell(all, `all (${state.services.length})`); cell(all, ""); cell(all, "");
     cell(all, `${state.totals.standard}+${state.totals.reserve}`); cell(all, state.totals.rps.toFixed(0));
+    cell(all, ms(state.totals.p50Ms)); cell(all, ms(state.totals.p99Ms));
     rows.push(all);
     for (const svc of state.services) {
       const key = `${svc.namespace}/${svc.name}`;
@@ -133,6 +163,8 @@
       cell(tr, svc.traffic.map((t) => `${t.revision}${t.tag ? " (" + t.tag + ")" : ""} ${t.percent}%`).join(", "));
       cell(tr, `${std}+${res}`);
       cell(tr, rps.toFixed(0));
+      cell(tr, ms(svc.p50Ms)).dataset.p50 = String(svc.p50Ms);
+      cell(tr, ms(svc.p99Ms)).dataset.p99 = String(svc.p99Ms);
       rows.push(tr);
     }
     for (const tr of rows) tr.setAttribute("aria-selected", String(tr.dataset.service === selected));
@@ -150,7 +182,9 @@
     const pts = series(revs.map((r) => r.key));
     drawPods(pts);
     drawLines("concurrency-chart", pts, [["stable", "#2b6cb0"], ["panic", "#c53030"], ["target", "#999", true]], 120);
-    drawLines("rps-chart", pts, [["rps", "#2f855a"], ["latency", "#805ad5"]], 120);
+    drawLines("rps-chart", pts, [["rps", "#2f855a"]], 120);
+    drawLines("latency-chart", latencies(pts, selected),
+              [["latency", "#805ad5"], ["p50", "#dd6b20"], ["p99", "#c53030", true]], 120);
     const body = $("revisions").tBodies[0];
     const shown = revs.filter((r) => selected !== "*" || r.standard + r.reserve > 0 || r.rps > 0).slice(0, 50);
     body.replaceChildren(...shown.map((r) => {
@@ -165,7 +199,8 @@
       cell(tr, `${r.standard}/${r.reserve}/${r.desired}`);
       cell(tr, `${r.stable.toFixed(1)} / ${r.panic.toFixed(1)}${r.panicking ? " (panic)" : ""} / ${r.target}`);
       cell(tr, r.rps.toFixed(0));
-      cell(tr, r.latencyMs === null ? "-" : `${r.latencyMs} ms`);
+      cell(tr, ms(r.latencyMs));
+      cell(tr, `${ms(r.p50Ms)} / ${ms(r.p99Ms)}`);
       cell(tr, String(r.coldStarts));
       cell(tr, money(r.cost, r.currency));
       return tr;
@@ -177,6 +212,11 @@
     $("total-standard").textContent = t.standard;
     $("total-reserve").textContent = t.reserve;
     $("total-rps").textContent = t.rps.toFixed(0);
+    for (const q of ["p50", "p99"]) {
+      const v = t[`${q}Ms`];
+      $(`total-${q}`).textContent = ms(v);
+      $(`total-${q}`).dataset.ms = v === null ? "" : String(v);
+    }
     $("total-cold").textContent = t.coldStarts;
     $("total-cost").textContent = money(t.cost, t.currency);
     renderServices(state);

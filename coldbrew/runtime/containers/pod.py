@@ -115,14 +115,16 @@ class ContainerPod(Pod):
     async def _prepare(self) -> bool:
         image, policy = self.template.container.image, self.template.container.image_pull_policy
         backoff = Backoff(self.backoff.initial, self.backoff.maximum)
+
+        def pulling() -> None:  # only once the image is known absent (or always pulled)
+            self.message = f'Pulling image "{image}"'
+            self.progress = ("Pulling", self.message)
+            self._notify()
+
         while not self._stop.is_set():
-            if self.puller.needs_pull(image, policy) is not False:
-                self.message = f'Pulling image "{image}"'
-                self.progress = ("Pulling", self.message)
-                self._notify()
             auth = pull_auth(image, self.template.namespace, self.template.pull_secrets,
                              self.pull_secrets)  # fmt: skip
-            ensuring = asyncio.ensure_future(self.puller.ensure(image, policy, auth))
+            ensuring = asyncio.ensure_future(self.puller.ensure(image, policy, auth, pulling))
             stopping = asyncio.ensure_future(self._stop.wait())
             try:
                 await asyncio.wait({ensuring, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -18,6 +18,7 @@ import base64
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,19 +96,18 @@ class Puller:
             raise PullError(f'cannot inspect image "{image}": {exc.message}') from exc
         return True
 
-    def needs_pull(self, image: str, policy: str | None) -> bool | None:
-        """True/False when known without asking the engine; None: depends on presence."""
-        policy = policy or default_policy(image)
-        if policy == "Never" or image in self._pulled:
-            return False
-        return True if policy == "Always" else None
-
     async def ensure(
-        self, image: str, policy: str | None, auth: dict[str, str] | None = None
+        self,
+        image: str,
+        policy: str | None,
+        auth: dict[str, str] | None = None,
+        on_pull: Callable[[], None] | None = None,
     ) -> None:
         """Return once ``image`` is present per ``policy``; PullError if it cannot be.
 
         ``auth``: credentials from the pod's imagePullSecrets (else the docker CLI's).
+        ``on_pull``: called when the image has to come from its registry (a pull starts, or
+        one under way is joined), not when it is already present.
         """
         policy = policy or default_policy(image)
         if image in self._pulled:
@@ -122,6 +122,8 @@ class Puller:
         if policy == "IfNotPresent" and await self.present(image):
             self._pulled.add(image)
             return
+        if on_pull is not None:
+            on_pull()
         task = self._running.get(image)
         if task is None:
             pulling = self._pull(image, auth)
