@@ -46,7 +46,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
-# loadtest/h2.py would shadow the h2 package the gateway imports
+# run as a script: import from the repository root, not from loadtest/
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from coldbrew.cli.client import Client, ClientError  # noqa: E402

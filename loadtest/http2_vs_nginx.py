@@ -1,6 +1,6 @@
 """HTTP/2 through the gateway, side by side with nginx (http2 on), measured by h2load.
 
-    python loadtest/h2.py [--rounds 3] [--requests 20000] [--clients 10] [--streams 10]
+    python loadtest/http2_vs_nginx.py [--rounds 3] [--requests 20000] [--clients 10] [--streams 10]
                           [--only h2 grpc]
 
 - ``h2``: h2load (h2c, prior knowledge) to ``GET /`` of the sample app (an HTTP/1 pod)
@@ -100,7 +100,7 @@ def run_case(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python loadtest/h2.py", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python loadtest/http2_vs_nginx.py", description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--requests", type=int, default=20000)
     p.add_argument("--clients", type=int, default=5, help="h2load connections")
