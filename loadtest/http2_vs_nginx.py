@@ -100,7 +100,9 @@ def run_case(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python loadtest/http2_vs_nginx.py", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python loadtest/http2_vs_nginx.py", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--requests", type=int, default=20000)
     p.add_argument("--clients", type=int, default=5, help="h2load connections")
