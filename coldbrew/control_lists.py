@@ -28,7 +28,7 @@ from aiohttp import web
 
 from coldbrew.control_http import status_error
 from coldbrew.selecting import Selector, SelectorError, parse_selector
-from coldbrew.watching import Change, Gone, Obj, WatchHub, key_of
+from coldbrew.watching import BACKLOG, TOO_SLOW, Change, Gone, Obj, WatchHub, key_of
 
 HUB_KEY = web.AppKey("watch_hub", WatchHub)
 STREAM_TYPE = "application/json;stream=watch"
@@ -194,6 +194,9 @@ async def _follow(request: web.Request, response: web.StreamResponse,
                 return  # the watcher went away
             continue
         if change is None:  # the server is stopping
+            return
+        if change is TOO_SLOW:
+            await _send(response, _expired(f"the watch fell {BACKLOG} changes behind"))
             return
         if change.kind != kind:
             continue

@@ -12,7 +12,9 @@ on their own (``status.coldbrew``: costs, observed concurrency) are not a change
 The last ``history`` changes stay in a ring, so that a watch may start from an older
 resourceVersion (a list's ``metadata.resourceVersion``: list-then-watch loses nothing) and
 a list's next page be cut from the snapshot its first page was cut from. Older than the
-ring: :class:`Gone` (the API's 410).
+ring: :class:`Gone` (the API's 410). A watcher that falls :data:`BACKLOG` changes behind
+(it stopped reading) is dropped, its queue emptied and ended with :data:`TOO_SLOW`, as the
+API server ends a slow watch: memory stays bounded and the client lists again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+BACKLOG = 1000  # changes a watcher may fall behind before it is dropped
 
 
 class Gone(Exception):
@@ -41,6 +44,9 @@ class Change:
     key: str  # namespace/name
     obj: Obj  # as it is now (DELETED: as it was last)
     prev: Obj | None  # as it was before (None: ADDED)
+
+
+TOO_SLOW = Change(-1, "ERROR", "", "", {}, None)  # ends a watcher that fell too far behind
 
 
 def key_of(obj: Obj) -> str:
@@ -125,8 +131,12 @@ class WatchHub:
         prev = before[0] if before is not None else None
         change = Change(self.version, type_, kind, key, _stamped(obj, str(self.version)), prev)
         self._history.append(change)
-        for queue in self._queues:
-            queue.put_nowait(change)
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(change)
+            except asyncio.QueueFull:
+                self._queues.discard(queue)
+                _replace_all(queue, TOO_SLOW)
         return self.version
 
     def items(self, kind: str) -> list[Obj]:
@@ -156,7 +166,7 @@ class WatchHub:
 
     def subscribe(self) -> asyncio.Queue[Change | None]:
         """A queue of every change from now on (``None``: the hub closed)."""
-        queue: asyncio.Queue[Change | None] = asyncio.Queue()
+        queue: asyncio.Queue[Change | None] = asyncio.Queue(BACKLOG)
         self._queues.add(queue)
         return queue
 
@@ -166,7 +176,17 @@ class WatchHub:
     def close(self) -> None:
         """End every watch (the server is stopping)."""
         for queue in self._queues:
-            queue.put_nowait(None)
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                _replace_all(queue, None)
+
+
+def _replace_all(queue: asyncio.Queue[Change | None], last: Change | None) -> None:
+    """Drop what ``queue`` holds and leave ``last`` as its only item."""
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(last)
 
 
 def _stamped(obj: Obj, version: str) -> Obj:

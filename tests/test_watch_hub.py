@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from coldbrew.watching import Gone, WatchHub
+from coldbrew.watching import BACKLOG, TOO_SLOW, Gone, WatchHub
 
 
 def obj(name: str, ready: str = "False", cost: float = 0.0) -> dict[str, Any]:
@@ -49,3 +49,21 @@ def test_a_version_older_than_the_history_is_gone() -> None:
         hub.since("configmaps", 7)
     with pytest.raises(Gone):
         hub.at("configmaps", 0)
+
+
+async def test_a_watcher_that_stops_reading_is_dropped_not_buffered() -> None:
+    shown: list[dict[str, Any]] = []
+    hub = WatchHub({"services": lambda: shown})
+    slow, quick = hub.subscribe(), hub.subscribe()
+    for n in range(BACKLOG + 5):
+        shown[:] = [obj(f"s{n}")]
+        hub.sync()
+        while not quick.empty():  # this one keeps up
+            quick.get_nowait()
+    assert slow.qsize() == 1 and slow.get_nowait() is TOO_SLOW  # held one item, not 2000
+    shown[:] = []
+    hub.sync()
+    assert slow.empty()  # no longer fed
+    assert quick.get_nowait().type == "DELETED"
+    hub.close()
+    assert quick.get_nowait() is None
