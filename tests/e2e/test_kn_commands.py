@@ -18,7 +18,7 @@ from coldbrew.cli.main import run
 from tests.e2e.harness import Server, wait_for
 
 IMAGE = "registry.example.com/knative-samples/helloworld-go"
-SAME_BUT = ("namespace", "uid", "creationTimestamp")
+SAME_BUT = ("namespace", "uid", "creationTimestamp", "resourceVersion")
 
 
 @dataclass
