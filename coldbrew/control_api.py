@@ -16,6 +16,7 @@ habits, carry over:
   poll with next; ``?fieldSelector=involvedObject.kind=Pod,involvedObject.name=x``)
 - ``/api/v1[/namespaces/{ns}]/configmaps|secrets[/{name}]`` (GET; PUT; DELETE;
   :mod:`coldbrew.control_configs`)
+- ``/apis/coldbrew.dev/v1/applies`` (POST: Services in batches, :mod:`coldbrew.control_batch`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 
 ``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
@@ -30,6 +31,7 @@ from aiohttp import web
 
 from coldbrew.api import ValidationError
 from coldbrew.authorizing import bearer_middleware
+from coldbrew.control_batch import add_batch_routes
 from coldbrew.control_configs import add_config_routes
 from coldbrew.control_http import applied, deleted, found, listing, read_manifest, status_error
 from coldbrew.controlling import Controller
@@ -219,4 +221,5 @@ def make_app(
     app.router.add_get(f"{CORE}/events", get_events)
     app.router.add_get(f"{CORE}{ns}/events", get_events)
     add_config_routes(app, controller.configs)
+    add_batch_routes(app, controller)
     return app
