@@ -6,10 +6,10 @@ Cases (``--only`` picks some; default: all), each a small function taking the op
 and returning its figures:
 
 - ``apply``: one ``coldbrew apply -f`` of a file holding N Services (initial-scale 0 with
-  ``allow-zero-initial-scale``, ``reserve-instance: disable``: no pod starts), timed end to end: from the
-  CLI's start (YAML parse, validation, the control API, the store) until the controller
-  has reconciled the last of them (revision created, route computed: the Service is
-  Ready). Then, untimed, that every one is listed, and ``state.db``'s size.
+  ``allow-zero-initial-scale``, ``reserve-instance: disable``: no pod starts), timed end
+  to end: from the CLI's start (YAML parse, validation, the control API, the store)
+  until the controller has reconciled the last of them (revision created, route
+  computed: the Service is Ready). Then, untimed, that every one is listed, and ``state.db``'s size.
 
 ``--profile DIR`` runs ``coldbrew serve`` and the CLI under cProfile and leaves
 ``serve.prof`` and ``cli.prof`` there (``python -m pstats DIR/serve.prof``).
@@ -134,7 +134,7 @@ def case_apply(opts: argparse.Namespace) -> dict[str, Any]:
             while not serve.ready(last):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{last} not Ready after 600 s")
-                time.sleep(0.02)
+                time.sleep(0.25)  # each GET is work for the loop under test too
             total = time.monotonic() - start
             listed = serve.http.get(SERVICES).json()["items"]
             ready = sum(

@@ -16,6 +16,7 @@ SERVING_BETA = "/apis/serving.knative.dev/v1beta1"
 CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
 APPLIES = "/apis/coldbrew.dev/v1/applies"  # Services in batches (coldbrew.control_batch)
+BATCH_READ_TIMEOUT = 300.0
 
 KINDS = {
     # name the user types -> (api prefix, plural)
@@ -118,7 +119,9 @@ class Client:
         refusal (``code``, ``message``)."""
         body = b'{"items":[' + b",".join(encoded) + b"]}"
         headers = {"Content-Type": "application/json"}
-        resp = self._request("POST", APPLIES, content=body, headers=headers)
+        # A batch is many applies' work: a loaded server may take longer than one PUT.
+        timeout = httpx.Timeout(self._http.timeout.connect, read=BATCH_READ_TIMEOUT)
+        resp = self._request("POST", APPLIES, content=body, headers=headers, timeout=timeout)
         answers: list[dict[str, Any]] = self._check(resp)["items"]
         return answers
 
