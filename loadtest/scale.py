@@ -11,6 +11,8 @@ and returning its figures:
   until the controller has reconciled the last of them (revision created, route
   computed: the Service is Ready). Then, untimed, that every one is listed, and ``state.db``'s size.
 
+``--tree PATH`` runs another checkout's coldbrew (serve and CLI) with these cases, for a
+before/after comparison: run both, alternated, on a shared machine.
 ``--profile DIR`` runs ``coldbrew serve`` and the CLI under cProfile and leaves
 ``serve.prof`` and ``cli.prof`` there (``python -m pstats DIR/serve.prof``).
 Everything listens on 127.0.0.1 and is stopped at the end; the state is a temporary dir.
@@ -37,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from loadtest.bench_gateway import free_port  # noqa: E402
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}  # --tree: another checkout's
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
 CONFIG = "autoscaler:\n  allow-zero-initial-scale: true\nreserve:\n  reserve-instance: disable\n"
 SERVICE = """\
@@ -80,7 +82,9 @@ class Serve:
         cmd += ["--admin-port", str(self.admin_port), "--state-dir", str(state_dir)]
         cmd += ["--runtime", "process", "--config", str(config), "--no-metrics"]
         self.log = (state_dir.parent / "serve.log").open("wb")
-        self.proc = subprocess.Popen(cmd, env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd, env=ENV, cwd=ENV["PYTHONPATH"], stdout=self.log, stderr=subprocess.STDOUT
+        )
         self.url = f"http://127.0.0.1:{self.admin_port}"
         self.http = httpx.Client(base_url=self.url, timeout=60)
         deadline = time.monotonic() + 60
@@ -125,7 +129,9 @@ def case_apply(opts: argparse.Namespace) -> dict[str, Any]:
                 cmd += ["-m", "cProfile", "-o", str(opts.profile / "cli.prof")]
             cmd += ["-m", "coldbrew", "apply", "-f", str(manifests), "--server", serve.url]
             start = time.monotonic()
-            out = subprocess.run(cmd, env=ENV, capture_output=True, text=True, check=False)
+            out = subprocess.run(
+                cmd, env=ENV, cwd=ENV["PYTHONPATH"], capture_output=True, text=True, check=False
+            )
             cli = time.monotonic() - start
             if out.returncode != 0:
                 raise RuntimeError(f"apply failed ({out.returncode}): {out.stderr[-2000:]}")
@@ -145,7 +151,7 @@ def case_apply(opts: argparse.Namespace) -> dict[str, Any]:
                 for s in listed
             )
             db = serve.state_dir / "state.db"
-            size = sum(p.stat().st_size for p in db.parent.glob("state.db*"))
+            size = sum(p.stat().st_size for p in db.parent.glob("state.*"))
         finally:
             serve.stop()
     if len(listed) != n or ready != n:
@@ -163,12 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=10000, help="how many (default 10000)")
     parser.add_argument("--only", action="append", choices=sorted(CASES), help="these cases")
     parser.add_argument("--profile", type=Path, help="write cProfile output to this dir")
+    parser.add_argument("--tree", type=Path, help="run this checkout's coldbrew instead")
     opts = parser.parse_args(argv)
+    if opts.tree is not None:
+        ENV["PYTHONPATH"] = str(opts.tree.resolve())
     if opts.profile is not None:
         opts.profile.mkdir(parents=True, exist_ok=True)
     for name in opts.only or list(CASES):
         figures = CASES[name](opts)
-        print(json.dumps({"case": name, **figures}), flush=True)
+        tree = str(opts.tree or ROOT)
+        print(json.dumps({"case": name, "tree": tree, **figures}), flush=True)
     return 0
 
 
