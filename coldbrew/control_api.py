@@ -19,6 +19,7 @@ habits, carry over:
   :mod:`coldbrew.control_configs`)
 - every list above but events: ``?labelSelector=``, ``?limit=&continue=``, ``?watch=true``
   (:mod:`coldbrew.control_lists`, over the change feed of :mod:`coldbrew.watching`)
+- ``/apis/coldbrew.dev/v1/applies`` (POST: Services in batches, :mod:`coldbrew.control_batch`)
 - ``/healthz``, ``/readyz`` (``gateway.admin.admin_app``)
 
 ``coldbrew serve`` adds the console (``/``, ``/console/...``: :mod:`coldbrew.console`).
@@ -37,6 +38,7 @@ from aiohttp import web
 from coldbrew.api import ValidationError
 from coldbrew.authorizing import bearer_middleware
 from coldbrew.config_objects import PLURALS
+from coldbrew.control_batch import add_batch_routes
 from coldbrew.control_configs import add_config_routes
 from coldbrew.control_http import applied, deleted, read_manifest, status_error
 from coldbrew.control_lists import HUB_KEY, get_one, serve_list
@@ -195,7 +197,7 @@ async def _feed_watches(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         return await handler(request)
     finally:
-        if request.method in ("PUT", "DELETE"):
+        if request.method in ("PUT", "POST", "DELETE"):
             request.app[HUB_KEY].changed()
 
 
@@ -278,4 +280,5 @@ def make_app(
     app.router.add_get(f"{CORE}/events", get_events)
     app.router.add_get(f"{CORE}{ns}/events", get_events)
     add_config_routes(app, controller.configs)
+    add_batch_routes(app, controller)
     return app

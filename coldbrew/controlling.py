@@ -49,7 +49,13 @@ from coldbrew.reserving import ReservePlan, Reserver, reserve_template, revision
 from coldbrew.rollouts import Rollouts
 from coldbrew.runtime import PodResources
 from coldbrew.scaling import decider_spec, ready_without_pods
-from coldbrew.storing import Repository, StoredDomainMapping, StoredRevision, StoredService
+from coldbrew.storing import (
+    Repository,
+    StoredDomainMapping,
+    StoredRevision,
+    StoredService,
+    StoreError,
+)
 from coldbrew.translating import pod_template
 from gateway.route_deltas import RoutePublisher
 from gateway.settings import GatewayControl
@@ -189,6 +195,38 @@ class Controller:
 
     def apply(self, obj: dict[str, Any]) -> tuple[str, StoredService]:
         """Create or configure a service. Returns (created|configured|unchanged, record)."""
+        with self.store.transaction():
+            result, rec, done = self._stage(obj, {})
+        done()
+        return result, rec
+
+    def apply_many(self, objs: list[dict[str, Any]]) -> list[str | ValidationError]:
+        """Apply Services in one transaction (one durable write), each in its own savepoint:
+        per object its result, or the ValidationError that refused it (and only it).
+
+        :class:`StoreError` if the write fails: then none of them is applied."""
+        outcomes: list[str | ValidationError] = []
+        staged: dict[str, Service] = {}  # applied in this batch: what "unchanged" compares to
+        finish: list[Callable[[], None]] = []
+        with self.store.transaction():
+            for obj in objs:
+                try:
+                    with self.store.transaction():
+                        result, _, done = self._stage(obj, staged)
+                except ValidationError as exc:
+                    outcomes.append(exc)
+                    continue
+                outcomes.append(result)
+                finish.append(done)
+        for done in finish:  # only once it is all durable
+            done()
+        return outcomes
+
+    def _stage(
+        self, obj: dict[str, Any], staged: dict[str, Service]
+    ) -> tuple[str, StoredService, Callable[[], None]]:
+        """Write one Service's records (inside a transaction); returns its result, its
+        record and what to do once the transaction is durable (views, events, reconcile)."""
         svc = parse_service(obj, instance_types=KNOWN_TYPES, features=self.features)
         try:
             http_option(svc.annotations)
@@ -196,8 +234,9 @@ class Controller:
             raise ValidationError("metadata.annotations", str(exc)) from None
         key = f"{svc.namespace}/{svc.name}"
         rec = self.store.services.get(key)
-        if rec is not None and self.views[key].service == svc:
-            return "unchanged", rec
+        known_svc = staged.get(key) or (self.views[key].service if key in self.views else None)
+        if rec is not None and known_svc == svc:
+            return "unchanged", rec, lambda: None
         existing = self.store.revisions_of(svc.namespace, svc.name)
         known = [
             ExistingRevision(r.name, r.generation, r.template_hash, r.created) for r in existing
@@ -214,38 +253,48 @@ class Controller:
             result = "created"
             rec = StoredService(svc.namespace, svc.name, obj, 0, str(uuid.uuid4()), now)
         counter = rec.revision_counter
-        with self.store.transaction():
-            if decision.is_new:
-                counter = max(counter, decision.generation)
-                revision = StoredRevision(
-                    namespace=svc.namespace,
-                    name=decision.name,
-                    service=svc.name,
-                    generation=decision.generation,
-                    template_hash=decision.template_hash,
-                    manifest=obj,
-                    uid=str(uuid.uuid4()),
-                    created=now,
-                )
-                self.store.revisions.put(revision)
-            rec = dataclasses.replace(
-                rec,
+        if decision.is_new:
+            counter = max(counter, decision.generation)
+            revision = StoredRevision(
+                namespace=svc.namespace,
+                name=decision.name,
+                service=svc.name,
+                generation=decision.generation,
+                template_hash=decision.template_hash,
                 manifest=obj,
-                generation=rec.generation + 1,
-                latest_created=decision.name,
-                revision_counter=counter,
+                uid=str(uuid.uuid4()),
+                created=now,
             )
-            self.store.services.put(rec)
-        view = self.views.get(key)
-        if view is None:
-            self.views[key] = ServiceView(svc)
-        else:
-            view.service = svc
-        emit.service_applied(self.events, svc.namespace, svc.name, rec.uid,
-                             created=result == "created",
-                             new_revision=decision.name if decision.is_new else None)  # fmt: skip
-        self._mark(key)
-        return result, rec
+            self.store.revisions.put(revision)
+        rec = dataclasses.replace(
+            rec,
+            manifest=obj,
+            generation=rec.generation + 1,
+            latest_created=decision.name,
+            revision_counter=counter,
+        )
+        self.store.services.put(rec)
+        staged[key] = svc
+        uid, new_revision = rec.uid, decision.name if decision.is_new else None
+
+        def done() -> None:
+            view = self.views.get(key)
+            if view is None:
+                self.views[key] = ServiceView(svc)
+            else:
+                view.service = svc
+            created = result == "created"
+            emit.service_applied(
+                self.events,
+                svc.namespace,
+                svc.name,
+                uid,
+                created=created,
+                new_revision=new_revision,
+            )
+            self._mark(key)
+
+        return result, rec, done
 
     def delete(self, namespace: str, name: str) -> bool:
         key = f"{namespace}/{name}"
@@ -377,11 +426,16 @@ class Controller:
             self._scheduled = asyncio.get_running_loop().call_soon(self._run)
 
     def _run(self) -> None:
+        """One pass over the dirty services: one durable write and one route table for all
+        of them (each service's writes are a savepoint of the pass's transaction)."""
         self._scheduled = None
         dirty, self._dirty = self._dirty, set()
         self._rerouted = set()
         try:
-            self._reconcile_all(dirty)
+            with self.store.transaction():
+                self._reconcile_all(dirty)
+        except StoreError:  # not saved: the next pass that marks them writes it again
+            log.exception("saving the reconcile pass of %d services failed", len(dirty))
         finally:
             rerouted, self._rerouted = self._rerouted, None
         if rerouted:

@@ -41,7 +41,7 @@ from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
 from coldbrew.runtime.containers.credentials import store_lookup
-from coldbrew.storing import JsonFileRepository, StoreError
+from coldbrew.storing import SqliteRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
@@ -94,7 +94,7 @@ class Platform:
     def __init__(self, opts: ServeOptions, engine: Engine | None = None) -> None:
         """``engine``: run pods as containers on it (see ``choose_engine``); None: processes."""
         self.opts = opts
-        self.store = JsonFileRepository(opts.state_dir)
+        self.store = SqliteRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
         self.token = None if is_loopback(opts.admin_host) else load_or_create_token(opts.state_dir)
         self.local_ca: LocalCA | None = None
@@ -293,6 +293,7 @@ class Platform:
             await self.workers.stop()
         await self.stop_admin()
         await self.runtime.shutdown()
+        self.store.close()  # the last connection checkpoints the WAL into state.db
 
 
 async def run(opts: ServeOptions) -> int:

@@ -6,7 +6,9 @@ kind (``services``, ``revisions``...), the objects as last shown, each stamped w
 every committed write, :meth:`WatchHub.reconciled` after every controller pass, and every
 list or watch looks first; the hub then lists the kinds again, and each object that
 appeared, changed or went away becomes a :class:`Change` with the next number of the
-hub's own monotonic counter. Figures that move
+hub's own monotonic counter. While nobody watches, nothing looks until the next list or
+watch (at 10,000 services a look costs a listing), so changes to one object in between
+show as one MODIFIED. Figures that move
 on their own (``status.coldbrew``: costs, observed concurrency) are not a change.
 
 The last ``history`` changes stay in a ring, so that a watch may start from an older
@@ -79,8 +81,9 @@ class WatchHub:
         return tuple(self._listers)
 
     def changed(self) -> None:
-        """Something was committed: look again soon (once however many calls come first)."""
-        if self._pending is not None:
+        """Something was committed: look again soon (once however many calls come first)
+        while someone watches; otherwise the next list or watch looks."""
+        if self._pending is not None or not self._queues:
             return
         try:
             self._pending = asyncio.get_running_loop().call_soon(self._sync_soon)
@@ -90,8 +93,7 @@ class WatchHub:
     def reconciled(self) -> None:
         """A controller pass (statuses, pods): looked at now only while someone watches;
         otherwise the next list or watch looks (a pass may come many times a second)."""
-        if self._queues:
-            self.changed()
+        self.changed()
 
     def _sync_soon(self) -> None:
         self._pending = None

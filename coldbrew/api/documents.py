@@ -8,8 +8,12 @@ import yaml
 
 from .errors import ValidationError, type_name
 
+# libyaml's parser when PyYAML has it (many times faster on a file of thousands of
+# manifests); the constructors, and so what is accepted, are SafeLoader's either way.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-class _StrictLoader(yaml.SafeLoader):
+
+class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses duplicate mapping keys (as kubectl does)."""
 
 

@@ -16,6 +16,8 @@ SERVING = "/apis/serving.knative.dev/v1"
 SERVING_BETA = "/apis/serving.knative.dev/v1beta1"
 CORE = "/api/v1"
 AUTOSCALING = "/apis/autoscaling.internal.knative.dev/v1alpha1"
+APPLIES = "/apis/coldbrew.dev/v1/applies"  # Services in batches (coldbrew.control_batch)
+BATCH_READ_TIMEOUT = 300.0
 
 KINDS = {
     # name the user types -> (api prefix, plural)
@@ -117,6 +119,18 @@ class Client:
         prefix, plural = KINDS[WRITABLE.get(str(obj.get("kind")), "ksvc")]
         path = f"{prefix}/namespaces/{ns or 'default'}/{plural}/{name}"
         return str(self._check(self._request("PUT", path, json=obj))["result"])
+
+    def apply_services(self, encoded: list[bytes]) -> list[dict[str, Any]]:
+        """Apply Services (each a JSON-encoded manifest) in one request and one store
+        transaction (:mod:`coldbrew.control_batch`): per item ``{"result": ...}`` or its
+        refusal (``code``, ``message``)."""
+        body = b'{"items":[' + b",".join(encoded) + b"]}"
+        headers = {"Content-Type": "application/json"}
+        # A batch is many applies' work: a loaded server may take longer than one PUT.
+        timeout = httpx.Timeout(self._http.timeout.connect, read=BATCH_READ_TIMEOUT)
+        resp = self._request("POST", APPLIES, content=body, headers=headers, timeout=timeout)
+        answers: list[dict[str, Any]] = self._check(resp)["items"]
+        return answers
 
     def get(
         self,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from coldbrew import __version__
 from coldbrew.api import ValidationError, load_documents
@@ -176,12 +178,54 @@ OBJECT_NAMES = {
 }
 
 
+# Services go to the control API in batches of at most this many (or bytes): one request
+# and one store transaction each, not one per object.
+BATCH_ITEMS = 500
+BATCH_BYTES = 4 * 1024 * 1024
+
+
 def cmd_apply(client: Client, filename: str) -> int:
     text = sys.stdin.read() if filename == "-" else Path(filename).read_text()
     docs = load_documents(text)
     failed = 0
+    batch: list[tuple[str, bytes]] = []  # (name, manifest as JSON) of Services in a row
+
+    def flush() -> bool:
+        """Apply the batch; False if the server cannot be reached."""
+        nonlocal failed
+        if not batch:
+            return True
+        names, encoded = [n for n, _ in batch], [e for _, e in batch]
+        batch.clear()
+        try:
+            answers = client.apply_services(encoded)
+        except ClientError as exc:
+            print(f"{exc}", file=sys.stderr)
+            failed += len(names)
+            return "cannot reach" not in str(exc)
+        for name, answer in zip(names, answers, strict=True):
+            if "result" in answer:
+                print(f"{OBJECT_NAMES['ksvc']}/{name} {answer['result']}")
+            else:
+                print(f"Error from server ({answer['code']}): {answer['message']}", file=sys.stderr)
+                failed += 1
+        return True
+
+    size = 0
     for doc in docs:
         name = (doc.get("metadata") or {}).get("name", "") if isinstance(doc, dict) else ""
+        if _batchable(doc):
+            encoded = json.dumps(doc, separators=(",", ":")).encode()
+            if batch and (len(batch) >= BATCH_ITEMS or size + len(encoded) > BATCH_BYTES):
+                if not flush():
+                    return 1
+                size = 0
+            batch.append((name, encoded))
+            size += len(encoded)
+            continue
+        if not flush():  # what came before it first: the file's order is kept
+            return 1
+        size = 0
         try:
             result = client.apply(doc)
         except ClientError as exc:
@@ -192,7 +236,21 @@ def cmd_apply(client: Client, filename: str) -> int:
             continue
         kind = doc.get("kind") if isinstance(doc, dict) else None
         print(f"{OBJECT_NAMES[WRITABLE.get(str(kind), 'ksvc')]}/{name} {result}")
+    if not flush():
+        return 1
     return 1 if failed else 0
+
+
+def _batchable(doc: Any) -> bool:
+    """A Service with a name (the rest goes one PUT each, refused as before)."""
+    if not isinstance(doc, dict) or doc.get("kind") != "Service":
+        return False
+    metadata = doc.get("metadata")
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("name"), str)
+        and bool(metadata["name"])
+    )
 
 
 def cmd_get(client: Client, args: argparse.Namespace) -> int:

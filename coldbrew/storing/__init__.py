@@ -2,16 +2,17 @@
 
 Callers hold a :class:`Repository` and change it only through its API::
 
-    from coldbrew.storing import JsonFileRepository
+    from coldbrew.storing import SqliteRepository
 
-    repo = JsonFileRepository(state_dir)
+    repo = SqliteRepository(state_dir)
     repo.load()
     with repo.transaction():
         repo.services.put(service)
 
 ``records`` holds what is stored, ``repository`` the Protocol, ``memory`` the
-in-memory tables and transactions, ``jsonfile``/``jsonformat`` the state.json backend.
-A database backend implements :class:`Repository`; no caller changes.
+in-memory tables and transactions, ``sqlite``/``sqlschema`` the state.db backend that
+``coldbrew serve`` uses, ``jsonfile``/``jsonformat`` the state.json backend of earlier
+coldbrews (read once, to migrate it, and kept for tests).
 """
 
 from .jsonfile import JsonFileRepository
@@ -26,12 +27,14 @@ from .records import (
     StoreError,
 )
 from .repository import Records, Repository
+from .sqlite import SqliteRepository
 
 __all__ = [
     "JsonFileRepository",
     "MemoryRepository",
     "Records",
     "Repository",
+    "SqliteRepository",
     "StoreError",
     "StoredConfig",
     "StoredConfigMap",

@@ -14,9 +14,10 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from .jsonformat import decode, encode
-from .memory import MemoryRepository
+from .jsonformat import State, decode, encode
+from .memory import MemoryRepository, Table
 from .records import StoreError
 
 STATE_FILE = "state.json"
@@ -43,20 +44,11 @@ class JsonFileRepository(MemoryRepository):
             self.state_dir.chmod(0o700)
         for stale in self.state_dir.glob(f"{TEMP_PREFIX}*"):
             stale.unlink(missing_ok=True)  # a save interrupted before its rename
-        try:
-            text = self.path.read_bytes()
-        except FileNotFoundError:
-            self._replace_all([], [])
-            return
-        except OSError as exc:
-            raise StoreError(f"cannot read {self.path}: {exc}") from exc
-        try:
-            state = decode(text)
-        except StoreError as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
-        self._replace_all(*state)
+        state = read_state(self.path)
+        self._replace_all(*(state or ([], [])))
 
-    def _save(self) -> None:
+    def _save(self, changed: list[tuple[Table[Any], str]]) -> None:
+        # The whole document, whatever changed: it is rewritten once per transaction.
         payload = encode(
             self.services.list(),
             self.revisions.list(),
@@ -68,6 +60,20 @@ class JsonFileRepository(MemoryRepository):
             write_atomically(self.path, payload)
         except OSError as exc:
             raise StoreError(f"cannot write {self.path}: {exc}") from exc
+
+
+def read_state(path: Path) -> State | None:
+    """The records of a state file (None: there is none); :class:`StoreError` naming it."""
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    try:
+        return decode(text)
+    except StoreError as exc:
+        raise StoreError(f"{path}: {exc}") from exc
 
 
 def write_atomically(path: Path, payload: bytes) -> None:

@@ -132,6 +132,16 @@ def decode(text: bytes) -> State:
     return services, revisions, configmaps, secrets, mappings
 
 
+def record_dict(record: Any) -> dict[str, Any]:
+    """One record as the JSON object it is saved as (the state document's item)."""
+    return _as_dict(record)
+
+
+def record_from(item: Any, where: str, kind: type[Record]) -> Record:
+    """The record of one saved JSON object; :class:`StoreError` naming ``where``."""
+    return kind(**_fields(item, where, kind))
+
+
 def _records(data: dict[str, Any], name: str, kind: type[Record]) -> list[Record]:
     items = data.get(name)
     if not isinstance(items, list):

@@ -1,10 +1,13 @@
 """The repository in memory, with transactions; backends subclass it to persist.
 
-A transaction snapshots both tables on entry (shallow copies: the records are
-immutable, so sharing them is safe) and restores the snapshot if an
-exception leaves it. When the outermost transaction ends with writes in it,
-:meth:`MemoryRepository._save` persists the whole state once; if that fails the
-memory is rolled back to the outermost snapshot too.
+Each open transaction keeps an undo log: for every row it changed, the row as it
+was before (None: absent). An exception leaving a transaction replays its log
+backwards; a savepoint that ends well hands its log to the enclosing transaction.
+So a transaction costs what it writes, not the size of the state. When the outermost
+transaction ends with writes in it, :meth:`MemoryRepository._save` persists them once,
+given the rows changed (``(table, key)`` pairs); if that fails the memory is rolled
+back too. Revisions are indexed by service, so ``revisions_of`` reads only the
+service's own.
 """
 
 from __future__ import annotations
@@ -24,20 +27,28 @@ from .records import (
     StoreError,
 )
 
+# One change of an open transaction: (table, key, the row before it).
+Undo = tuple["Table[Any]", str, Any]
+
 
 class Table(Generic[Record]):
     """One kind of record in memory (implements :class:`~.repository.Records`)."""
 
     def __init__(
         self,
+        name: str,
         kind: type[Record],
         order: Callable[[Record], tuple[object, ...]],
-        writing: Callable[[str, bool], None],
+        repo: MemoryRepository,
+        group: Callable[[Record], tuple[str, str]] | None = None,
     ) -> None:
+        self.name = name  # the kind's name in saved state ("services", ...)
         self.kind: type[Record] = kind
         self._order: Callable[[Record], tuple[object, ...]] = order
-        self._writing = writing
+        self._repo = repo
         self._rows: dict[str, Record] = {}
+        self._group = group
+        self._groups: dict[tuple[str, str], dict[str, Record]] = {}
 
     def get(self, key: str) -> Record | None:
         return self._rows.get(key)
@@ -45,38 +56,73 @@ class Table(Generic[Record]):
     def put(self, record: Record) -> None:
         if not isinstance(record, self.kind):
             raise TypeError(f"expected a {self.kind.__name__}, got {type(record).__name__}")
-        self._writing(f"put {record.key}", True)
-        self._rows[record.key] = record
+        self._repo._writing(f"put {record.key}")
+        self._repo._log(self, record.key, self._rows.get(record.key))
+        self._set(record.key, record)
 
     def delete(self, key: str) -> bool:
-        self._writing(f"delete {key}", key in self._rows)
-        return self._rows.pop(key, None) is not None
+        self._repo._writing(f"delete {key}")
+        old = self._rows.get(key)
+        if old is None:
+            return False
+        self._repo._log(self, key, old)
+        self._set(key, None)
+        return True
 
     def list(self, namespace: str | None = None) -> builtins.list[Record]:
         found = [r for r in self._rows.values() if namespace in (None, r.namespace)]
         found.sort(key=self._order)
         return found
 
+    def in_group(self, group: tuple[str, str]) -> builtins.list[Record]:
+        """The records of one group (revisions: ``(namespace, service)``), in order."""
+        found = list(self._groups.get(group, {}).values())
+        found.sort(key=self._order)
+        return found
+
+    def _set(self, key: str, record: Record | None) -> None:
+        """Set or remove one row, index too (no journal: put/delete and undo use it)."""
+        old = self._rows.pop(key, None) if record is None else self._rows.get(key)
+        if record is not None:
+            self._rows[key] = record
+        if self._group is None:
+            return
+        if old is not None:
+            members = self._groups.get(self._group(old))
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self._groups[self._group(old)]
+        if record is not None:
+            self._groups.setdefault(self._group(record), {})[key] = record
+
+    def _load(self, records: builtins.list[Record]) -> None:
+        self._rows, self._groups = {}, {}
+        for record in records:
+            self._set(record.key, record)
+
 
 def _revision_order(r: StoredRevision) -> tuple[object, ...]:
     return (r.namespace, r.service, r.generation, r.created, r.name)
 
 
-Snapshot = tuple[list[dict[str, object]], bool]
+def _by_key(r: Any) -> tuple[object, ...]:
+    return (r.key,)
 
 
 class MemoryRepository:
     """Services, revisions, ConfigMaps, Secrets and DomainMappings in memory (a ``Repository``)."""
 
     def __init__(self) -> None:
-        self._services = Table(StoredService, lambda s: (s.key,), self._writing)
-        self._revisions = Table(StoredRevision, _revision_order, self._writing)
-        self._configmaps = Table(StoredConfigMap, lambda c: (c.key,), self._writing)
-        self._secrets = Table(StoredSecret, lambda c: (c.key,), self._writing)
-        self._mappings = Table(StoredDomainMapping, lambda m: (m.key,), self._writing)
-        # One entry per open transaction: (every table's rows, dirty) on entry.
-        self._stack: list[Snapshot] = []
-        self._dirty = False
+        self._services = Table("services", StoredService, _by_key, self)
+        self._revisions = Table(
+            "revisions", StoredRevision, _revision_order, self, lambda r: (r.namespace, r.service)
+        )
+        self._configmaps = Table("configmaps", StoredConfigMap, _by_key, self)
+        self._secrets = Table("secrets", StoredSecret, _by_key, self)
+        self._mappings = Table("domain_mappings", StoredDomainMapping, _by_key, self)
+        # One undo log per open transaction, outermost first.
+        self._stack: list[list[Undo]] = []
 
     def _tables(self) -> tuple[Table[Any], ...]:
         return (
@@ -108,35 +154,40 @@ class MemoryRepository:
         return self._mappings
 
     def revisions_of(self, namespace: str, service: str) -> list[StoredRevision]:
-        return [r for r in self._revisions.list(namespace) if r.service == service]
+        return self._revisions.in_group((namespace, service))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self._stack.append(([dict(t._rows) for t in self._tables()], self._dirty))
+        self._stack.append([])
         try:
             yield
         except BaseException:
-            self._restore(self._stack.pop())
+            self._undo(self._stack.pop())
             raise
-        snapshot = self._stack.pop()
-        if self._stack or not self._dirty:
+        undo = self._stack.pop()
+        if self._stack:
+            self._stack[-1].extend(undo)  # a savepoint: the enclosing one owns its writes
             return
+        if not undo:
+            return
+        changed = list(dict.fromkeys((table, key) for table, key, _ in undo))
         try:
-            self._save()
+            self._save(changed)
         except BaseException:
-            self._restore(snapshot)
+            self._undo(undo)
             raise
-        self._dirty = False
 
-    def _restore(self, snapshot: Snapshot) -> None:
-        rows, self._dirty = snapshot
-        for table, saved in zip(self._tables(), rows, strict=True):
-            table._rows = saved
+    @staticmethod
+    def _undo(undo: list[Undo]) -> None:
+        for table, key, old in reversed(undo):
+            table._set(key, old)
 
-    def _writing(self, what: str, changes: bool) -> None:
+    def _writing(self, what: str) -> None:
         if not self._stack:
             raise StoreError(f"{what}: writes go inside a transaction (repo.transaction())")
-        self._dirty = self._dirty or changes
+
+    def _log(self, table: Table[Any], key: str, old: Any) -> None:
+        self._stack[-1].append((table, key, old))
 
     def _replace_all(
         self,
@@ -157,7 +208,7 @@ class MemoryRepository:
             mappings,
         )
         for table, records in zip(self._tables(), kinds, strict=True):
-            table._rows = {r.key: r for r in records}
+            table._load(records)
 
-    def _save(self) -> None:
-        """Persist the whole state (nothing to do in memory)."""
+    def _save(self, changed: builtins.list[tuple[Table[Any], str]]) -> None:
+        """Persist the rows changed (``(table, key)``; nothing to do in memory)."""

@@ -120,8 +120,8 @@ def test_missing_secret_holds_the_revision_until_it_is_applied(
     shown = server.cli("get", "secret", "db", "-o", "yaml").stdout
     assert "czNjcmV0" in shown and "s3cret" not in shown
     assert "s3cret" not in server.log()
-    state = server.state_dir / "state.json"
-    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    for name in ("state.db", "state.db-wal"):  # they hold the Secret
+        assert stat.S_IMODE((server.state_dir / name).stat().st_mode) == 0o600
     assert stat.S_IMODE(server.state_dir.stat().st_mode) == 0o700
 
 

@@ -33,7 +33,9 @@ def test_the_state_dir_and_pod_logs_are_the_owners_only(server: Server) -> None:
     server.wait_ready("coffee")
     server.request("coffee.default.example.com")  # the app logs each request
     assert mode(server.state_dir) == 0o700
-    assert mode(server.state_dir / "state.json") == 0o600
+    db = [p for p in server.state_dir.iterdir() if p.name.startswith("state.db")]
+    assert {p.name for p in db} >= {"state.db", "state.db-wal"}
+    assert all(mode(p) == 0o600 for p in db), {p.name: oct(mode(p)) for p in db}
     logs = wait_for(lambda: list((server.state_dir / "logs").rglob("*.log")), what="a pod log")
     assert all(mode(log) & 0o077 == 0 for log in logs), {str(p): oct(mode(p)) for p in logs}
 

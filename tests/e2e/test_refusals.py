@@ -154,6 +154,34 @@ def test_serve_refuses_an_unreadable_state_file_naming_it(tmp_path: Path) -> Non
         assert state.read_text() == text  # left for the user to look at
 
 
+def test_serve_refuses_a_state_db_it_cannot_read_naming_it(tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+    import sys
+
+    state_dir = tmp_path / "s"
+    state_dir.mkdir()
+    db_file = state_dir / "state.db"
+    cmd = [sys.executable, "-m", "coldbrew", "serve", "--port", "0", "--admin-port", "0"]
+    cmd += ["--state-dir", str(state_dir), "--runtime", "process"]
+    garbage = b"\xff\xfe not an SQLite database, long enough for its header. " * 4
+    db_file.write_bytes(garbage)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out.stderr
+    assert "refusing to start" in out.stderr and str(db_file) in out.stderr, out.stderr
+    assert "not a database" in out.stderr, out.stderr
+    assert db_file.read_bytes() == garbage  # left for the user to look at
+    db_file.unlink()
+    db = sqlite3.connect(db_file)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    newer = db_file.read_bytes()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out.stderr
+    assert str(db_file) in out.stderr and "written by a newer coldbrew" in out.stderr, out.stderr
+    assert db_file.read_bytes() == newer
+
+
 def test_serve_refuses_a_state_it_cannot_read_naming_it(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -289,8 +289,8 @@ def test_too_old_a_resource_version_is_gone(
         c.apply({**cm, "metadata": {"name": "n"}})
         first_page = c.page("configmaps", "default", {"limit": "1"})
         assert first_page["metadata"]["remainingItemCount"] == 1
-        for i in range(1, 8):
-            c.apply({**cm, "data": {"v": str(i)}})
+        for i in range(1, 8):  # seven new objects: changes even when looked at only once
+            c.apply({**cm, "metadata": {"name": f"m{i}"}, "data": {"v": str(i)}})
         path = "/api/v1/namespaces/default/configmaps"
         version = start["metadata"]["resourceVersion"]
         events = watch_events(small, path, 1, resourceVersion=version)

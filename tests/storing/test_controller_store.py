@@ -1,7 +1,7 @@
 """The controller and the control API against the real state file, in one platform.
 
-Every apply and delete is one transaction: one rename of state.json, or none when
-nothing changed or the change was refused; a save that fails leaves the file, the
+Every apply and delete is one transaction: one commit to state.db, or none when
+nothing changed or the change was refused; a save that fails leaves the database, the
 repository and the controller as they were, and the control API answers 500.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,10 +22,8 @@ import yaml
 
 from coldbrew.api import ValidationError
 from coldbrew.serving import Platform, ServeOptions
-from coldbrew.storing import StoreError
+from coldbrew.storing import StoreError, sqlite
 from tests.e2e.harness import EXAMPLES, free_port
-
-from .conftest import Renames
 
 COFFEE = "default/coffee"
 SERVICES = "/apis/serving.knative.dev/v1/namespaces/default/services"
@@ -49,8 +47,17 @@ def coffee(image_tag: str | None = None) -> dict[str, Any]:
 
 
 def on_disk(state_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((state_dir / "state.json").read_text())
-    return data
+    """What state.db holds, read by a connection of its own: records by kind, key order."""
+    db = sqlite3.connect(f"file:{state_dir / 'state.db'}?mode=ro", uri=True)
+    try:
+        return {
+            kind: [
+                json.loads(body) for (body,) in db.execute(f"SELECT body FROM {kind} ORDER BY key")
+            ]
+            for kind in ("services", "revisions")
+        }
+    finally:
+        db.close()
 
 
 @pytest.fixture
@@ -64,11 +71,12 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
         await platform.stop()
 
 
-async def test_apply_and_delete_write_once_each(platform: Platform, renames: Renames) -> None:
+async def test_apply_and_delete_write_once_each(platform: Platform) -> None:
     state_dir = platform.opts.state_dir
+    commits = platform.store.commits
     result, rec = platform.controller.apply(coffee())
     assert (result, rec.generation, rec.latest_created) == ("created", 1, "coffee-00001")
-    assert renames.count == 1
+    assert platform.store.commits == commits + 1
     assert [s["name"] for s in on_disk(state_dir)["services"]] == ["coffee"]
 
     assert platform.controller.apply(coffee())[0] == "unchanged"
@@ -76,28 +84,28 @@ async def test_apply_and_delete_write_once_each(platform: Platform, renames: Ren
     broken["spec"]["template"]["spec"]["containerConcurrency"] = 1001
     with pytest.raises(ValidationError):
         platform.controller.apply(broken)
-    assert renames.count == 1
+    assert platform.store.commits == commits + 1
 
     # The revision turning ready is saved by the reconcile pass, in its own write.
     def ready_on_disk() -> bool:
         revs = on_disk(state_dir)["revisions"]
         return bool(revs) and revs[0]["ever_ready"] is True
 
-    await until(ready_on_disk, 15, "coffee-00001 ready in state.json")
+    await until(ready_on_disk, 15, "coffee-00001 ready in state.db")
     assert on_disk(state_dir)["services"][0]["latest_ready"] == "coffee-00001"
 
-    written = renames.count
+    written = platform.store.commits
     result, rec = platform.controller.apply(coffee("espresso"))
     assert (result, rec.generation, rec.latest_created) == ("configured", 2, "coffee-00002")
-    assert renames.count == written + 1
+    assert platform.store.commits == written + 1
     assert [r["name"] for r in on_disk(state_dir)["revisions"]] == ["coffee-00001", "coffee-00002"]
 
-    written = renames.count
+    written = platform.store.commits
     assert platform.controller.delete("default", "coffee") is True
-    assert renames.count == written + 1
-    assert on_disk(state_dir) == {"version": 1, "services": [], "revisions": []}
+    assert platform.store.commits == written + 1
+    assert on_disk(state_dir) == {"services": [], "revisions": []}
     assert platform.controller.delete("default", "coffee") is False
-    assert renames.count == written + 1
+    assert platform.store.commits == written + 1
 
 
 async def test_a_failed_save_applies_nothing(
@@ -105,16 +113,16 @@ async def test_a_failed_save_applies_nothing(
 ) -> None:
     state_dir = platform.opts.state_dir
     platform.controller.apply(coffee())
-    before = (state_dir / "state.json").read_bytes()
+    before = on_disk(state_dir)
     view = platform.controller.views[COFFEE]
     service_before = view.service
     repo = platform.store
     stored = (repo.services.list(), repo.revisions.list())
 
-    def no_space(fd: int) -> None:
-        raise OSError(28, "No space left on device")
+    def no_space(*args: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")  # SQLITE_FULL's words
 
-    monkeypatch.setattr(os, "fsync", no_space)
+    monkeypatch.setattr(sqlite, "_write_rows", no_space)
     with pytest.raises(StoreError, match="No space left"):
         platform.controller.apply(coffee("espresso"))
     with pytest.raises(StoreError, match="No space left"):
@@ -128,7 +136,7 @@ async def test_a_failed_save_applies_nothing(
     assert delete.status_code == 500 and "No space left" in delete.json()["message"]
     monkeypatch.undo()
 
-    assert (state_dir / "state.json").read_bytes() == before
+    assert on_disk(state_dir) == before
     assert (repo.services.list(), repo.revisions.list()) == stored
     assert platform.controller.views[COFFEE].service == service_before
     # The next apply works and numbers its revision as if the failures never happened.

@@ -15,6 +15,7 @@ from coldbrew.storing import (
     MemoryRepository,
     Records,
     Repository,
+    SqliteRepository,
     StoredRevision,
     StoredService,
     StoreError,
@@ -34,7 +35,13 @@ def json_file(tmp_path: Path) -> MemoryRepository:
     return repo
 
 
-@pytest.fixture(params=[memory, json_file], ids=["memory", "json-file"])
+def sqlite_db(tmp_path: Path) -> MemoryRepository:
+    repo = SqliteRepository(tmp_path / "state")
+    repo.load()
+    return repo
+
+
+@pytest.fixture(params=[memory, json_file, sqlite_db], ids=["memory", "json-file", "sqlite"])
 def repo(request: pytest.FixtureRequest, tmp_path: Path) -> MemoryRepository:
     make: Callable[[Path], MemoryRepository] = request.param
     return make(tmp_path)
