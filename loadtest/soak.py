@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, its own folder comes first on sys.path, where loadtest/h2.py would
+# shadow the h2 package the runtime imports: import from the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "loadtest"]
 sys.path.insert(0, str(ROOT))
 
 from coldbrew.presenting import TYPE_ANNOTATION  # noqa: E402
