@@ -31,8 +31,8 @@ COVER_OPTIONS = b"mode=0755,size=1m"
 
 @dataclass(frozen=True)
 class MountPlan:
-    covers: tuple[str, ...] = ()  # directories hidden under an empty tmpfs, outermost only
-    binds: tuple[str, ...] = ()  # paths mounted back onto themselves, shallowest first
+    covers: tuple[str, ...] = ()  # directories hidden under an empty tmpfs
+    binds: tuple[str, ...] = ()  # paths mounted back onto themselves (done by depth, with covers)
 
     def __bool__(self) -> bool:
         return bool(self.covers)
@@ -60,34 +60,40 @@ def blocker(path: str, uid: int, gids: Collection[int]) -> str | None:
     return None
 
 
-def _under(path: str, top: str) -> bool:
-    return PurePosixPath(path).is_relative_to(top) and path != top
+def _at_or_under(path: str, top: str) -> bool:
+    return PurePosixPath(path).is_relative_to(top)
 
 
 def plan(paths: Iterable[str], uid: int, gids: Collection[int]) -> MountPlan:
-    """Covers and binds so that ``uid`` reaches every existing path of ``paths``."""
+    """Covers and binds so that ``uid`` reaches every existing path of ``paths``.
+
+    Walks each path from ``/`` through the namespace as the plan so far makes it: under a
+    cover the directories are the tmpfs's (0755) until a bind brings back the real ones, and
+    a real directory the user cannot search gets a cover (deeper ones too, inside a bind).
+    """
     wanted: set[str] = set()
     for p in paths:
         if p and os.path.isabs(p) and os.path.exists(p):
             wanted |= {os.path.normpath(p), os.path.realpath(p)}
-    covers: set[str] = set()
-    binds: list[str] = []
-    for p in sorted(wanted):
-        top = blocker(p, uid, gids)
-        if top is not None:
-            covers.add(top)
-            binds.append(p)
-    covers = {c for c in covers if not any(_under(c, o) for o in covers)}
+    ops: dict[str, str] = {}  # path -> "cover" | "bind"
 
-    def reached(q: str) -> bool:  # by the recursive bind of an ancestor, no cover between
-        return any(
-            _under(q, p) and not any(_under(c, p) and (c == q or _under(q, c)) for c in covers)
-            for p in binds
-        )
+    def real(path: str) -> bool:  # the host's directory there, as opposed to a cover's
+        deepest = max((o for o in ops if _at_or_under(path, o)), key=len, default=None)
+        return deepest is None or ops[deepest] == "bind"
 
-    kept = [b for b in binds if not reached(b)]
-    kept.sort(key=lambda b: (b.count("/"), b))
-    return MountPlan(tuple(sorted(covers)), tuple(kept))
+    for p in sorted(wanted, key=lambda w: (w.count("/"), w)):
+        for parent in map(str, reversed(PurePosixPath(p).parents)):
+            if real(parent) and not searchable(parent, uid, gids):
+                ops[parent] = "cover"
+        if not real(p):
+            ops[p] = "bind"
+    covers = tuple(sorted(o for o, kind in ops.items() if kind == "cover"))
+    binds = tuple(sorted((o for o, kind in ops.items() if kind == "bind"), key=_depth))
+    return MountPlan(covers, binds)
+
+
+def _depth(path: str) -> tuple[int, str]:
+    return path.count("/"), path
 
 
 @cache
@@ -111,11 +117,13 @@ def confine(mounts: MountPlan) -> Callable[[], None]:
     def enter() -> None:
         _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
         _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / rprivate")
-        fds = [os.open(b, os.O_PATH | os.O_CLOEXEC) for b in mounts.binds]
-        for cover in mounts.covers:
-            flags = MS_NOSUID | MS_NODEV
-            _check(libc.mount(b"tmpfs", cover.encode(), b"tmpfs", flags, COVER_OPTIONS), cover)
-        for path, fd in zip(mounts.binds, fds, strict=True):
+        fds = {b: os.open(b, os.O_PATH | os.O_CLOEXEC) for b in mounts.binds}
+        for path in sorted((*mounts.covers, *mounts.binds), key=_depth):  # outer ones first
+            if path not in fds:
+                flags = MS_NOSUID | MS_NODEV
+                _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, COVER_OPTIONS), path)
+                continue
+            fd = fds[path]
             if not os.path.lexists(path):  # under a cover: make the mount point
                 _mount_point(path, stat.S_ISDIR(os.fstat(fd).st_mode))
             source = f"/proc/self/fd/{fd}".encode()
