@@ -41,6 +41,7 @@ from coldbrew.presenting import Presenter
 from coldbrew.runtime import ImageMap, ImageMapError, PodRuntime
 from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, choose_engine
 from coldbrew.runtime.containers.credentials import store_lookup
+from coldbrew.runtime.identity import PodUser
 from coldbrew.storing import SqliteRepository, StoreError
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
@@ -78,6 +79,7 @@ class ServeOptions:
     metrics: bool = True  # False: the gateway counts no request figures (benchmarks)
     cold_start_header: bool = False  # X-Coldbrew-Cold-Start on responses that waited
     request_log: str | None = None  # JSON-lines request log: a path, or "-" for stdout
+    pod_user: PodUser | None = None  # process pods' user (the CLI: nobody as root; identity)
 
     def worker_flags(self) -> list[str]:
         flags = [] if self.metrics else ["--no-metrics"]
@@ -133,7 +135,7 @@ class Platform:
         if engine is None:
             self.runtime = PodRuntime(
                 log_dir=log_dir, images=images, on_change=self._pods_changed,
-                drain=data_plane.drain_endpoint, configurer=configurer,
+                drain=data_plane.drain_endpoint, configurer=configurer, pod_user=opts.pod_user,
             )  # fmt: skip
         else:  # containers of this state dir are this coldbrew's (see ContainerRuntime)
             self.runtime = ContainerRuntime(

@@ -11,8 +11,11 @@ One ``coldbrew serve --workers 2`` (process pods) runs:
   to the reserve when idle and back to standard pods when the burst returns.
 
 Every 10 s the RSS and open descriptors of serve and of each gateway worker are sampled
-(pods come and go with rollouts: their count is recorded instead). At the end: the growth
-after warm-up (the first sample past ``--warmup``, against the mean of the last three),
+(pods come and go with rollouts: their count is recorded instead), through one API client
+(a new one per sample would leave a keep-alive connection, a descriptor of serve, each time).
+At the end: the growth after warm-up (the mean over the first rollout period past
+``--warmup`` against the mean over the last one; the workers' descriptors as a total, since
+hey's connections move between workers when one is reopened),
 hey's status codes (anything but 2xx is a failure), a JSON record and a plot in
 ``loadtest/results/``. Exit status 1 when growth is 10% or more, or any request failed.
 """
@@ -33,8 +36,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# Run as a script, its own folder comes first on sys.path, where loadtest/h2.py would
+# shadow the h2 package the runtime imports: import from the repository root instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "loadtest"]
 sys.path.insert(0, str(ROOT))
 
+from coldbrew.cli.client import Client  # noqa: E402
 from coldbrew.presenting import TYPE_ANNOTATION  # noqa: E402
 from loadtest.perfkit.platform import gateway_pids, host, manifest  # noqa: E402
 from loadtest.perfkit.procs import children, rss_mb  # noqa: E402
@@ -53,7 +60,7 @@ def fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def sample(server: Server, workers: int) -> dict[str, Any]:
+def sample(server: Server, client: Client, workers: int) -> dict[str, Any]:
     assert server.proc is not None
     procs = {"serve": server.proc.pid}
     procs |= {f"gateway-{i}": pid for i, pid in enumerate(sorted(gateway_pids(server, workers)))}
@@ -65,9 +72,12 @@ def sample(server: Server, workers: int) -> dict[str, Any]:
             row[name] = None  # a worker being restarted
     gateways = set(procs.values())
     row["pods"] = len([p for p in children(server.proc.pid) if p not in gateways])
+    # hey's connections land on either worker and move when one is reopened: their total.
+    rows = [row[f"gateway-{i}"] for i in range(workers) if row.get(f"gateway-{i}")]
+    row["gateways"] = {k: sum(r[k] for r in rows) for k in ("rss_mb", "fds")} if rows else None
     # tea's pods by kind: "standard", or the reserve's instance type.
     kinds: dict[str, int] = {}
-    for pod in server.pods():
+    for pod in client.get("pods")["items"]:  # one client: no new connection per sample
         if pod["metadata"]["labels"].get("serving.knative.dev/service") == "tea":
             kind = pod["metadata"]["annotations"].get(TYPE_ANNOTATION, "standard")
             kinds[kind] = kinds.get(kind, 0) + 1
@@ -103,21 +113,26 @@ def hey_counts(report: str) -> tuple[dict[str, int], int]:
     return codes, sum(int(n) for n in re.findall(r"^\s*\[(\d+)\]", errs, re.M))
 
 
-def growth(samples: list[dict[str, Any]], warmup: float) -> dict[str, dict[str, float]]:
-    """Per process and figure: percent growth from the first sample after warm-up to the
-    mean of the last three."""
+def growth(
+    samples: list[dict[str, Any]], warmup: float, window: float
+) -> dict[str, dict[str, float]]:
+    """Per process and figure: percent growth from the mean over the first ``window`` seconds
+    after warm-up to the mean over the last ``window`` seconds (a rollout period: the
+    descriptors go up and down with the rollouts, so single samples would compare phases)."""
     start = samples[0]["t"] + warmup
+    end = samples[-1]["t"]
     steady = [s for s in samples if s["t"] >= start]
     out: dict[str, dict[str, float]] = {}
     for name in (k for k in samples[0] if k not in ("t", "pods", "tea_pods")):
-        rows = [s[name] for s in steady if s.get(name)]
-        if len(rows) < 4:
+        first = [s[name] for s in steady if s.get(name) and s["t"] < start + window]
+        last = [s[name] for s in steady if s.get(name) and s["t"] > end - window]
+        if len(first) < 3 or len(last) < 3:
             continue
         out[name] = {}
         for figure in ("rss_mb", "fds"):
-            first = rows[0][figure]
-            last = sum(r[figure] for r in rows[-3:]) / 3
-            out[name][figure] = round(100 * (last - first) / first, 1) if first else 0.0
+            a = sum(r[figure] for r in first) / len(first)
+            b = sum(r[figure] for r in last) / len(last)
+            out[name][figure] = round(100 * (b - a) / a, 1) if a else 0.0
     return out
 
 
@@ -144,11 +159,11 @@ def plot(samples: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=90)
 
 
-def rollout(server: Server, n: int) -> None:
+def rollout(client: Client, n: int) -> None:
     """Apply coffee with ``TARGET=coffee-n``: a new revision that takes all traffic."""
     obj = manifest("coffee", {ANN + "min-scale": "1", ANN + "target": "50"})
     obj["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] = f"coffee-{n}"
-    server.client().apply(obj)
+    client.apply(obj)
 
 
 def main() -> int:
@@ -175,8 +190,9 @@ def main() -> int:
 
 
 def soak(server: Server, workers: int, seconds: float, args: argparse.Namespace) -> int:
-    rollout(server, 0)
-    server.client().apply(manifest("tea", {ANN + "target": "10"}))
+    client = server.client()
+    rollout(client, 0)
+    client.apply(manifest("tea", {ANN + "target": "10"}))
     server.wait_ready("coffee", timeout=60)
     server.wait_ready("tea", timeout=60)
     conns = 10
@@ -195,20 +211,24 @@ def soak(server: Server, workers: int, seconds: float, args: argparse.Namespace)
     rollouts = 0
     next_rollout = started + args.rollout_every
     while time.monotonic() - started < seconds:
-        samples.append(sample(server, workers))
+        samples.append(sample(server, client, workers))
         if time.monotonic() >= next_rollout:
             rollouts += 1
-            rollout(server, rollouts)
+            rollout(client, rollouts)
             next_rollout += args.rollout_every
         time.sleep(10)  # the sampling period (a benchmark, not a test)
     report, _ = hey.communicate(timeout=120)
     bursts.stop.set()
     bursts.join(120)
-    samples.append(sample(server, workers))
+    samples.append(sample(server, client, workers))
     codes, errors = hey_counts(report)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", report)
-    grown = growth(samples, args.warmup)
-    worst = max((v for g in grown.values() for v in g.values()), default=0.0)
+    # The last sample is taken after hey stopped (fewer connections): left out of growth.
+    grown = growth(samples[:-1], args.warmup, args.rollout_every)
+    # Judged: serve, each worker's RSS, and the workers' descriptors together.
+    judged = [g["rss_mb"] for g in grown.values()]
+    judged += [g["fds"] for n, g in grown.items() if not n.startswith("gateway-")]
+    worst = max(judged, default=0.0)
     bad = sum(n for c, n in codes.items() if not c.startswith("2")) + errors
     bad += sum(n for c, n in bursts.codes.items() if not c.startswith("2")) + bursts.errors
     handovers = sum(

@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what runs pods: containers on Docker/Podman ($DOCKER_HOST, /var/run/docker.sock, "
         "/run/podman/podman.sock), local processes, or containers when an engine answers (auto)",
     )
+    serve.add_argument(
+        "--pod-user",
+        metavar="USER[:GROUP]",
+        help="as root: who process pods run as, a name or uid (default nobody, 65534:65534; "
+        "root: as coldbrew); runAsUser/runAsGroup override it; not root: pods run as coldbrew",
+    )
     add_tls_flags(serve, self_signed=True)
 
     add_limit_arguments(serve)
@@ -309,10 +315,17 @@ def run(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     if args.command == "serve":
+        from coldbrew.runtime.identity import serve_pod_user
         from coldbrew.serving import ServeOptions, default_state_dir
         from coldbrew.serving import main as serve_main
 
+        try:
+            pod_user = serve_pod_user(args.pod_user)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         opts = ServeOptions(
+            pod_user=pod_user,
             host=args.host,
             port=args.port,
             admin_host=args.admin_host,

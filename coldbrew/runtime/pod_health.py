@@ -18,11 +18,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from coldbrew.runtime import identity
 from coldbrew.runtime.checking import Checks
-from coldbrew.runtime.container_specs import SecuritySpec
 from coldbrew.runtime.environment import Prepared
 from coldbrew.runtime.hooks import run_pre_stop
+from coldbrew.runtime.identity import Identity
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec, Status
@@ -38,6 +37,7 @@ class PodHealth:
     port: int
     grace: float
     cwd: Path | None
+    identity: Identity  # the pod's user, and what its processes see
     probe_hold: float
     log_file: LogFile
     checks: list[Checks]
@@ -62,7 +62,7 @@ class PodHealth:
                 return problem
         if c.working_dir is not None and not Path(c.working_dir).is_dir():  # noqa: ASYNC240
             return f"workingDir {c.working_dir}: no such directory"
-        return identity.refusal(c.security, c.name)
+        return self.identity.refusal(c.security, c.name)
 
     def _unhealthy_or_stop(self) -> asyncio.Task[Literal[True]]:
         """Done when the pod is stopped or a probe asks for a restart (cleared for the run)."""
@@ -98,7 +98,9 @@ class PodHealth:
         """An exec probe or hook: the command as a process of the pod (its env, dir, user)."""
         c = self.template.container
         env = pod_env(self.template, self.port, self.prepared.env)  # as the run's: refs resolved
-        return await run_command(command, env, c.working_dir or self.cwd, c.security, limit)
+        env = self.identity.env(c.security, env)
+        cwd = c.working_dir or self.cwd
+        return await run_command(command, env, cwd, self.identity.preexec(c.security, [cwd]), limit)
 
     def _probe_port(self, spec: ProbeSpec | None) -> int:
         """Where a probe connects: the pod's port unless it names another one."""
@@ -149,17 +151,18 @@ async def run_command(
     command: tuple[str, ...],
     env: Mapping[str, str],
     cwd: str | Path | None,
-    security: SecuritySpec | None,
+    preexec: Callable[[], None] | None,
     limit: float,
 ) -> bool:
-    """An exec probe or hook run as a process (``$(VAR)`` expanded from ``env``, as ``security``'s
-    user): True if it exits 0 within ``limit`` seconds; killed, with its group, when it does not."""
+    """An exec probe or hook run as a process (``$(VAR)`` expanded from ``env``, ``preexec``
+    making it the pod's user): True if it exits 0 within ``limit`` seconds; killed, with its
+    group, when it does not."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *expand(command, env), env=dict(env), cwd=cwd,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=identity.switch_user(security),
+            preexec_fn=preexec,
         )  # fmt: skip
     except OSError:
         return False

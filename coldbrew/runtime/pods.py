@@ -21,6 +21,7 @@ from coldbrew.runtime.environment import (
     PodFacts,
     Prepared,
 )
+from coldbrew.runtime.identity import Identity
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, pod_env
 from coldbrew.runtime.logs import LogFile, pump
@@ -55,8 +56,10 @@ class Pod(ProcessSidecars, PodHealth):
         python: str = sys.executable,
         configurer: PodConfigurer | None = None,
         volume_dir: Path | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.name, self.template, self.argv = name, template, argv
+        self.identity = identity or Identity()
         self.configurer, self.volume_dir = configurer, volume_dir
         self.prepared = Prepared()  # the current run's resolved env and mounts
         self._config_changed = asyncio.Event()
@@ -276,10 +279,12 @@ class Pod(ProcessSidecars, PodHealth):
 
     async def _run_once(self, argv: tuple[str, ...]) -> int:
         self.port = self.ports.allocate(prefer=self.port)
-        env = pod_env(self.template, self.port, self.prepared.env)
-        cmd = expand(argv, env)
         c = self.template.container
-        preexec = identity.chain(self._prepare_enforcement(), identity.switch_user(c.security))
+        env = self.identity.env(c.security, pod_env(self.template, self.port, self.prepared.env))
+        cmd = expand(argv, env)
+        cwd = c.working_dir or self.cwd
+        as_user = self.identity.preexec(c.security, [cwd, *cmd])
+        preexec = identity.chain(self._prepare_enforcement(), as_user)
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -287,7 +292,7 @@ class Pod(ProcessSidecars, PodHealth):
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
-                cwd=c.working_dir or self.cwd,
+                cwd=cwd,
                 start_new_session=True,  # own process group: signals reach its children
                 preexec_fn=preexec,
             )

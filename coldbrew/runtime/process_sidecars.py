@@ -17,9 +17,9 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from coldbrew.runtime import identity
 from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.hooks import run_pre_stop
+from coldbrew.runtime.identity import Identity
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import expand, image_missing_message, pod_env
 from coldbrew.runtime.logs import LogFile, pump
@@ -53,8 +53,9 @@ def sidecar_env(template: PodTemplate, spec: ContainerSpec, port: int) -> dict[s
 
 class ProcessSidecar:
     def __init__(self, spec: ContainerSpec, argv: tuple[str, ...], env: dict[str, str],
-                 log_file: LogFile, cwd: Path | None) -> None:  # fmt: skip
-        self.spec, self.argv, self.env, self.log_file = spec, argv, env, log_file
+                 log_file: LogFile, cwd: Path | None, identity: Identity) -> None:  # fmt: skip
+        self.spec, self.argv, self.log_file = spec, argv, log_file
+        self.identity, self.env = identity, identity.env(spec.security, env)
         self.cwd = Path(spec.working_dir) if spec.working_dir else cwd
         self.proc: asyncio.subprocess.Process | None = None
         self.exited: asyncio.Task[int] | None = None
@@ -63,21 +64,22 @@ class ProcessSidecar:
     async def start(self) -> None:
         """OSError if it cannot be started."""
         self.proc = await asyncio.create_subprocess_exec(
-            *expand(self.argv, self.env),
+            *(cmd := expand(self.argv, self.env)),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=identity.switch_user(self.spec.security),
+            preexec_fn=self.identity.preexec(self.spec.security, [self.cwd, *cmd]),
         )
         loop = asyncio.get_running_loop()
         self.exited = loop.create_task(self.proc.wait())
         self._pumping = loop.create_task(pump(self.proc.stdout, self.log_file))
 
     async def run_exec(self, command: tuple[str, ...], limit: float) -> bool:
-        return await run_command(command, self.env, self.cwd, self.spec.security, limit)
+        preexec = self.identity.preexec(self.spec.security, [self.cwd])
+        return await run_command(command, self.env, self.cwd, preexec, limit)
 
     def checks(self, changed: Callable[[], None], unhealthy: Callable[[str], None]) -> Checks:
         def port_of(spec: ProbeSpec | None) -> int:
@@ -132,7 +134,7 @@ class ProcessSidecars(PodHealth):
             return str(exc)
         if spec.working_dir is not None and not Path(spec.working_dir).is_dir():
             return f"sidecar {spec.name}: workingDir {spec.working_dir}: no such directory"
-        return identity.refusal(spec.security, spec.name)
+        return self.identity.refusal(spec.security, spec.name)
 
     async def _start_sidecars(self) -> None:
         """The run's sidecar processes, after the serving one (a failed start: its log says)."""
@@ -140,7 +142,7 @@ class ProcessSidecars(PodHealth):
             argv = sidecar_argv(spec, self.images, self.python)  # checked before the first run
             lf = self.sidecar_logs.get(spec.name) or self.log_file
             env = sidecar_env(self.template, spec, self.port)
-            sidecar = ProcessSidecar(spec, argv, env, lf, self.cwd)
+            sidecar = ProcessSidecar(spec, argv, env, lf, self.cwd, self.identity)
             try:
                 await sidecar.start()
             except OSError as exc:

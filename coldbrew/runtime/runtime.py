@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from coldbrew.runtime.environment import PodConfigurer
+from coldbrew.runtime.identity import Identity, PodUser, needed_paths
 from coldbrew.runtime.images import ImageMap
 from coldbrew.runtime.launch import resolve_argv
 from coldbrew.runtime.logs import DEFAULT_CAP, LogFile
@@ -50,8 +52,11 @@ class PodRuntime:
         enforcer: ResourceEnforcer | None = None,
         configurer: PodConfigurer | None = None,
         volume_dir: Path | None = None,
+        pod_user: PodUser | None = None,
     ) -> None:
         self.log_dir = Path(log_dir)
+        self.pod_user = pod_user  # None: pods run as coldbrew's user (see identity)
+        self.home_dir = self.log_dir.parent / "homes"  # pods' HOMEs when run as another user
         self.configurer = configurer  # env references and volumes (coldbrew.configuring)
         self.volume_dir = Path(volume_dir) if volume_dir else self.log_dir.parent / "volumes"
         self.images = images
@@ -179,9 +184,12 @@ class PodRuntime:
     # -- internals
     def _make_pod(self, rs: ReplicaSet) -> Pod:
         argv, missing = resolve_argv(rs.template, self.images, self.python)
+        basics = self._pod_basics(rs)
+        needs = needed_paths(self.python, self.images.base_dir)
+        who = Identity(self.pod_user, needs, self.home_dir / basics["name"])
         return Pod(argv=argv, waiting_message=missing or "", cwd=self.images.base_dir,
                    enforcer=self.enforcer, images=self.images, python=self.python,
-                   **self._pod_basics(rs))  # fmt: skip
+                   identity=who, **basics)  # fmt: skip
 
     def _pod_basics(self, rs: ReplicaSet) -> dict[str, Any]:
         """What every pod gets whatever runs it: name, labels, log, back-off, ports, notify."""
@@ -229,6 +237,7 @@ class PodRuntime:
 
     def _removed(self, pod: Pod) -> None:
         name = pod.name
+        shutil.rmtree(self.home_dir / name, ignore_errors=True)
         if self._closed or self.log_retention <= 0:
             self._expire(name)
             return
