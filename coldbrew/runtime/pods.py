@@ -30,6 +30,7 @@ from coldbrew.runtime.pod_health import PodHealth, signal_group
 from coldbrew.runtime.process_sidecars import ProcessSidecar, ProcessSidecars
 from coldbrew.runtime.resources import Enforcement, ResourceEnforcer
 from coldbrew.runtime.specs import Phase, PodInfo, PodTemplate, Status
+from gateway.lifeline import dies_with_parent
 
 log = logging.getLogger(__name__)
 HEALTHY_RESET = 10.0  # a run this long resets the back-off
@@ -284,7 +285,7 @@ class Pod(ProcessSidecars, PodHealth):
         cmd = expand(argv, env)
         cwd = c.working_dir or self.cwd
         as_user = self.identity.preexec(c.security, [cwd, *cmd])
-        preexec = identity.chain(self._prepare_enforcement(), as_user)
+        preexec = identity.chain(self._prepare_enforcement(), as_user, dies_with_parent())
         try:
             proc = await asyncio.create_subprocess_exec(
                 *cmd,

@@ -17,6 +17,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from coldbrew.runtime import identity
 from coldbrew.runtime.checking import Checks
 from coldbrew.runtime.hooks import run_pre_stop
 from coldbrew.runtime.identity import Identity
@@ -25,6 +26,7 @@ from coldbrew.runtime.launch import expand, image_missing_message, pod_env
 from coldbrew.runtime.logs import LogFile, pump
 from coldbrew.runtime.pod_health import PodHealth, run_command, signal_group
 from coldbrew.runtime.specs import ContainerSpec, PodTemplate, ProbeSpec
+from gateway.lifeline import dies_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,9 @@ class ProcessSidecar:
             env=self.env,
             cwd=self.cwd,
             start_new_session=True,
-            preexec_fn=self.identity.preexec(self.spec.security, [self.cwd, *cmd]),
+            preexec_fn=identity.chain(
+                self.identity.preexec(self.spec.security, [self.cwd, *cmd]), dies_with_parent()
+            ),
         )
         loop = asyncio.get_running_loop()
         self.exited = loop.create_task(self.proc.wait())
