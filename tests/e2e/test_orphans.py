@@ -20,39 +20,39 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def kill_serve_then_wait_for(server: Server, children: list[int], what: str) -> None:
+    """``kill -9`` serve; ``children`` (its processes) must be gone within the deadline."""
+    assert server.proc is not None and children
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    wait_for(lambda: not any(alive(p) for p in children), timeout=40, what=f"{what} gone")
+
+
+def children_of(server: Server, pattern: str) -> list[int]:
+    assert server.proc is not None
+    out = subprocess.run(["pgrep", "-P", str(server.proc.pid), "-f", pattern], capture_output=True)
+    return [int(p) for p in out.stdout.split()]
+
+
 def test_workers_stop_when_serve_is_killed(tmp_path: Path) -> None:
     server = Server(tmp_path / "state", "--workers", "2")
     server.start()
-    assert server.proc is not None
     try:
-        workers = wait_for(
-            lambda: (pids := gateway_workers(server)) and len(pids) == 2 and pids,
-            what="two workers",
-        )
+        workers = wait_for(lambda: len(pids := gateway_workers(server)) == 2 and pids)
     except BaseException:
         server.stop()
         raise
-    os.kill(server.proc.pid, signal.SIGKILL)
-    server.proc.wait(timeout=10)
-    wait_for(lambda: not any(alive(p) for p in workers), timeout=40, what="workers gone")
+    kill_serve_then_wait_for(server, workers, "workers")
 
 
 def test_process_pods_stop_when_serve_is_killed(tmp_path: Path) -> None:
     server = Server(tmp_path / "state")
     server.start()
-    assert server.proc is not None
     try:
         server.cli("apply", "-f", str(EXAMPLES / "coffee.yaml"))
         server.wait_ready("coffee")
-        pods = wait_for(lambda: children(server.proc.pid, "coldbrew.sample"), what="a pod")
+        pods = wait_for(lambda: children_of(server, "coldbrew.sample"), what="a pod")
     except BaseException:
         server.stop()
         raise
-    os.kill(server.proc.pid, signal.SIGKILL)
-    server.proc.wait(timeout=10)
-    wait_for(lambda: not any(alive(p) for p in pods), timeout=40, what="pods gone")
-
-
-def children(parent: int, pattern: str) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(parent), "-f", pattern], capture_output=True)
-    return [int(p) for p in out.stdout.split()]
+    kill_serve_then_wait_for(server, pods, "pods")
