@@ -70,6 +70,8 @@ def plan(paths: Iterable[str], uid: int, gids: Collection[int]) -> MountPlan:
     Walks each path from ``/`` through the namespace as the plan so far makes it: under a
     cover the directories are the tmpfs's (0755) until a bind brings back the real ones, and
     a real directory the user cannot search gets a cover (deeper ones too, inside a bind).
+    A wanted directory the user cannot search, with wanted paths below it, is covered too:
+    the pod may enter it and finds there only what it needs.
     """
     wanted: set[str] = set()
     for p in paths:
@@ -120,6 +122,8 @@ def confine(mounts: MountPlan) -> Callable[[], None]:
         fds = {b: os.open(b, os.O_PATH | os.O_CLOEXEC) for b in mounts.binds}
         for path in sorted((*mounts.covers, *mounts.binds), key=_depth):  # outer ones first
             if path not in fds:
+                if not os.path.lexists(path):  # a closed dir the pod wants, under a cover
+                    _mount_point(path, True)
                 flags = MS_NOSUID | MS_NODEV
                 _check(libc.mount(b"tmpfs", path.encode(), b"tmpfs", flags, COVER_OPTIONS), path)
                 continue

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from coldbrew.runtime.confinement import MountPlan, blocker, plan, searchable
+from coldbrew.runtime.confinement import MountPlan, blocker, confine, plan, searchable
 from coldbrew.runtime.container_specs import SecuritySpec
 from coldbrew.runtime.identity import NOBODY, Identity, PodUser, parse_pod_user, serve_pod_user
 
@@ -55,6 +56,34 @@ def test_closed_dirs_inside_a_cover_need_no_cover(base: Path) -> None:
     tree(base, {"a": 0o700, "a/b": 0o700, "a/b/c": 0o755})
     got = plan([str(base / "a/b/c")], USER, [GROUP])
     assert got == MountPlan((str(base / "a"),), (str(base / "a/b/c"),))
+
+
+def test_a_wanted_closed_dir_with_wanted_paths_below_is_covered(base: Path) -> None:
+    """As an image map's folder (the pods' working dir) holding the state dir and HOME."""
+    tree(base, {"a": 0o700, "a/b": 0o700, "a/b/c": 0o755})
+    a, b, c = (str(base / p) for p in ("a", "a/b", "a/b/c"))
+    got = plan([b, c], USER, [GROUP])
+    assert got == MountPlan((a, b), (c,))
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="mount namespaces and setuid need root (CI is root)")
+def test_the_pod_user_enters_a_covered_wanted_dir_and_reaches_below_it(base: Path) -> None:
+    tree(base, {"a": 0o700, "a/b": 0o700, "a/b/c": 0o755})
+    (base / "a/b/hidden").write_text("secret")
+    (base / "a/b/c/mine").write_text("ok\n")
+    b, c = str(base / "a/b"), str(base / "a/b/c")
+    enter = confine(plan([b, c], USER, [GROUP]))
+
+    def as_nobody() -> None:
+        enter()
+        os.setgroups([GROUP])
+        os.setgid(GROUP)
+        os.setuid(USER)
+
+    script = f"cd {b} && cat c/mine && test ! -e hidden && echo hidden-gone"
+    out = subprocess.run(["/bin/sh", "-c", script], preexec_fn=as_nobody, capture_output=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [b"ok", b"hidden-gone"]
 
 
 def test_nothing_to_do_when_everything_is_reachable(base: Path) -> None:
