@@ -2,7 +2,8 @@
 
 The root filesystem is Debian's static busybox, a start script and a CGI script, imported into
 the engine through the Docker API (``POST /images/create?fromSrc=-``), so Docker and Podman
-both take it. ``GET /?sleep=ms`` waits that long before answering. SIGTERM stops it (exit 0).
+both take it. ``GET /?sleep=ms`` waits that long before answering. SIGTERM stops it (exit 0), even
+one that comes while it starts: as PID 1 it would otherwise ignore the signal until killed.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ CONTENT_LABEL = "dev.coldbrew.test-content"  # a hash of the root filesystem: im
 APPLETS = ("sh", "httpd", "sleep", "printf", "kill", "echo", "cat")
 
 SERVE = """#!/bin/sh
+pid=
+trap '[ -n "$pid" ] && kill "$pid" && wait "$pid"; exit 0' TERM INT
 httpd -f -p "${PORT:-8080}" -h /www &
 pid=$!
-trap 'kill "$pid"; wait "$pid"; exit 0' TERM INT
 echo "listening on ${PORT:-8080} as $(id -u 2>/dev/null || echo ?)"
 wait "$pid"
 """
