@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -397,4 +398,8 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # Started from a background job of a script, a process inherits SIGINT ignored, and Python
+    # then leaves it so: `get -w`, `logs -f` and `get events -w` could not be stopped with
+    # SIGINT. Take it back, as kubectl does (serve installs its own handlers).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(run())
