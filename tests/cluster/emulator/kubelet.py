@@ -10,7 +10,9 @@ connections) and the Deployment's
 What differs from a real cluster, and why: every pod shares 127.0.0.1, so each gets its
 own free port and its Pod's ``containerPort`` says that port rather than the template's.
 Scaling down marks the Pod terminating (``deletionTimestamp``), sends SIGTERM, and
-removes the Pod once the process has exited, as the kubelet does with a grace period.
+removes the Pod once the process has exited, as the kubelet does with a grace period (30 s,
+then SIGKILL). :meth:`Kubelet.stop` kills every process it started, including one whose
+spawning task was cancelled.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ def _serving(containers: list[dict[str, Any]]) -> dict[str, Any]:
     return next((c for c in containers if c.get("ports")), containers[0])
 
 
+GRACE_SECONDS = 30.0  # terminationGracePeriodSeconds' default
+
+
 @dataclass
 class _Pod:
     name: str
@@ -57,6 +62,9 @@ class Kubelet:
         self.pods: dict[tuple[str, str], list[_Pod]] = {}  # (namespace, deployment) -> pods
         self._task: asyncio.Task[None] | None = None
         self._busy: set[asyncio.Task[None]] = set()
+        # Every process started, even by a task cancelled while it spawned: stop() kills them.
+        self._spawning: set[asyncio.Future[asyncio.subprocess.Process]] = set()
+        self._processes: set[asyncio.subprocess.Process] = set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
@@ -68,11 +76,11 @@ class Kubelet:
         for task in list(self._busy):
             task.cancel()
         await asyncio.gather(*self._busy, return_exceptions=True)
-        for pods in self.pods.values():
-            for pod in pods:
-                if pod.process.returncode is None:
-                    pod.process.kill()
-                    await pod.process.wait()
+        await asyncio.gather(*self._spawning, return_exceptions=True)
+        for process in self._processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
 
     def ready(self, namespace: str, deployment: str) -> int:
         return sum(p.ready for p in self.pods.get((namespace, deployment), []))
@@ -116,9 +124,12 @@ class Kubelet:
         env = dict(os.environ)
         env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
         env.update(PORT=str(port), HOST="127.0.0.1")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "coldbrew.sample", env=env
+        spawn = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(sys.executable, "-m", "coldbrew.sample", env=env)
         )
+        self._spawning.add(spawn)
+        spawn.add_done_callback(self._spawned)
+        process = await asyncio.shield(spawn)  # cancelled meanwhile: stop() still kills it
         # {deployment}-{pod-template-hash}-{5 random}, as the ReplicaSet names them
         template = json.dumps(dep["spec"]["template"], sort_keys=True)
         name = f"{dep['metadata']['name']}-{template_hash_part(template, '')}-{random_suffix()}"
@@ -175,9 +186,18 @@ class Kubelet:
         pod.ready = False
         if pod.process.returncode is None:
             pod.process.terminate()
-        await pod.process.wait()
+        try:  # the grace period, then SIGKILL, as the kubelet does
+            await asyncio.wait_for(pod.process.wait(), GRACE_SECONDS)
+        except TimeoutError:
+            pod.process.kill()
+            await pod.process.wait()
         if self.emu.get("v1", "pods", namespace, pod.name) is not None:
             await self.emu.remove("v1", "pods", namespace, pod.name)
+
+    def _spawned(self, spawn: asyncio.Future[asyncio.subprocess.Process]) -> None:
+        self._spawning.discard(spawn)
+        if not spawn.cancelled() and spawn.exception() is None:
+            self._processes.add(spawn.result())
 
     async def _status(self, key: tuple[str, str]) -> None:
         if self.emu.get(APPS, "deployments", *key) is None:
