@@ -21,12 +21,6 @@ def status_error(code: int, reason: str, message: str, **details: Any) -> web.Re
     return web.json_response(body, status=code)
 
 
-def listing(kind: str, items: list[dict[str, Any]], api_version: str) -> web.Response:
-    return web.json_response(
-        {"apiVersion": api_version, "kind": f"{kind}List", "metadata": {}, "items": items}
-    )
-
-
 def found(obj: dict[str, Any] | None, plural: str, name: str) -> web.Response:
     """The object, or 404 naming it."""
     if obj is None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from coldbrew.control_http import status_error
+from coldbrew.control_http import found, status_error
 from coldbrew.selecting import Selector, SelectorError, parse_selector
 from coldbrew.watching import BACKLOG, TOO_SLOW, Change, Gone, Obj, WatchHub, key_of
 
@@ -116,10 +116,7 @@ def get_one(request: web.Request, kind: str, plural: str) -> web.Response:
     hub = request.app[HUB_KEY]
     hub.sync(kind)
     ns, name = request.match_info["ns"], request.match_info["name"]
-    obj = hub.get(kind, f"{ns}/{name}")
-    if obj is None:
-        return status_error(404, "NotFound", f'{plural} "{name}" not found', name=name, kind=plural)
-    return web.json_response(obj)
+    return found(hub.get(kind, f"{ns}/{name}"), plural, name)
 
 
 def _event(change: Change, namespace: str | None, selector: Selector) -> Obj | None:
