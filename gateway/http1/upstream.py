@@ -471,10 +471,10 @@ class UpstreamConnection(asyncio.Protocol):
     def _trailers(self, sink: ResponseSink) -> None:
         lines = self._lines
         self._reset_head()
-        fields = [
-            (lines[i].lower(), lines[i + 2])
-            for i in range(1, min(len(lines), 4 * MAX_TRAILERS), 4)
-            if lines[i].lower() not in TRAILERS_DROPPED
-        ]
+        fields = []
+        for i in range(1, min(len(lines), 4 * MAX_TRAILERS), 4):
+            name = lines[i].lower()
+            if name not in TRAILERS_DROPPED:
+                fields.append((name, lines[i + 2]))
         if fields:
             sink.response_trailers(fields)
