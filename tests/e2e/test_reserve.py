@@ -48,10 +48,12 @@ def kinds(server: Server) -> list[tuple[str, bool]]:
 
 class Trickle:
     """Requests every 100 ms in the background; counts successes (with their latency)
-    and failures. :meth:`wait_ok` waits for the n-th success."""
+    and failures, and keeps ``seen``: (sent at, status or 0, body or error) of each.
+    :meth:`wait_ok` waits for the n-th success."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.seen: list[tuple[float, int, str]] = []
         self.failed: list[object] = []
         self.latencies: list[float] = []
         self.stop = threading.Event()
@@ -65,14 +67,16 @@ class Trickle:
     def run(self) -> None:
         with httpx.Client(base_url=self.server.url, headers={"Host": COFFEE}) as http:
             while True:
-                start = time.perf_counter()
+                start, sent = time.perf_counter(), time.monotonic()
                 try:
                     r = http.get("/", timeout=30)
+                    self.seen.append((sent, r.status_code, r.text.strip()))
                     if r.status_code == 200:
                         self._record(self.latencies, time.perf_counter() - start)
                     else:
                         self._record(self.failed, r.status_code)
                 except httpx.HTTPError as exc:
+                    self.seen.append((sent, 0, repr(exc)))
                     self._record(self.failed, repr(exc))
                 if self.stop.wait(0.1):
                     return

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-import httpx
 import yaml
 
 from tests.e2e.harness import EXAMPLES, Server, wait_for
-
-COFFEE = "coffee.default.example.com"
+from tests.e2e.test_reserve import COFFEE, Trickle
 
 
 def manifest(target: str) -> str:
@@ -19,34 +16,6 @@ def manifest(target: str) -> str:
     obj["metadata"]["annotations"] = {"serving.knative.dev/rollout-duration": "20s"}
     obj["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "TARGET", "value": target}]
     return yaml.safe_dump(obj)
-
-
-class Trickle:
-    """10 requests a second on one keep-alive client: (sent at, status, body) each."""
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.seen: list[tuple[float, int, str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with httpx.Client(base_url=self.server.url, headers={"Host": COFFEE}, timeout=10) as c:
-            while not self._stop.wait(0.1):  # the pace of the trickle, not a synchronisation
-                sent = time.monotonic()
-                try:
-                    r = c.get("/")
-                    self.seen.append((sent, r.status_code, r.text.strip()))
-                except httpx.HTTPError as exc:
-                    self.seen.append((sent, 0, repr(exc)))
-
-    def __enter__(self) -> Trickle:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(15)
 
 
 def traffic(server: Server) -> list[dict[str, Any]]:
