@@ -33,7 +33,10 @@ class TimedFloatBuckets:
             raise ValueError("window and granularity must be positive")
         self.granularity = granularity
         self.window = window
-        self._buckets = [0.0] * math.ceil(window / granularity)
+        self._n = math.ceil(window / granularity)
+        # Allocated at the first write: most revisions of a large platform are idle and
+        # never get one, and 10,000 of them would hold 4 rings each for nothing.
+        self._buckets: list[float] = []
         self._first: int | None = None  # bucket index of the first write in the window
         self._last: int | None = None  # bucket index of the last write
         self._total = 0.0
@@ -48,7 +51,7 @@ class TimedFloatBuckets:
     def record(self, t: float, value: float) -> None:
         """Add ``value`` to the bucket of time ``t`` (older buckets within the window ok)."""
         b = self._index(t)
-        n = len(self._buckets)
+        n = self._n
         last = self._last
         if last != b:
             if last is not None and self._span(b, last) >= self.window:
@@ -77,7 +80,7 @@ class TimedFloatBuckets:
         if self._last is None or self._first is None:
             return 0.0
         now_b = self._index(now)
-        n = len(self._buckets)
+        n = self._n
         written = self._last - self._first + 1  # inclusive
         d = self._span(self._last, now_b)
         if d <= 0:
@@ -94,10 +97,11 @@ class TimedFloatBuckets:
         if window == self.window:
             return
         n_new = math.ceil(window / self.granularity)
-        new = [0.0] * n_new
+        new: list[float] = []  # no data kept: allocated at the next write
         total = 0.0
         if self._last is not None and self._span(self._last, self._index(now)) <= self.window:
-            n_old = len(self._buckets)
+            new = [0.0] * n_new
+            n_old = self._n
             idx = self._last
             for _ in range(min(n_new, n_old)):
                 new[idx % n_new] = self._buckets[idx % n_old]
@@ -108,6 +112,7 @@ class TimedFloatBuckets:
             self._first = None
             self._last = None
         self.window = window
+        self._n = n_new
         self._buckets = new
         self._total = total
 
@@ -127,7 +132,7 @@ class WeightedFloatBuckets(TimedFloatBuckets):
         if self.is_empty(now) or self._last is None:
             return 0.0
         now_b = self._index(now)
-        n = len(self._buckets)
+        n = self._n
         count = n
         multiplier = self._coeff
         if now_b > self._last:

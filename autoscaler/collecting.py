@@ -7,7 +7,7 @@ A worker that stops sending simply stops contributing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from autoscaler.buckets import TimedFloatBuckets
 
@@ -31,7 +31,7 @@ class CollectorStats:
     """Counters for status and debugging."""
 
     records: int = 0
-    workers: set[str] = field(default_factory=set)
+    workers: frozenset[str] = frozenset()  # replaced, not changed: idle ones share the empty one
 
 
 class MetricCollector:
@@ -40,35 +40,42 @@ class MetricCollector:
     def __init__(self, stable_window: float, panic_window: float) -> None:
         self.stable_window = stable_window
         self.panic_window = panic_window
-        self._concurrency = _pair(stable_window, panic_window)
-        self._rps = _pair(stable_window, panic_window)
+        # Made at the first record: an idle revision (most of 10,000) never gets one.
+        self._windows: tuple[_Pair, _Pair] | None = None  # (concurrency, rps)
         self.stats = CollectorStats()
 
     def record(
         self, now: float, concurrency: float, rps: float = 0.0, worker: str | None = None
     ) -> None:
         """Add one worker's (or one scrape's) values for the second containing ``now``. O(1)."""
-        for pair, value in ((self._concurrency, concurrency), (self._rps, rps)):
+        if self._windows is None:
+            self._windows = (
+                _pair(self.stable_window, self.panic_window),
+                _pair(self.stable_window, self.panic_window),
+            )
+        for pair, value in zip(self._windows, (concurrency, rps), strict=True):
             pair.stable.record(now, value)
             pair.panic.record(now, value)
         self.stats.records += 1
-        if worker is not None:
-            self.stats.workers.add(worker)
+        if worker is not None and worker not in self.stats.workers:
+            self.stats.workers = self.stats.workers | {worker}
 
     def resize(self, stable_window: float, panic_window: float, now: float) -> None:
         """Follow a spec change of the windows, keeping the newest data."""
-        for pair in (self._concurrency, self._rps):
+        for pair in self._windows or ():
             pair.stable.resize(stable_window, now)
             pair.panic.resize(panic_window, now)
         self.stable_window = stable_window
         self.panic_window = panic_window
 
     def is_empty(self, now: float) -> bool:
-        return self._concurrency.stable.is_empty(now)
+        return self._windows is None or self._windows[0].stable.is_empty(now)
 
     def stable_and_panic(self, metric: str, now: float) -> tuple[float, float]:
         """``(stable, panic)`` window averages of ``metric``; raises :class:`NoDataError`."""
-        pair = self._rps if metric == "rps" else self._concurrency
+        if self._windows is None:
+            raise NoDataError("no data available")
+        pair = self._windows[1] if metric == "rps" else self._windows[0]
         if pair.stable.is_empty(now):
             raise NoDataError("no data available")
         return pair.stable.window_average(now), pair.panic.window_average(now)

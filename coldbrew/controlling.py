@@ -56,7 +56,9 @@ from coldbrew.storing import (
     StoredService,
     StoreError,
 )
+from coldbrew.storing.frozen import freeze
 from coldbrew.translating import pod_template
+from gateway.heap import bulk_work
 from gateway.route_deltas import RoutePublisher
 from gateway.settings import GatewayControl
 from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
@@ -76,13 +78,23 @@ class ServiceView:
     # newer traffic block cannot be resolved.
     hosts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     # Its hosts answered with a 301 to https on plain HTTP (http-protocol: Redirected).
-    redirected: set[str] = field(default_factory=set)
+    redirected: frozenset[str] = frozenset()
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
+    # What the last pass computed the status from: (record, revision states, route,
+    # domain); shown again, without a pass, when the data plane catches up.
+    shown_from: tuple[Any, ...] | None = None
+    _routed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _routed_of: dict[str, list[tuple[str, int]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
-    def routed(self) -> set[str]:
+    def routed(self) -> frozenset[str]:
         """Keys of the revisions the programmed route can send traffic to."""
-        return {key for targets in self.hosts.values() for key, _ in targets}
+        if self._routed_of is not self.hosts:  # computed once per host table
+            self._routed = frozenset(key for targets in self.hosts.values() for key, _ in targets)
+            self._routed_of = self.hosts
+        return self._routed
 
 
 class Controller:
@@ -130,7 +142,11 @@ class Controller:
         self.views: dict[str, ServiceView] = {}
         self._templates: dict[str, Any] = {}
         self._pod_templates: dict[str, Any] = {}
+        self._pushed: dict[str, tuple[Any, Any]] = {}  # what set_revision was last given
         self._dirty: set[str] = set()
+        # Services whose status shows their route held back (IngressNotConfigured): the
+        # ones a sync of the data plane's routes re-reconciles.
+        self._held: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
         self.mappings = DomainMappings(store, self._mappings_changed)
@@ -150,8 +166,11 @@ class Controller:
         """Bring back every stored service and start reconciling."""
         for rec in self.store.services.list():
             # accepted when applied: re-read without the gate (flags may have changed since)
-            self.views[rec.key] = ServiceView(parse_service(rec.manifest, features=ALL_ALLOWED))
+            svc = parse_service(rec.manifest, features=ALL_ALLOWED)
+            self.views[rec.key] = ServiceView(svc)
             for rev in self.store.revisions_of(rec.namespace, rec.name):
+                if rev.name == rec.latest_created and rev.manifest is rec.manifest:
+                    self._templates[rev.key] = svc.template  # the same manifest: parsed once
                 self._push_endpoints(rev.key)
             self._mark(rec.key)
 
@@ -184,8 +203,10 @@ class Controller:
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
-        for key in self.views:
-            self._mark(key)
+        held, self._held = self._held, set()
+        if held:
+            self._show_all(held)  # only the route's readiness changed: their statuses
+            self._notify()
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         """Call listener after every reconcile pass (tests and watchers)."""
@@ -208,7 +229,7 @@ class Controller:
         outcomes: list[str | ValidationError] = []
         staged: dict[str, Service] = {}  # applied in this batch: what "unchanged" compares to
         finish: list[Callable[[], None]] = []
-        with self.store.transaction():
+        with self.store.transaction(), bulk_work(len(objs)):
             for obj in objs:
                 try:
                     with self.store.transaction():
@@ -248,6 +269,7 @@ class Controller:
             generation_floor=rec.revision_counter if rec else 0,
         )
         now = time.time()
+        obj = freeze(obj)  # once: the Service's record and its new revision's share it
         result = "configured"
         if rec is None:
             result = "created"
@@ -266,6 +288,7 @@ class Controller:
                 created=now,
             )
             self.store.revisions.put(revision)
+            self._templates[revision.key] = svc.template  # its manifest is obj: parsed once
         rec = dataclasses.replace(
             rec,
             manifest=obj,
@@ -305,6 +328,7 @@ class Controller:
             for rev in revisions:
                 self.store.revisions.delete(rev.key)
         self.views.pop(key, None)
+        self._held.discard(key)
         self.rollouts.forget(key)
         self._publish_routes()
         for rev in revisions:
@@ -328,6 +352,7 @@ class Controller:
         self._templates.pop(key, None)
         self._pod_templates.pop(key, None)
         self._failed.pop(key, None)
+        self._pushed.pop(key, None)
         self.data_plane.forget_revision(key)
 
     def _left_route(self, keys: set[str]) -> None:
@@ -353,12 +378,13 @@ class Controller:
     def on_pods_changed(self, replica_set_key: str) -> None:
         """Runtime callback: a pod of this revision (standard or reserve) changed state."""
         key = revision_key_of(replica_set_key)
-        pods = (p for p in self.runtime.pods() if p.revision_key == replica_set_key)
+        pods = self.runtime.pods_of(replica_set_key)
         self._pod_events.observe(replica_set_key, pods)  # also a deleted revision's: Killing
         rev = self.store.revisions.get(key)
         if rev is None:
             return
-        self.reserver.settle(key)
+        if not getattr(self.runtime, "closed", False):  # shutting down: no hand-over
+            self.reserver.settle(key)
         self.costing.sync(key)
         self._push_endpoints(key)
         self._mark(f"{rev.namespace}/{rev.service}")
@@ -369,15 +395,12 @@ class Controller:
             raise KeyError(key)
         tmpl = self.template_of(rev)
         endpoints, on_reserve = self.reserver.endpoints(key), self.reserver.on_reserve(key)
-        self.data_plane.set_revision(
-            key,
-            endpoints,
-            revision_settings(
-                tmpl,
-                activator_in_path=self._in_path.get(key, True),
-                wake_on_request=on_reserve,
-            ),
+        settings = revision_settings(
+            tmpl, activator_in_path=self._in_path.get(key, True), wake_on_request=on_reserve
         )
+        if self._pushed.get(key) != (endpoints, settings):  # else the data plane has it
+            self._pushed[key] = (endpoints, settings)
+            self.data_plane.set_revision(key, endpoints, settings)
         self._hand_overs.observe(
             rev.namespace, rev.name, on_reserve=on_reserve, pods=len(endpoints)
         )
@@ -386,8 +409,12 @@ class Controller:
 
     def _scale_revision(self, key: str, replicas: int) -> None:
         rev = self.store.revisions.get(key)
-        if rev is not None:
-            self.reserver.scale(self._pod_template(rev), replicas, self._reserve_plan(rev))
+        if rev is None:
+            return
+        plan = self._reserve_plan(rev)
+        if replicas == 0 and plan is None and not self.reserver.knows(key):
+            return  # nothing ran, nothing to keep warm: no pod template, no replica set
+        self.reserver.scale(self._pod_template(rev), replicas, plan)
 
     def _activator_in_path(self, key: str, in_path: bool) -> None:
         self._in_path[key] = in_path
@@ -432,7 +459,7 @@ class Controller:
         dirty, self._dirty = self._dirty, set()
         self._rerouted = set()
         try:
-            with self.store.transaction():
+            with self.store.transaction(), bulk_work(len(dirty)):
                 self._reconcile_all(dirty)
         except StoreError:  # not saved: the next pass that marks them writes it again
             log.exception("saving the reconcile pass of %d services failed", len(dirty))
@@ -445,7 +472,7 @@ class Controller:
             # the table yet, those services are shown again held back (IngressNotConfigured).
             self._publish_routes()
             if not self.data_plane.routes_synced():
-                self._reconcile_all(rerouted)
+                self._show_all(rerouted)  # their statuses again, held back (not a pass)
         self._notify()
 
     def _reconcile_all(self, keys: set[str]) -> None:
@@ -519,8 +546,30 @@ class Controller:
                 else:
                     self._rerouted.add(key)
                 self._left_route(before - view.routed())
+        view.shown_from = (rec, states, route, domain)
+        self._show(key, view)
+
+        routed = view.routed()
+        for rev in revisions:
+            is_latest = latest is not None and rev.key == latest.key
+            if autoscaled(routed=rev.key in routed, latest=is_latest, ever_ready=rev.ever_ready):
+                # The KPA owns the replica count of every revision that can get traffic.
+                self.autoscaler.watch(rev.key, decider_spec(self.config, self.template_of(rev)))
+            else:
+                self._retire(rev.key)
+
+    def _show(self, key: str, view: ServiceView) -> None:
+        """The Service's status from its last pass, its route held back (not Ready) while
+        the data plane has not applied the newest table."""
+        if view.shown_from is None:
+            return
+        rec, states, route, domain = view.shown_from
         shown = route
-        if route.ready and not self.data_plane.routes_synced():
+        self._held.discard(key)
+        if not route.ready or self.data_plane.routes_synced():
+            view.shown_from = None  # shown as it is: nothing to show again (nor to keep)
+        else:
+            self._held.add(key)
             # As Knative probes its ingress before RoutesReady: not Ready until every
             # gateway worker has the route.
             shown = dataclasses.replace(
@@ -542,14 +591,14 @@ class Controller:
             previous=view.status,
         )
 
-        routed = view.routed()
-        for rev in revisions:
-            is_latest = latest is not None and rev.key == latest.key
-            if autoscaled(routed=rev.key in routed, latest=is_latest, ever_ready=rev.ever_ready):
-                # The KPA owns the replica count of every revision that can get traffic.
-                self.autoscaler.watch(rev.key, decider_spec(self.config, self.template_of(rev)))
-            else:
-                self._retire(rev.key)
+    def _show_all(self, keys: set[str]) -> None:
+        for key in sorted(keys):
+            view = self.views.get(key)
+            if view is not None:
+                try:
+                    self._show(key, view)
+                except Exception:  # as _reconcile_all: one must not stop the others
+                    log.exception("status of %s failed", key)
 
     def _retire(self, key: str) -> None:
         """No traffic can reach this revision: no autoscaling, no pods."""

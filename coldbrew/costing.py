@@ -12,7 +12,7 @@ from typing import Any
 
 from autoscaler.accounting import CostLedger
 from autoscaler.pricing import PriceTable
-from coldbrew.reserving import revision_key_of
+from coldbrew.reserving import RESERVE_SUFFIX, revision_key_of
 
 GIB = float(2**30)
 DEFAULT_CPU, DEFAULT_MEMORY_GIB = 1.0, 2.0
@@ -28,8 +28,8 @@ class Costing:
         """Bring the ledger in line with the runtime's pods of one revision."""
         key = revision_key_of(replica_set_key)
         live = {}
-        for pod in self.runtime.pods():
-            if revision_key_of(pod.revision_key) == key and pod.pid is not None:
+        for pod in self.runtime.pods_of(key, key + RESERVE_SUFFIX):
+            if pod.pid is not None:
                 live[pod.name] = pod
         billed = self._billed.setdefault(key, set())
         for name in billed - live.keys():

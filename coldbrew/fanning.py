@@ -65,7 +65,7 @@ class FanOut:
     def set_routes(
         self, routes: Mapping[str, Sequence[tuple[str, int]]], redirected: Collection[str] = ()
     ) -> None:
-        self.routes = {host: list(targets) for host, targets in routes.items()}
+        self.routes = {h: t if type(t) is list else list(t) for h, t in routes.items()}
         self.redirected = set(redirected)
         self.version += 1
         self._broadcast(self._routes_frame())
@@ -77,7 +77,7 @@ class FanOut:
         redirected: Collection[str] = (),
     ) -> None:
         delta = RouteDelta(
-            {host: list(targets) for host, targets in changed.items()},
+            {h: t if type(t) is list else list(t) for h, t in changed.items()},
             frozenset(removed),
             frozenset(host for host in redirected if host in changed),
         )
@@ -140,6 +140,8 @@ class FanOut:
         return frames
 
     def _broadcast(self, frame: dict[str, Any]) -> None:
+        if not self._workers:
+            return  # none connected yet: each gets the snapshot when it connects
         text = json.dumps(frame)
         for queue in self._workers.values():
             queue.put_nowait(text)

@@ -83,21 +83,27 @@ class PodStartups:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
         self.rows: dict[tuple[str, str], list[float]] = {}
-        self._seen: set[str] = set()
+        self._seen: dict[str, set[str]] = {}  # per replica set: its pods observed ready
 
-    def changed(self) -> None:
-        """The runtime reported a change: observe pods that turned ready for the first time."""
+    def changed(self, replica_set_key: str) -> None:
+        """The runtime reported a change of one replica set: observe its pods that turned
+        ready for the first time (only its own: a change costs its pods, not all)."""
         now = time.time()
+        seen = self._seen.get(replica_set_key, set())
         live = set()
-        for pod in self.runtime.pods():
+        for pod in self.runtime.pods_of(replica_set_key):
             ident = pod.uid or pod.name
             live.add(ident)
-            if pod.ready and ident not in self._seen:
-                self._seen.add(ident)
+            if pod.ready and ident not in seen:
+                seen.add(ident)
                 key = (revision_key_of(pod.revision_key), pod.role)
                 row = self.rows.setdefault(key, new_row(WAIT_BOUNDS_S))
                 observe(row, WAIT_BOUNDS_S, max(0.0, now - pod.created))
-        self._seen &= live
+        seen &= live
+        if seen:
+            self._seen[replica_set_key] = seen
+        else:
+            self._seen.pop(replica_set_key, None)
 
 
 class PodsCollector(Collector):

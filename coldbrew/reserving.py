@@ -84,6 +84,10 @@ class Reserver:
             self.runtime.scale(old.template, 0)
         self._apply(key, decided=True)
 
+    def knows(self, key: str) -> bool:
+        """Whether the KPA has scaled this revision since it was (last) retired."""
+        return key in self._standard
+
     def settle(self, key: str) -> None:
         """Hand over once the side taking the traffic has a ready pod."""
         self._apply(key, decided=False)

@@ -59,10 +59,11 @@ class Rollouts:
         shown, state, due = roll_route(route, self._state[key], now, duration)
         self._state[key] = state
         self._schedule(key, None if due is None else due - now)
-        text = None if state is None else state.to_json()
         stored = stored_state(rec)
-        if text != stored and (duration > 0 or stored is not None):
-            self._store(rec, text)
+        if duration > 0 or stored is not None:  # else nothing is stored: no JSON to make
+            text = None if state is None else state.to_json()
+            if text != stored:
+                self._store(rec, text)
         return shown
 
     def forget(self, key: str) -> None:

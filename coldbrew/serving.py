@@ -47,6 +47,7 @@ from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
 from gateway.exposition import metrics_route
+from gateway.heap import bulk_work
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.tls import Certificates, TlsFiles, match
 
@@ -212,23 +213,28 @@ class Platform:
 
     def _pods_changed(self, key: str) -> None:
         self.controller.on_pods_changed(key)
-        self.observer.startups.changed()
+        self.observer.startups.changed(key)
 
     async def start(self) -> None:
         await self.runtime.start()
         await self.start_admin()
         if self.gateway is not None:
             await self.gateway.start()
-        self.controller.start()
+        if self.fanout is not None:
+            # Spawned first: they start up (import, bind) on the other cores while this
+            # process brings back the stored services, then get the table as it stands.
+            await self._spawn_workers()
+        with bulk_work(len(self.store.services.list())):
+            self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
         if not self.config.gc.disabled:
             self._collecting = asyncio.create_task(self.collector.run())
         for path in self.opts.apply:
             self.apply_file(path)
         if self.fanout is not None:
-            await self._start_workers(self.fanout)
+            await self._workers_connected(self.fanout)
 
-    async def _start_workers(self, fanout: FanOut) -> None:
+    async def _spawn_workers(self) -> None:
         feed = f"ws://{self._local_admin_host}:{self.opts.admin_port}{FEED_PATH}"
         cmd = [sys.executable, "-m", "coldbrew", "gateway", "--host", self.opts.host]
         cmd += ["--port", str(self.opts.port), "--feed", feed, "--stats-url", self.stats_url]
@@ -239,6 +245,9 @@ class Platform:
             cmd += worker_args(self.opts.https_port, self.tls)
         self.workers = Supervisor(cmd, self.opts.workers, env=env)
         await self.workers.start()
+
+    async def _workers_connected(self, fanout: FanOut) -> None:
+        assert self.workers is not None
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while fanout.workers < self.opts.workers:
             if self.workers.exited_at_start():

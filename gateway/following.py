@@ -20,6 +20,7 @@ from typing import Any
 
 import aiohttp
 
+from gateway.heap import BULK, pause_collection, resume_collection
 from gateway.reconnecting import keep_connected
 from gateway.route_deltas import read_delta_args, read_targets
 from gateway.settings import GatewayControl, read_revision_frame
@@ -34,24 +35,36 @@ class Follower:
         self.synced = asyncio.Event()
         self._keys: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Between a snapshot's first frame and its table: collector passes paused (heap).
+        self._in_snapshot = False
 
     async def run(self) -> None:
         await keep_connected(self.url, self._follow, what="feed")
 
     async def _follow(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                continue
-            try:
-                frame = json.loads(msg.data)
-                self.apply(frame, ws)
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("ignoring a malformed feed frame: %s", exc)
+        try:
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    frame = json.loads(msg.data)
+                    self.apply(frame, ws)
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.warning("ignoring a malformed feed frame: %s", exc)
+        finally:
+            self._snapshot_done()  # cut short: collect as usual again
+
+    def _snapshot_done(self) -> None:
+        if self._in_snapshot:
+            self._in_snapshot = False
+            resume_collection()
 
     def apply(self, frame: dict[str, Any], ws: aiohttp.ClientWebSocketResponse | None) -> None:
         op, args = frame["op"], dict(frame.get("args", {}))
-        if op == "sync":
+        if op == "sync":  # a snapshot begins: every revision, then the whole table
             keep = set(args["keys"])
+            if len(keep) >= BULK:
+                self._in_snapshot = self._in_snapshot or pause_collection()
             for key in self._keys - keep:
                 self.gateway.forget_revision(key)
             self._keys &= keep
@@ -65,6 +78,7 @@ class Follower:
         elif op == "set_routes":
             routes = {host: read_targets(targets) for host, targets in args["routes"].items()}
             self.gateway.set_routes(routes, [str(h) for h in args.get("redirected", [])])
+            self._snapshot_done()
             self.synced.set()
             self._applied(frame, ws)
         elif op == "update_routes":

@@ -9,8 +9,9 @@ to worker processes. The worker feed serialises settings here and nowhere else
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from activator.throttler import DEFAULT_MAX_BUFFERED, DEFAULT_QUEUE_DEPTH
@@ -68,12 +69,27 @@ class RevisionSettings:
             raise ValueError(f"protocol must be one of {sorted(PROTOCOLS)}, got {self.protocol!r}")
 
     def to_wire(self) -> dict[str, float | int | bool | str | None]:
-        """JSON scalars under the field names."""
-        return asdict(self)
+        """JSON scalars under the field names (one shared dict per distinct settings:
+        read it, do not change it; 10,000 idle revisions mostly share a few)."""
+        return _wire(self)
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, object]) -> RevisionSettings:
         """The inverse of :meth:`to_wire`; unknown names or wrong types raise ValueError."""
+        try:
+            key = tuple((k, type(v), v) for k, v in obj.items())  # True == 1: typed
+            cached = _READ.get(key)
+        except TypeError:  # an unhashable value: not valid either, as checked below
+            key, cached = None, None
+        if cached is not None:
+            return cached  # a snapshot of 10,000 revisions repeats a few settings
+        settings = cls._read(obj)
+        if key is not None and len(_READ) < 1024:
+            _READ[key] = settings
+        return settings
+
+    @classmethod
+    def _read(cls, obj: Mapping[str, object]) -> RevisionSettings:
         known = {f.name: f for f in fields(cls)}
         unknown = set(obj) - set(known)
         if unknown:
@@ -82,6 +98,9 @@ class RevisionSettings:
         for name, value in obj.items():
             values[name] = _coerce(name, str(known[name].type), value)
         return cls(**values)  # type: ignore[arg-type]
+
+
+_READ: dict[tuple[tuple[str, type, object], ...], RevisionSettings] = {}  # from_wire's, bounded
 
 
 def _coerce(name: str, kind: str, value: object) -> object:
@@ -136,6 +155,14 @@ class GatewayControl(Protocol):
 
     async def drain_endpoint(self, endpoint: Address, timeout: float = 30.0) -> bool:  # noqa: ASYNC109
         """Return once no request is in flight on ``endpoint`` (False on timeout)."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _wire(settings: RevisionSettings) -> dict[str, float | int | bool | str | None]:
+    return {name: getattr(settings, name) for name in _SETTING_NAMES}
+
+
+_SETTING_NAMES = tuple(f.name for f in fields(RevisionSettings))
 
 
 def revision_frame(

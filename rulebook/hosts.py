@@ -73,12 +73,14 @@ def serving_hosts(
     host on its ``.svc`` and bare forms.
     """
     out: dict[str, list[tuple[str, int]]] = {}
+    shared: dict[str, list[tuple[str, int]]] = {}  # one list per entry, whatever its forms
     for host, targets in table.items():
+        shared[host] = list(targets)
         for form in _short_forms(host):
-            out[form] = list(targets)
+            out[form] = shared[host]
     if main in table:
         for host in internal_hosts(name, namespace):
-            out.setdefault(host, list(table[main]))
+            out.setdefault(host, shared[main])
     return out
 
 
@@ -96,9 +98,9 @@ def http_option(annotations: Mapping[str, str], default: str = ENABLED) -> str:
 
 def redirected_hosts(
     table: Mapping[str, Targets], option: str, labels: Mapping[str, str]
-) -> set[str]:
+) -> frozenset[str]:
     """The hosts of ``table`` (before :func:`serving_hosts`) answered with a 301 to https:
     all of them when ``redirected`` and the Service is public, else none."""
     if option != REDIRECTED or is_cluster_local(labels):
-        return set()
-    return {host for host in table if not host.endswith(f".{CLUSTER_DOMAIN}")}
+        return frozenset()
+    return frozenset(host for host in table if not host.endswith(f".{CLUSTER_DOMAIN}"))

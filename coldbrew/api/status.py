@@ -143,10 +143,30 @@ def stamp(
             and old.get("lastTransitionTime")
         ):
             time = old["lastTransitionTime"]
+            if len(old) == len(cond) + 1 and all(old.get(k) == v for k, v in cond.items()):
+                stamped.append(old)  # unchanged: the same dict (a pass allocates nothing)
+                continue
         else:
             time = rfc3339(now)
-        stamped.append({**cond, "lastTransitionTime": time})
+        stamped.append(_shared({**cond, "lastTransitionTime": time}))
     return stamped
+
+
+_SHARED: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+_SHARED_MAX = 4096
+
+
+def _shared(cond: dict[str, str]) -> dict[str, str]:
+    """One dict for equal conditions: 10,000 Services brought up in the same second have the
+    same few (a status is read, never changed in place)."""
+    key = tuple(cond.items())
+    found = _SHARED.get(key)
+    if found is not None:
+        return found
+    if len(_SHARED) >= _SHARED_MAX:
+        _SHARED.clear()  # a new second's conditions: start over (no unbounded growth)
+    _SHARED[key] = cond
+    return cond
 
 
 def _configurations_ready(

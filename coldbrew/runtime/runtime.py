@@ -89,6 +89,8 @@ class PodRuntime:
             raise RuntimeError("PodRuntime is shut down")
         key = template.key
         rs = self._sets.get(key)
+        if rs is None and replicas == 0:
+            return  # none asked for and none running: no replica set to keep
         if rs is None:
             rs = self._sets[key] = ReplicaSet(
                 template,
@@ -127,8 +129,18 @@ class PodRuntime:
         rs = self._sets.get(key)
         return rs.state() if rs else RevisionPods(desired=0, ready=0, pods=0)
 
+    @property
+    def closed(self) -> bool:
+        """``shutdown`` has begun: pods only stop from now on."""
+        return self._closed
+
     def pods(self) -> list[PodInfo]:
         return [p.info() for rs in self._sets.values() for p in rs.pods]
+
+    def pods_of(self, *keys: str) -> list[PodInfo]:
+        """The pods of these replica sets only (a revision's: its key and its reserve's):
+        what a change of one costs, whatever the number of revisions."""
+        return [p.info() for key in keys if (rs := self._sets.get(key)) for p in rs.pods]
 
     def log(self, pod_name: str, container: str | None = None) -> str:
         """The pod's output so far (also for ``log_retention`` s after it was deleted).

@@ -10,6 +10,7 @@ what another sees. ``dict(value)`` or ``list(value)`` gives a mutable shallow co
 
 from __future__ import annotations
 
+import sys
 from typing import Any, NoReturn
 
 
@@ -62,10 +63,21 @@ def freeze(value: Any) -> Any:
     if isinstance(value, FrozenDict | FrozenList):
         return value
     if isinstance(value, dict):
-        return FrozenDict({k: freeze(v) for k, v in value.items()})
+        return FrozenDict({_shared(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return FrozenList(freeze(v) for v in value)
+    return _shared(value)
+
+
+def _shared(value: Any) -> Any:
+    """A short string as one shared copy (``sys.intern``): the keys and most values of
+    10,000 manifests are the same few strings, kept once rather than once per manifest."""
+    if type(value) is str and len(value) <= SHARED_LENGTH:
+        return sys.intern(value)
     return value
+
+
+SHARED_LENGTH = 64  # longer strings are rarely repeated
 
 
 def thaw(value: Any) -> Any:
@@ -75,3 +87,16 @@ def thaw(value: Any) -> Any:
     if isinstance(value, list):
         return [thaw(v) for v in value]
     return value
+
+
+def frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
+    """``json.loads``' ``object_pairs_hook`` that builds frozen values as it parses (what
+    :func:`freeze` of the parsed value gives, without a second walk): objects come bottom
+    up, so only arrays are left to freeze here."""
+    return FrozenDict([(_shared(k), _frozen_value(v)) for k, v in pairs])
+
+
+def _frozen_value(value: Any) -> Any:
+    if type(value) is list:
+        return FrozenList(_frozen_value(v) for v in value)
+    return _shared(value)

@@ -209,6 +209,16 @@ class MemoryRepository:
         )
         for table, records in zip(self._tables(), kinds, strict=True):
             table._load(records)
+        self._share_manifests()
+
+    def _share_manifests(self) -> None:
+        """A revision cut from its Service's current template was saved with the same
+        manifest as the Service: after a load, hold it once, not twice."""
+        for rec in self._services._rows.values():
+            rev = self._revisions.get(f"{rec.namespace}/{rec.latest_created}")
+            twice = rev is not None and rev.manifest is not rec.manifest
+            if twice and rev.manifest == rec.manifest:  # type: ignore[union-attr]
+                object.__setattr__(rev, "manifest", rec.manifest)  # equal, immutable
 
     def _save(self, changed: builtins.list[tuple[Table[Any], str]]) -> None:
         """Persist the rows changed (``(table, key)``; nothing to do in memory)."""

@@ -22,9 +22,13 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway.heap import bulk_work
+
+from .frozen import frozen_object
 from .jsonfile import STATE_FILE, read_state
 from .jsonformat import record_dict, record_from
 from .memory import MemoryRepository, Table
@@ -62,7 +66,8 @@ class SqliteRepository(MemoryRepository):
                 _create_private(self.path)
         self.close()
         self._db = self._open(self.path)
-        self._replace_all(*self._read())
+        with bulk_work(self._count("services")):  # 10,000 services: no GC passes meanwhile
+            self._replace_all(*self._read())
 
     def close(self) -> None:
         if self._db is not None:
@@ -92,16 +97,11 @@ class SqliteRepository(MemoryRepository):
         assert self._db is not None
         out: list[list[Any]] = []
         for table in self._tables():
-            try:
-                rows = self._db.execute(f"SELECT key, body FROM {table.name} ORDER BY key")
-                found = rows.fetchall()
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot read {self.path}: {exc}") from exc
             records = []
-            for key, body in found:
+            for key, body in self._rows(table.name):
                 where = f"{self.path}: {table.name}[{key!r}]"
                 try:
-                    item = json.loads(body)
+                    item = json.loads(body, object_pairs_hook=frozen_object)
                 except (TypeError, ValueError) as exc:
                     raise StoreError(f"{where}: not JSON: {exc}") from exc
                 try:
@@ -113,6 +113,23 @@ class SqliteRepository(MemoryRepository):
                 records.append(record)
             out.append(records)
         return tuple(out)
+
+    def _count(self, table: str) -> int:
+        assert self._db is not None
+        try:
+            return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from exc
+
+    def _rows(self, table: str) -> Iterator[tuple[str, str]]:
+        """A table's rows, read as they are used (not all bodies in memory at once)."""
+        assert self._db is not None
+        try:
+            cursor = self._db.execute(f"SELECT key, body FROM {table} ORDER BY key")
+            while batch := cursor.fetchmany(500):
+                yield from batch
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read {self.path}: {exc}") from exc
 
     def _save(self, changed: list[tuple[Table[Any], str]]) -> None:
         if self._db is None:

@@ -504,6 +504,8 @@ class ClientProtocol(asyncio.Protocol):
             self.ctx.bodies.discard(self)
         self._reset_head()  # for the next request on this connection
         if ex is not None:
+            if ex is self.active:
+                self.gate.resume(WAITING)  # read whole: see the client leave (hold())
             ex.request_end()
 
     # -- the active exchange ---------------------------------------------------
@@ -517,7 +519,12 @@ class ClientProtocol(asyncio.Protocol):
         ex.start()
 
     def hold(self) -> None:
-        self.gate.pause(WAITING)
+        # Only while its body is still coming (no more of it until a pod takes it). A
+        # request read whole keeps the connection read: a client that gives up waiting
+        # is seen leaving (EOF: aborted, 499) rather than held until the deadline and
+        # counted as demand; pipelined requests still pause reading (PIPELINE).
+        if self._parsing is not None and self._parsing is self.active:
+            self.gate.pause(WAITING)
 
     def unhold(self) -> None:
         self.gate.resume(WAITING)

@@ -9,7 +9,6 @@ tests play it). Pod IPs are 127.0.0.1 and ports are real local servers.
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from kubernetes_asyncio import client
 
+from tests import ports
 from tests.cluster.emulator import Emulator
 
 KSVC = "serving.knative.dev/v1"
@@ -43,9 +43,8 @@ def api_client(port: int) -> client.ApiClient:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port for a server of the tests (:mod:`tests.ports`)."""
+    return ports.free_port()
 
 
 def kubeconfig(path: Path, port: int) -> Path:

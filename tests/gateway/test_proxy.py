@@ -256,6 +256,40 @@ async def test_hold_times_out_with_504(gateway: Gateway, session: aiohttp.Client
     assert gateway.snapshot().get(KEY, {}).get("held", 0) == 0
 
 
+async def test_a_held_client_that_leaves_is_let_go(gateway: Gateway) -> None:
+    """A client that gives up while its request waits for a pod is seen leaving: no longer
+    held (nor counted as demand), and a stop does not wait for it."""
+    gateway.set_revision(KEY, [], RevisionSettings(timeout_seconds=30))
+    gateway.set_routes({HOST: [(KEY, 100)]})
+    _, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(f"GET / HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+    await writer.drain()
+    await wait_for(lambda: gateway.snapshot().get(KEY, {}).get("held", 0) == 1)
+    writer.close()  # gone before any pod
+    await wait_for(lambda: gateway.snapshot().get(KEY, {}).get("held", 0) == 0)
+    assert gateway.snapshot()[KEY]["in_flight"] == 0
+    assert not gateway._ctx.connections  # nothing left for a stop to wait on
+
+
+async def test_a_held_upload_still_pauses_reading(gateway: Gateway, upstream: Upstream) -> None:
+    """Reading goes on while held only for a request read whole: a body still coming is
+    not read on (nor buffered) until a pod takes the request."""
+    gateway.set_revision(KEY, [], RevisionSettings(timeout_seconds=30))
+    gateway.set_routes({HOST: [(KEY, 100)]})
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    head = f"POST / HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 5\r\n\r\nab"
+    writer.write(head.encode())
+    await writer.drain()
+    await wait_for(lambda: gateway.snapshot().get(KEY, {}).get("held", 0) == 1)
+    (proto,) = gateway._ctx.connections
+    assert proto.gate.paused
+    writer.write(b"cde")
+    gateway.set_revision(KEY, [upstream.address], RevisionSettings(timeout_seconds=30))
+    reply = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    writer.close()
+
+
 async def test_504_when_upstream_too_slow(gateway: Gateway) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # never answers

@@ -139,7 +139,7 @@ def test_as_root_pods_default_to_nobody_and_security_overrides() -> None:
     assert refused is not None and "runAsNonRoot" in refused
 
 
-@pytest.mark.skipif(os.getuid() == 0, reason="not root")
+@pytest.mark.skipif(os.getuid() == 0, reason="runs as a user other than root")
 def test_not_root_pods_run_as_coldbrew() -> None:
     assert serve_pod_user(None) is None
     with pytest.raises(ValueError, match="only as root"):

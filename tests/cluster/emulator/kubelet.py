@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 from coldbrew.runtime.naming import random_suffix, template_hash_part
+from tests import ports
 
 from .serving import Emulator
 
@@ -33,9 +33,8 @@ APPS = "apps/v1"
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port for a server of the tests (:mod:`tests.ports`)."""
+    return ports.free_port()
 
 
 def _serving(containers: list[dict[str, Any]]) -> dict[str, Any]:
