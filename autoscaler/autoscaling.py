@@ -106,6 +106,7 @@ class Autoscaler:
         now = self._clock()
         if rev is not None:
             if rev.spec != spec:
+                rev.resting = False
                 rev.collector.resize(spec.stable_window, spec.panic_window, now)
                 rev.decider.update(spec)
                 rev.spec = spec
@@ -193,6 +194,7 @@ class Autoscaler:
                 now = float(last + 1)
             rev.worker_seconds[worker] = math.floor(now)
         rev.collector.record(now, concurrency, rps, worker)
+        rev.resting = False
         if not poke:
             self.tracer.load(key, now, concurrency, rps)
         # MultiScaler.Poke: decide at once when scaled to zero and traffic arrives.
@@ -212,6 +214,8 @@ class Autoscaler:
         """Decide for every revision at ``now`` (default: the clock)."""
         t = self._clock() if now is None else now
         for key, rev in list(self._revisions.items()):
+            if rev.resting and self._ready_count(key) == 0:
+                continue  # 10,000 idle revisions: their ticks would change nothing
             try:
                 self._tick_one(key, rev, t)
             except Exception:
@@ -266,6 +270,13 @@ class Autoscaler:
             rev.in_path = in_path
             rev.in_path_since = now
             self._call_activator(key, in_path)
+        rev.resting = (
+            ready == 0
+            and rev.applied == 0
+            and rev.phase is Phase.INACTIVE
+            and rev.in_path
+            and rev.collector.is_empty(now)
+        )
 
     @staticmethod
     def _decision_reason(result: ScaleResult, ready: int) -> str:

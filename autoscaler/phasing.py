@@ -43,6 +43,9 @@ class ScaledRevision:
     reason: str = "waiting for metrics"
     # Per worker, the second its last stat was filed under (see _record_stat).
     worker_seconds: dict[str, int] = field(default_factory=dict)
+    # At zero with no pods, no metrics and the activator in the path: a tick would decide
+    # nothing new, so ticks skip it until a stat, a spec change or a poke.
+    resting: bool = False
 
 
 def scale_to_zero(

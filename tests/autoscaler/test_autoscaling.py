@@ -297,3 +297,32 @@ def test_callback_failure_is_retried() -> None:
     a.watch(KEY, spec())
     run(c, a, 6, load=35)
     assert c.pods[KEY] == 5
+
+
+def test_a_resting_revision_is_skipped_by_ticks_until_traffic_or_a_spec_change() -> None:
+    """At zero with no pods and no metrics a tick decides nothing: ticks skip it (10,000
+    idle revisions cost nothing), and a stat, a spec change or a pod wakes it again."""
+    c = Cluster()
+    a = c.autoscaler()
+    a.watch(KEY, spec(initial_scale=0))
+    run(c, a, 4)
+    rev = a._revisions[KEY]
+    assert rev.resting and a.status(KEY).desired == 0
+    decided = a.status(KEY).reason
+    rev.reason = "untouched"  # a tick would overwrite it
+    run(c, a, 8)
+    assert rev.reason == "untouched"
+    run(c, a, 12, load=14)  # stats: decided again, scaled from zero
+    assert not rev.resting and c.pods[KEY] == 2
+    assert decided != rev.reason
+    run(c, a, 200)  # the load ends: back to zero, then resting again
+    assert c.pods[KEY] == 0 and rev.resting
+    a.watch(KEY, spec(initial_scale=0, min_scale=1))  # a new spec: ticked again
+    run(c, a, 204)
+    assert c.pods[KEY] == 1 and not rev.resting
+    a.watch(KEY, spec(initial_scale=0))
+    run(c, a, 400)
+    assert c.pods[KEY] == 0 and rev.resting
+    c.ready[KEY] = 1  # a pod nobody asked for (a manual scale): the KPA sees it again
+    run(c, a, 402)
+    assert not rev.resting
