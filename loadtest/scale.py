@@ -1,6 +1,6 @@
 """coldbrew at scale: many services in one ``coldbrew serve``.
 
-    python loadtest/scale.py [--services 10000] [--only apply] [--profile DIR]
+    python loadtest/scale.py [--services 10000] [--only apply|dataplane] [--profile DIR]
 
 Cases (``--only`` picks some; default: all), each a small function taking the options
 and returning its figures:
@@ -10,6 +10,12 @@ and returning its figures:
   to end: from the CLI's start (YAML parse, validation, the control API, the store)
   until the controller has reconciled the last of them (revision created, route
   computed: the Service is Ready). Then, untimed, that every one is listed, and ``state.db``'s size.
+
+- ``dataplane``: :mod:`loadtest.scale_dataplane` with ``--workers 2``: ``coldbrew serve``
+  restarted on a state of N idle services (time until the first, middle and last are
+  routed), the RSS of serve and of each gateway worker, and hey against one hot service
+  with the N idle ones over alone (rounds interleaved). The issue's goals at 10,000: apply
+  <= 10 s, restart routed <= 5 s, serve and each worker <= 150 MB, throughput >= 0.95x.
 
 ``--tree PATH`` runs another checkout's coldbrew (serve and CLI) with these cases, for a
 before/after comparison: run both, alternated, on a shared machine.
@@ -161,7 +167,21 @@ def case_apply(opts: argparse.Namespace) -> dict[str, Any]:
             "printed": printed, "state_bytes": size}  # fmt: skip
 
 
-CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"apply": case_apply}
+def case_dataplane(opts: argparse.Namespace) -> dict[str, Any]:
+    """:mod:`loadtest.scale_dataplane`'s run: restart (until routed), RSS of serve and of
+    each worker, and one hot service's throughput with N idle ones over alone."""
+    from loadtest import scale_dataplane
+
+    args = argparse.Namespace(services=opts.services, workers=2, rounds=opts.rounds,
+                              duration=opts.duration, only=None, populate="clone")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="coldbrew-scale-") as tmp:
+        return scale_dataplane.run(args, Path(tmp))
+
+
+CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "apply": case_apply,
+    "dataplane": case_dataplane,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=10000, help="how many (default 10000)")
     parser.add_argument("--only", action="append", choices=sorted(CASES), help="these cases")
     parser.add_argument("--profile", type=Path, help="write cProfile output to this dir")
-    parser.add_argument("--tree", type=Path, help="run this checkout's coldbrew instead")
+    parser.add_argument("--tree", type=Path, help="run this checkout's coldbrew (apply only)")
+    parser.add_argument("--rounds", type=int, default=4, help="dataplane: hey rounds (4)")
+    parser.add_argument("--duration", type=int, default=8, help="dataplane: s per round (8)")
     opts = parser.parse_args(argv)
     if opts.tree is not None:
         ENV["PYTHONPATH"] = str(opts.tree.resolve())
