@@ -145,7 +145,7 @@ class Controller:
         self._pushed: dict[str, tuple[Any, Any]] = {}  # what set_revision was last given
         self._dirty: set[str] = set()
         # Services whose status shows their route held back (IngressNotConfigured): the
-        # ones a sync of the data plane's routes re-reconciles.
+        # ones a sync of the data plane's routes shows again (_show).
         self._held: set[str] = set()
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -473,6 +473,10 @@ class Controller:
             self._publish_routes()
             if not self.data_plane.routes_synced():
                 self._show_all(rerouted)  # their statuses again, held back (not a pass)
+            else:  # applied at once (an in-process gateway): what was shown stands
+                for key in rerouted:
+                    if (view := self.views.get(key)) is not None:
+                        view.shown_from = None
         self._notify()
 
     def _reconcile_all(self, keys: set[str]) -> None:
@@ -567,7 +571,8 @@ class Controller:
         shown = route
         self._held.discard(key)
         if not route.ready or self.data_plane.routes_synced():
-            view.shown_from = None  # shown as it is: nothing to show again (nor to keep)
+            if self._rerouted is None or key not in self._rerouted:
+                view.shown_from = None  # final: nothing to show again (nor to keep)
         else:
             self._held.add(key)
             # As Knative probes its ingress before RoutesReady: not Ready until every
