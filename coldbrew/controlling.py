@@ -17,9 +17,9 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from autoscaler.autoscaling import Autoscaler
 from autoscaler.config import AutoscalerConfig
@@ -27,6 +27,7 @@ from autoscaler.pricing import KNOWN_TYPES, PriceTable
 from coldbrew.api import (
     ExistingRevision,
     RevisionState,
+    RouteResult,
     Service,
     ValidationError,
     parse_service,
@@ -81,9 +82,6 @@ class ServiceView:
     redirected: frozenset[str] = frozenset()
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
-    # What the last pass computed the status from: (record, revision states, route,
-    # domain); shown again, without a pass, when the data plane catches up.
-    shown_from: tuple[Any, ...] | None = None
     _routed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _routed_of: dict[str, list[tuple[str, int]]] | None = field(
         default=None, repr=False, compare=False
@@ -95,6 +93,16 @@ class ServiceView:
             self._routed = frozenset(key for targets in self.hosts.values() for key, _ in targets)
             self._routed_of = self.hosts
         return self._routed
+
+
+class Shown(NamedTuple):
+    """What a pass computed a Service's status from: shown again, without a pass, when
+    only the data plane's readiness changed."""
+
+    rec: StoredService
+    states: dict[str, RevisionState]
+    route: RouteResult
+    domain: str
 
 
 class Controller:
@@ -144,17 +152,17 @@ class Controller:
         self._pod_templates: dict[str, Any] = {}
         self._pushed: dict[str, tuple[Any, Any]] = {}  # what set_revision was last given
         self._dirty: set[str] = set()
-        # Services whose status shows their route held back (IngressNotConfigured): the
-        # ones a sync of the data plane's routes shows again (_show).
-        self._held: set[str] = set()
+        # Services whose status shows their route held back (IngressNotConfigured), with
+        # what to show again once the data plane has the table (_show).
+        self._held: dict[str, Shown] = {}
         self._scheduled: asyncio.Handle | None = None
         self._listeners: list[Callable[[], None]] = []
         self.mappings = DomainMappings(store, self._mappings_changed)
         # The data plane gets a snapshot of the host table, then only what changed.
         self._routes = RoutePublisher(data_plane)
         # While a reconcile pass runs: the services whose hosts changed, published once
-        # at its end (None: publish at once).
-        self._rerouted: set[str] | None = None
+        # at its end, with their status inputs (None: publish at once).
+        self._rerouted: dict[str, Shown | None] | None = None
         # Whether a certificate for the host is served over HTTPS (set by the platform).
         self.serves_https: Callable[[str], bool] = lambda host: False
         self.configs = ConfigObjects(store, on_change=self._config_changed)
@@ -203,7 +211,7 @@ class Controller:
 
     def on_routes_synced(self) -> None:
         """The data plane has every route: statuses held back on it can turn Ready."""
-        held, self._held = self._held, set()
+        held, self._held = self._held, {}
         if held:
             self._show_all(held)  # only the route's readiness changed: their statuses
             self._notify()
@@ -328,7 +336,7 @@ class Controller:
             for rev in revisions:
                 self.store.revisions.delete(rev.key)
         self.views.pop(key, None)
-        self._held.discard(key)
+        self._held.pop(key, None)
         self.rollouts.forget(key)
         self._publish_routes()
         for rev in revisions:
@@ -457,7 +465,7 @@ class Controller:
         of them (each service's writes are a savepoint of the pass's transaction)."""
         self._scheduled = None
         dirty, self._dirty = self._dirty, set()
-        self._rerouted = set()
+        self._rerouted = {}
         try:
             with self.store.transaction(), bulk_work(len(dirty)):
                 self._reconcile_all(dirty)
@@ -473,10 +481,6 @@ class Controller:
             self._publish_routes()
             if not self.data_plane.routes_synced():
                 self._show_all(rerouted)  # their statuses again, held back (not a pass)
-            else:  # applied at once (an in-process gateway): what was shown stands
-                for key in rerouted:
-                    if (view := self.views.get(key)) is not None:
-                        view.shown_from = None
         self._notify()
 
     def _reconcile_all(self, keys: set[str]) -> None:
@@ -548,10 +552,12 @@ class Controller:
                 if self._rerouted is None:
                     self._publish_routes()
                 else:
-                    self._rerouted.add(key)
+                    self._rerouted[key] = None  # its status inputs follow
                 self._left_route(before - view.routed())
-        view.shown_from = (rec, states, route, domain)
-        self._show(key, view)
+        shown = Shown(rec, states, route, domain)
+        if self._rerouted is not None and key in self._rerouted:
+            self._rerouted[key] = shown  # shown again once its table is published
+        self._show(key, shown)
 
         routed = view.routed()
         for rev in revisions:
@@ -562,19 +568,17 @@ class Controller:
             else:
                 self._retire(rev.key)
 
-    def _show(self, key: str, view: ServiceView) -> None:
-        """The Service's status from its last pass, its route held back (not Ready) while
+    def _show(self, key: str, inputs: Shown) -> None:
+        """The Service's status from a pass's inputs, its route held back (not Ready) while
         the data plane has not applied the newest table."""
-        if view.shown_from is None:
+        view = self.views.get(key)
+        if view is None:
             return
-        rec, states, route, domain = view.shown_from
+        rec, states, route, domain = inputs
         shown = route
-        self._held.discard(key)
-        if not route.ready or self.data_plane.routes_synced():
-            if self._rerouted is None or key not in self._rerouted:
-                view.shown_from = None  # final: nothing to show again (nor to keep)
-        else:
-            self._held.add(key)
+        self._held.pop(key, None)
+        if route.ready and not self.data_plane.routes_synced():
+            self._held[key] = inputs
             # As Knative probes its ingress before RoutesReady: not Ready until every
             # gateway worker has the route.
             shown = dataclasses.replace(
@@ -596,14 +600,15 @@ class Controller:
             previous=view.status,
         )
 
-    def _show_all(self, keys: set[str]) -> None:
-        for key in sorted(keys):
-            view = self.views.get(key)
-            if view is not None:
-                try:
-                    self._show(key, view)
-                except Exception:  # as _reconcile_all: one must not stop the others
-                    log.exception("status of %s failed", key)
+    def _show_all(self, shown: Mapping[str, Shown | None]) -> None:
+        for key in sorted(shown):
+            inputs = shown[key]
+            if inputs is None:  # its reconcile failed before it got that far
+                continue
+            try:
+                self._show(key, inputs)
+            except Exception:  # as _reconcile_all: one must not stop the others
+                log.exception("status of %s failed", key)
 
     def _retire(self, key: str) -> None:
         """No traffic can reach this revision: no autoscaling, no pods."""

@@ -66,7 +66,8 @@ async def test_not_ready_until_the_workers_have_the_route(tmp_path: Path) -> Non
     assert "idle.default.example.com" in fanout.routes
     assert not fanout.routes_synced()
     assert ready(controller) == ("Unknown", "IngressNotConfigured")
+    assert "default/idle" in controller._held
     fanout._routes_applied(worker, fanout.version)  # the worker's answer
     assert ready(controller) == ("True", "")
-    assert controller.views["default/idle"].shown_from is None  # nothing kept once final
+    assert "default/idle" not in controller._held  # nothing kept once final
     await runtime.shutdown()
