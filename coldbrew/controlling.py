@@ -172,15 +172,17 @@ class Controller:
 
     def start(self) -> None:
         """Bring back every stored service and start reconciling."""
-        for rec in self.store.services.list():
-            # accepted when applied: re-read without the gate (flags may have changed since)
-            svc = parse_service(rec.manifest, features=ALL_ALLOWED)
-            self.views[rec.key] = ServiceView(svc)
-            for rev in self.store.revisions_of(rec.namespace, rec.name):
-                if rev.name == rec.latest_created and rev.manifest is rec.manifest:
-                    self._templates[rev.key] = svc.template  # the same manifest: parsed once
-                self._push_endpoints(rev.key)
-            self._mark(rec.key)
+        services = self.store.services.list()
+        with bulk_work(len(services)):  # 10,000 services: no GC passes while parsing them
+            for rec in services:
+                # accepted when applied: re-read without the gate (flags may have changed)
+                svc = parse_service(rec.manifest, features=ALL_ALLOWED)
+                self.views[rec.key] = ServiceView(svc)
+                for rev in self.store.revisions_of(rec.namespace, rec.name):
+                    if rev.name == rec.latest_created and rev.manifest is rec.manifest:
+                        self._templates[rev.key] = svc.template  # the same manifest
+                    self._push_endpoints(rev.key)
+                self._mark(rec.key)
 
     def domain_of(self, service: Service) -> str:
         """The Service's domain (config-domain by its labels; cluster-local's own)."""
@@ -391,7 +393,7 @@ class Controller:
         rev = self.store.revisions.get(key)
         if rev is None:
             return
-        if not getattr(self.runtime, "closed", False):  # shutting down: no hand-over
+        if not self.runtime.closed:  # shutting down: no hand-over
             self.reserver.settle(key)
         self.costing.sync(key)
         self._push_endpoints(key)

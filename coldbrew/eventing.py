@@ -32,13 +32,11 @@ class ScaleRecorder:
             self.cold_starts[template.key] = self.cold_starts.get(template.key, 0) + 1
         self.runtime.scale(template, replicas)
 
-    # The runtime's queries, bound once: __getattr__ (below) runs only after a failed
-    # lookup, which costs an exception, and these run for every revision of every pass.
-    def endpoints(self, key: str) -> Any:
-        return self.runtime.endpoints(key)
-
-    def revision_state(self, key: str) -> Any:
-        return self.runtime.revision_state(key)
-
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.runtime, name)
+        value = getattr(self.runtime, name)
+        if callable(value):
+            # The runtime's methods are bound once: __getattr__ runs only after a failed
+            # lookup, which costs an exception, and its queries run for every revision of
+            # every pass. Properties (``closed``) are read afresh each time.
+            setattr(self, name, value)
+        return value

@@ -37,7 +37,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from gateway.route_deltas import RouteDelta, delta_args
+from gateway.route_deltas import RouteDelta, as_list, delta_args
 from gateway.settings import RevisionSettings, revision_frame
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class FanOut:
     def set_routes(
         self, routes: Mapping[str, Sequence[tuple[str, int]]], redirected: Collection[str] = ()
     ) -> None:
-        self.routes = {h: t if type(t) is list else list(t) for h, t in routes.items()}
+        self.routes = {host: as_list(targets) for host, targets in routes.items()}
         self.redirected = set(redirected)
         self.version += 1
         self._broadcast(self._routes_frame())
@@ -77,7 +77,7 @@ class FanOut:
         redirected: Collection[str] = (),
     ) -> None:
         delta = RouteDelta(
-            {h: t if type(t) is list else list(t) for h, t in changed.items()},
+            {host: as_list(targets) for host, targets in changed.items()},
             frozenset(removed),
             frozenset(host for host in redirected if host in changed),
         )

@@ -47,7 +47,6 @@ from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
 from gateway.exposition import metrics_route
-from gateway.heap import bulk_work
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.tls import Certificates, TlsFiles, match
 
@@ -224,8 +223,7 @@ class Platform:
             # Spawned first: they start up (import, bind) on the other cores while this
             # process brings back the stored services, then get the table as it stands.
             await self._spawn_workers()
-        with bulk_work(len(self.store.services.list())):
-            self.controller.start()
+        self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
         if not self.config.gc.disabled:
             self._collecting = asyncio.create_task(self.collector.run())

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway.heap import BULK, pause_collection, resume_collection
+from gateway.heap import pause_collection, resume_collection
 from gateway.reconnecting import keep_connected
 from gateway.route_deltas import read_delta_args, read_targets
 from gateway.settings import GatewayControl, read_revision_frame
@@ -63,8 +63,7 @@ class Follower:
         op, args = frame["op"], dict(frame.get("args", {}))
         if op == "sync":  # a snapshot begins: every revision, then the whole table
             keep = set(args["keys"])
-            if len(keep) >= BULK:
-                self._in_snapshot = self._in_snapshot or pause_collection()
+            self._in_snapshot = self._in_snapshot or pause_collection(len(keep))
             for key in self._keys - keep:
                 self.gateway.forget_revision(key)
             self._keys &= keep

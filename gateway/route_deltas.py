@@ -52,18 +52,21 @@ def diff_routes(
         redirect = host in new_redirected
         before = old.get(host)
         if before is None or (host in old_redirected) != redirect or not _same(before, targets):
-            changed[host] = targets if type(targets) is list else list(targets)
+            changed[host] = as_list(targets)
     removed = frozenset(host for host in old if host not in new)
     redirected = frozenset(host for host in changed if host in new_redirected)
     return RouteDelta(changed, removed, redirected)
 
 
+def as_list(targets: Sequence[tuple[str, int]]) -> Targets:
+    """``targets`` as a list: the very list when it is one. Tables share their target lists
+    rather than copy them (at 10,000 services a copy is megabytes): a list in a published
+    table is never changed in place, each change hands over a new one."""
+    return targets if type(targets) is list else list(targets)
+
+
 def _same(a: Sequence[tuple[str, int]], b: Sequence[tuple[str, int]]) -> bool:
-    if a is b:
-        return True
-    if type(a) is type(b):
-        return a == b
-    return list(a) == list(b)
+    return a is b or as_list(a) == as_list(b)
 
 
 def delta_args(delta: RouteDelta) -> dict[str, object]:
@@ -110,9 +113,7 @@ class RoutePublisher:
 
     def publish(self, table: Routes, redirected: Collection[str] = ()) -> RouteDelta | None:
         """Program ``table``; returns the delta sent (None for the first, a snapshot)."""
-        # Shared with the caller, not copied: a table's target lists are never changed in
-        # place (each publish hands over new ones); at 10,000 services a copy is megabytes.
-        new = {h: t if type(t) is list else list(t) for h, t in table.items()}
+        new = {host: as_list(targets) for host, targets in table.items()}
         flags = frozenset(host for host in redirected if host in new)
         if not self._started:
             self._started = True

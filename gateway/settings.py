@@ -75,18 +75,14 @@ class RevisionSettings:
 
     @classmethod
     def from_wire(cls, obj: Mapping[str, object]) -> RevisionSettings:
-        """The inverse of :meth:`to_wire`; unknown names or wrong types raise ValueError."""
+        """The inverse of :meth:`to_wire`; unknown names or wrong types raise ValueError.
+
+        Cached by value and type (``True == 1``): a snapshot of 10,000 revisions repeats a
+        few settings. An unhashable value is read uncached (and refused)."""
         try:
-            key = tuple((k, type(v), v) for k, v in obj.items())  # True == 1: typed
-            cached = _READ.get(key)
-        except TypeError:  # an unhashable value: not valid either, as checked below
-            key, cached = None, None
-        if cached is not None:
-            return cached  # a snapshot of 10,000 revisions repeats a few settings
-        settings = cls._read(obj)
-        if key is not None and len(_READ) < 1024:
-            _READ[key] = settings
-        return settings
+            return _read_cached(tuple((k, type(v), v) for k, v in obj.items()))
+        except TypeError:
+            return cls._read(obj)
 
     @classmethod
     def _read(cls, obj: Mapping[str, object]) -> RevisionSettings:
@@ -100,7 +96,9 @@ class RevisionSettings:
         return cls(**values)  # type: ignore[arg-type]
 
 
-_READ: dict[tuple[tuple[str, type, object], ...], RevisionSettings] = {}  # from_wire's, bounded
+@functools.lru_cache(maxsize=1024)
+def _read_cached(items: tuple[tuple[str, type, object], ...]) -> RevisionSettings:
+    return RevisionSettings._read({name: value for name, _, value in items})
 
 
 def _coerce(name: str, kind: str, value: object) -> object:

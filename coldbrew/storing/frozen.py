@@ -87,16 +87,3 @@ def thaw(value: Any) -> Any:
     if isinstance(value, list):
         return [thaw(v) for v in value]
     return value
-
-
-def frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
-    """``json.loads``' ``object_pairs_hook`` that builds frozen values as it parses (what
-    :func:`freeze` of the parsed value gives, without a second walk): objects come bottom
-    up, so only arrays are left to freeze here."""
-    return FrozenDict([(_shared(k), _frozen_value(v)) for k, v in pairs])
-
-
-def _frozen_value(value: Any) -> Any:
-    if type(value) is list:
-        return FrozenList(_frozen_value(v) for v in value)
-    return _shared(value)

@@ -13,6 +13,7 @@ service's own.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic
@@ -216,9 +217,10 @@ class MemoryRepository:
         manifest as the Service: after a load, hold it once, not twice."""
         for rec in self._services._rows.values():
             rev = self._revisions.get(f"{rec.namespace}/{rec.latest_created}")
-            twice = rev is not None and rev.manifest is not rec.manifest
-            if twice and rev.manifest == rec.manifest:  # type: ignore[union-attr]
-                object.__setattr__(rev, "manifest", rec.manifest)  # equal, immutable
+            if rev is None or rev.manifest is rec.manifest:
+                continue
+            if rev.manifest == rec.manifest:
+                self._revisions._set(rev.key, dataclasses.replace(rev, manifest=rec.manifest))
 
     def _save(self, changed: builtins.list[tuple[Table[Any], str]]) -> None:
         """Persist the rows changed (``(table, key)``; nothing to do in memory)."""

@@ -28,7 +28,6 @@ from typing import Any
 
 from gateway.heap import bulk_work
 
-from .frozen import frozen_object
 from .jsonfile import STATE_FILE, read_state
 from .jsonformat import record_dict, record_from
 from .memory import MemoryRepository, Table
@@ -101,7 +100,7 @@ class SqliteRepository(MemoryRepository):
             for key, body in self._rows(table.name):
                 where = f"{self.path}: {table.name}[{key!r}]"
                 try:
-                    item = json.loads(body, object_pairs_hook=frozen_object)
+                    item = json.loads(body)
                 except (TypeError, ValueError) as exc:
                     raise StoreError(f"{where}: not JSON: {exc}") from exc
                 try:

@@ -523,7 +523,7 @@ class ClientProtocol(asyncio.Protocol):
         # request read whole keeps the connection read: a client that gives up waiting
         # is seen leaving (EOF: aborted, 499) rather than held until the deadline and
         # counted as demand; pipelined requests still pause reading (PIPELINE).
-        if self._parsing is not None and self._parsing is self.active:
+        if self._parsing is self.active:
             self.gate.pause(WAITING)
 
     def unhold(self) -> None:
