@@ -50,29 +50,10 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from coldbrew.cli.client import Client, ClientError  # noqa: E402
-from tests.e2e.harness import EXAMPLES, free_port, wait_for  # noqa: E402
+from tests.e2e.harness import EXAMPLES, free_port, idle_service, wait_for  # noqa: E402
 
 CONFIG = "autoscaler:\n  allow-zero-initial-scale: true\n"
 HOT = "hot.default.example.com"
-
-
-def idle_service(i: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "serving.knative.dev/v1",
-        "kind": "Service",
-        "metadata": {"name": f"idle-{i:05d}", "namespace": "default"},
-        "spec": {
-            "template": {
-                "metadata": {
-                    "annotations": {
-                        "autoscaling.knative.dev/initial-scale": "0",
-                        "knative.aliyun.com/reserve-instance": "disable",
-                    }
-                },
-                "spec": {"containers": [{"image": "registry.example.com/idle:1"}]},
-            }
-        },
-    }
 
 
 def hot_service() -> dict[str, Any]:
@@ -179,10 +160,11 @@ def populate(serve: Serve, n: int, how: str) -> float:
     started = time.monotonic()
     if how == "api":
         with ThreadPoolExecutor(4) as pool:
-            for _ in pool.map(lambda i: serve.client().apply(idle_service(i)), range(n)):
+            names = [f"idle-{i:05d}" for i in range(n)]
+            for _ in pool.map(lambda name: serve.client().apply(idle_service(name)), names):
                 pass
         return time.monotonic() - started
-    serve.client().apply(idle_service(0))
+    serve.client().apply(idle_service("idle-00000"))
     wait_for(lambda: _ready(serve, "idle-00000"), timeout=60, what="idle-00000 Ready")
     serve.stop()
     clone_state(serve.base / "state", "idle-00000", [f"idle-{i:05d}" for i in range(1, n)])

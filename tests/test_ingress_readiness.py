@@ -16,23 +16,7 @@ from coldbrew.controlling import Controller
 from coldbrew.fanning import FanOut
 from coldbrew.runtime import ImageMap, PodRuntime
 from coldbrew.storing import MemoryRepository
-
-IDLE: dict[str, Any] = {
-    "apiVersion": "serving.knative.dev/v1",
-    "kind": "Service",
-    "metadata": {"name": "idle", "namespace": "default"},
-    "spec": {
-        "template": {
-            "metadata": {
-                "annotations": {
-                    "autoscaling.knative.dev/initial-scale": "0",
-                    "knative.aliyun.com/reserve-instance": "disable",
-                }
-            },
-            "spec": {"containers": [{"image": "registry.example.com/idle:1"}]},
-        }
-    },
-}
+from tests.e2e.harness import idle_service
 
 
 def ready(controller: Controller) -> tuple[str, str]:
@@ -58,7 +42,7 @@ async def test_not_ready_until_the_workers_have_the_route(tmp_path: Path) -> Non
     passes = asyncio.Event()
     controller.subscribe(passes.set)
     assert fanout.routes_synced()
-    controller.apply(IDLE)
+    controller.apply(idle_service("idle"))
     async with asyncio.timeout(5):
         await passes.wait()
     # The pass saw the data plane in step, then published the Service's route: the

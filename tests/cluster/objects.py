@@ -16,7 +16,6 @@ from typing import Any
 from aiohttp import web
 from kubernetes_asyncio import client
 
-from tests import ports
 from tests.cluster.emulator import Emulator
 
 KSVC = "serving.knative.dev/v1"
@@ -40,11 +39,6 @@ async def api_server(emulator: Emulator, port: int = 0) -> AsyncIterator[int]:
 
 def api_client(port: int) -> client.ApiClient:
     return client.ApiClient(client.Configuration(host=f"http://127.0.0.1:{port}"))
-
-
-def free_port() -> int:
-    """A free port for a server of the tests (:mod:`tests.ports`)."""
-    return ports.free_port()
 
 
 def kubeconfig(path: Path, port: int) -> Path:

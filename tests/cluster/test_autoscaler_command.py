@@ -31,7 +31,8 @@ from tests.cluster.autoscaler_helpers import (
     lease,
 )
 from tests.cluster.emulator import Emulator
-from tests.cluster.objects import api_server, free_port, kubeconfig
+from tests.cluster.objects import api_server, kubeconfig
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

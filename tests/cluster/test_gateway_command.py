@@ -23,13 +23,13 @@ from tests.cluster.emulator import Emulator
 from tests.cluster.objects import (
     KSVC,
     api_server,
-    free_port,
     kubeconfig,
     pod,
     revision,
     service,
     target,
 )
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,16 +15,32 @@ from typing import Any, TypeVar
 import httpx
 
 from coldbrew.cli.client import Client
-from tests import ports
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    """A free port for a server of the tests (:mod:`tests.ports`)."""
-    return ports.free_port()
+def idle_service(name: str, namespace: str = "default") -> dict[str, Any]:
+    """A Service that is Ready with no pod (``initial-scale: "0"``, which needs
+    ``allow-zero-initial-scale`` in the autoscaler config) and has no reserve."""
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "template": {
+                "metadata": {
+                    "annotations": {
+                        "autoscaling.knative.dev/initial-scale": "0",
+                        "knative.aliyun.com/reserve-instance": "disable",
+                    }
+                },
+                "spec": {"containers": [{"image": "registry.example.com/idle:1"}]},
+            }
+        },
+    }
 
 
 def wait_for(

@@ -25,16 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from coldbrew.runtime.naming import random_suffix, template_hash_part
-from tests import ports
+from tests.ports import free_port
 
 from .serving import Emulator
 
 APPS = "apps/v1"
-
-
-def _free_port() -> int:
-    """A free port for a server of the tests (:mod:`tests.ports`)."""
-    return ports.free_port()
 
 
 def _serving(containers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -119,7 +114,7 @@ class Kubelet:
 
     async def _start(self, dep: dict[str, Any]) -> _Pod:
         container = _serving(dep["spec"]["template"]["spec"]["containers"])
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ)
         env.update({e["name"]: str(e.get("value", "")) for e in container.get("env", [])})
         env.update(PORT=str(port), HOST="127.0.0.1")
