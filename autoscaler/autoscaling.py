@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 # Knative: ProgressDeadline (600s default) + activationTimeoutBuffer (30s).
 DEFAULT_ACTIVATION_TIMEOUT = 630.0
+SHARED_SPECS = 4096  # distinct specs kept shared (see Autoscaler.watch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ class Autoscaler:
         self._clock = clock
         self.activation_timeout = activation_timeout
         self._revisions: dict[str, ScaledRevision] = {}
+        # Equal specs as one object: 10,000 revisions of the same annotations hold one.
+        self._specs: dict[DeciderSpec, DeciderSpec] = {}
         self.workers: set[str] = set()
         self.tracer = Tracer()
 
@@ -102,6 +105,9 @@ class Autoscaler:
 
     def watch(self, key: str, spec: DeciderSpec) -> None:
         """Start autoscaling ``key`` (at its initial scale); a changed spec is applied."""
+        if len(self._specs) >= SHARED_SPECS:
+            self._specs.clear()  # a bound, not a cache policy: sharing is only a saving
+        spec = self._specs.setdefault(spec, spec)
         rev = self._revisions.get(key)
         now = self._clock()
         if rev is not None:

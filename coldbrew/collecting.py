@@ -19,6 +19,7 @@ from typing import Any
 
 from coldbrew.controlling import Controller
 from coldbrew.storing import StoredRevision, StoredService
+from coldbrew.storing.frozen import thaw
 from rulebook.gc import GCConfig, RevisionFacts, collectable, no_gc
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def sweep_period(cfg: GCConfig) -> float:
 
 
 def revision_annotations(rev: StoredRevision) -> Any:
-    spec = rev.manifest.get("spec") or {}
+    spec = thaw(rev.manifest).get("spec") or {}
     template = spec.get("template") or {}
     return (template.get("metadata") or {}).get("annotations")
 
@@ -49,17 +50,21 @@ class RevisionCollector:
         if view is None:
             return []
         routed = view.routed()
-        facts = [
-            RevisionFacts(
-                name=rev.key,
-                created=rev.created,
-                last_active=rev.last_active,
-                routed=rev.key in routed or rev.name == rec.latest_created,
-                latest_ready=rev.name == rec.latest_ready,
-                no_gc=no_gc(revision_annotations(rev)),
+        facts = []
+        for rev in self.controller.store.revisions_of(rec.namespace, rec.name):
+            active = rev.key in routed or rev.name == rec.latest_created
+            facts.append(
+                RevisionFacts(
+                    name=rev.key,
+                    created=rev.created,
+                    last_active=rev.last_active,
+                    routed=active,
+                    latest_ready=rev.name == rec.latest_ready,
+                    # read (its manifest decoded) only where it can matter: a routed
+                    # revision is kept whatever its annotations say
+                    no_gc=not active and no_gc(revision_annotations(rev)),
+                )
             )
-            for rev in self.controller.store.revisions_of(rec.namespace, rec.name)
-        ]
         return collectable(self.cfg, facts, self.clock())
 
     def sweep(self) -> list[str]:

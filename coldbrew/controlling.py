@@ -57,7 +57,7 @@ from coldbrew.storing import (
     StoredService,
     StoreError,
 )
-from coldbrew.storing.frozen import freeze
+from coldbrew.storing.frozen import JsonManifest, thaw
 from coldbrew.translating import pod_template
 from gateway.heap import bulk_work
 from gateway.route_deltas import RoutePublisher
@@ -82,17 +82,11 @@ class ServiceView:
     redirected: frozenset[str] = frozenset()
     # Knative-shaped status, recomputed on every reconcile pass.
     status: dict[str, Any] = field(default_factory=dict)
-    _routed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _routed_of: dict[str, list[tuple[str, int]]] | None = field(
-        default=None, repr=False, compare=False
-    )
 
     def routed(self) -> frozenset[str]:
-        """Keys of the revisions the programmed route can send traffic to."""
-        if self._routed_of is not self.hosts:  # computed once per host table
-            self._routed = frozenset(key for targets in self.hosts.values() for key, _ in targets)
-            self._routed_of = self.hosts
-        return self._routed
+        """Keys of the revisions the programmed route can send traffic to (computed when
+        asked: a set kept per Service is 2 MB at 10,000 of them)."""
+        return frozenset(key for targets in self.hosts.values() for key, _ in targets)
 
 
 class Shown(NamedTuple):
@@ -176,7 +170,7 @@ class Controller:
         with bulk_work(len(services)):  # 10,000 services: no GC passes while parsing them
             for rec in services:
                 # accepted when applied: re-read without the gate (flags may have changed)
-                svc = parse_service(rec.manifest, features=ALL_ALLOWED)
+                svc = parse_service(thaw(rec.manifest), features=ALL_ALLOWED)
                 self.views[rec.key] = ServiceView(svc)
                 for rev in self.store.revisions_of(rec.namespace, rec.name):
                     if rev.name == rec.latest_created and rev.manifest is rec.manifest:
@@ -279,7 +273,7 @@ class Controller:
             generation_floor=rec.revision_counter if rec else 0,
         )
         now = time.time()
-        obj = freeze(obj)  # once: the Service's record and its new revision's share it
+        obj = JsonManifest.of(obj)  # once: the Service's record and its new revision's share it
         result = "configured"
         if rec is None:
             result = "created"
@@ -501,7 +495,7 @@ class Controller:
     def template_of(self, rev: StoredRevision) -> Any:
         tmpl = self._templates.get(rev.key)
         if tmpl is None:
-            tmpl = parse_service(rev.manifest, features=ALL_ALLOWED).template  # was accepted
+            tmpl = parse_service(thaw(rev.manifest), features=ALL_ALLOWED).template  # accepted
             self._templates[rev.key] = tmpl
         return tmpl
 

@@ -26,7 +26,7 @@ from rulebook.rollout import ROLLOUT_STATE, Rollout
 
 
 def stored_state(rec: StoredService) -> str | None:
-    status = rec.manifest.get("status") or {}
+    status = thaw(rec.manifest).get("status") or {}
     value = (status.get("annotations") or {}).get(ROLLOUT_STATE)
     return value if isinstance(value, str) else None
 

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from aiohttp import web
@@ -34,7 +35,6 @@ from coldbrew.configuring import ConfigResolver
 from coldbrew.control_api import make_app
 from coldbrew.controlling import Controller
 from coldbrew.fanning import FEED_PATH, FanOut
-from coldbrew.local_ca import LocalCA
 from coldbrew.observing import Observer
 from coldbrew.platform_config import load_config
 from coldbrew.presenting import Presenter
@@ -49,6 +49,9 @@ from gateway.admin import serve_admin
 from gateway.exposition import metrics_route
 from gateway.limits import DEFAULT_LIMITS, ClientLimits
 from gateway.tls import Certificates, TlsFiles, match
+
+if TYPE_CHECKING:  # imported where it is used, with --tls-self-signed only: its
+    from coldbrew.local_ca import LocalCA  # cryptography is ~8 MB of memory otherwise
 
 log = logging.getLogger("coldbrew")
 WORKER_START_TIMEOUT = 15.0
@@ -102,6 +105,8 @@ class Platform:
         self.local_ca: LocalCA | None = None
         self.tls = opts.tls
         if opts.https_port is not None and opts.tls_self_signed:
+            from coldbrew.local_ca import LocalCA
+
             self.local_ca = LocalCA(opts.state_dir / "tls", opts.domain)
             self.tls = replace(opts.tls or TlsFiles(), default=self.local_ca.pair)
         if opts.https_port is not None:

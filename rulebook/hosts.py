@@ -102,5 +102,8 @@ def redirected_hosts(
     """The hosts of ``table`` (before :func:`serving_hosts`) answered with a 301 to https:
     all of them when ``redirected`` and the Service is public, else none."""
     if option != REDIRECTED or is_cluster_local(labels):
-        return frozenset()
+        return NONE  # one empty set for all (each frozenset() is a new 216 bytes)
     return frozenset(host for host in table if not host.endswith(f".{CLUSTER_DOMAIN}"))
+
+
+NONE: frozenset[str] = frozenset()

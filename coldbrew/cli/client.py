@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from coldbrew.authorizing import client_token
+
+if TYPE_CHECKING:  # imported by the Client itself: ``coldbrew serve`` loads this module
+    import httpx  # (the CLI's parser) and needs none of httpx, ~5 MB of its memory
 
 DEFAULT_SERVER = "http://127.0.0.1:8081"
 SERVING = "/apis/serving.knative.dev/v1"
@@ -82,6 +83,9 @@ class Client:
         self.server = (server or os.environ.get("COLDBREW_SERVER") or DEFAULT_SERVER).rstrip("/")
         token = token or client_token()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        import httpx
+
+        self._transport_error = httpx.TransportError
         self._http = httpx.Client(base_url=self.server, timeout=timeout, headers=headers)
 
     def close(self) -> None:
@@ -90,7 +94,7 @@ class Client:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
+        except self._transport_error as exc:
             raise ClientError(
                 f"cannot reach the coldbrew server at {self.server} ({exc}); "
                 "is `coldbrew serve` running? (set --server or $COLDBREW_SERVER)"
@@ -127,6 +131,8 @@ class Client:
         body = b'{"items":[' + b",".join(encoded) + b"]}"
         headers = {"Content-Type": "application/json"}
         # A batch is many applies' work: a loaded server may take longer than one PUT.
+        import httpx
+
         timeout = httpx.Timeout(self._http.timeout.connect, read=BATCH_READ_TIMEOUT)
         resp = self._request("POST", APPLIES, content=body, headers=headers, timeout=timeout)
         answers: list[dict[str, Any]] = self._check(resp)["items"]
@@ -193,7 +199,7 @@ class Client:
                 for line in resp.iter_lines():
                     if line.strip():
                         yield json.loads(line)
-        except httpx.TransportError as exc:
+        except self._transport_error as exc:
             raise ClientError(f"lost the coldbrew server at {self.server} ({exc})") from exc
 
     def find(self, kind: str, name: str, namespace: str | None = None) -> Any:
@@ -245,5 +251,5 @@ class Client:
                     resp.read()
                     self._check(resp)
                 yield from resp.iter_text()
-        except httpx.TransportError as exc:
+        except self._transport_error as exc:
             raise ClientError(f"lost the coldbrew server at {self.server} ({exc})") from exc

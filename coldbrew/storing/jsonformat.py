@@ -36,6 +36,7 @@ import json
 from types import NoneType
 from typing import Any
 
+from .frozen import JsonManifest, thaw
 from .records import (
     Record,
     StoredConfigMap,
@@ -98,9 +99,12 @@ def encode(
 def _as_dict(
     record: StoredService | StoredRevision | StoredConfigMap | StoredSecret | StoredDomainMapping,
 ) -> dict[str, Any]:
-    # Shallow: the frozen manifests are dicts and lists to json.dumps already. An
-    # optional field still null is left out, so a file of before it reads back unchanged.
+    # Shallow: frozen manifests are dicts and lists to json.dumps already, a JSON one
+    # is decoded. An optional field still null is left out, so a file of before it
+    # reads back unchanged.
     out = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    if isinstance(out["manifest"], JsonManifest):
+        out["manifest"] = thaw(out["manifest"])
     return {k: v for k, v in out.items() if v is not None or k not in _OMITTED_WHEN_NULL}
 
 
