@@ -59,6 +59,7 @@ from coldbrew.storing import (
 )
 from coldbrew.storing.frozen import JsonManifest, thaw
 from coldbrew.translating import pod_template
+from coldbrew.warm_starting import DataPlaneState
 from gateway.heap import bulk_work
 from gateway.route_deltas import RoutePublisher
 from gateway.settings import GatewayControl
@@ -177,6 +178,26 @@ class Controller:
                         self._templates[rev.key] = svc.template  # the same manifest
                     self._push_endpoints(rev.key)
                 self._mark(rec.key)
+        for key in [k for k in self._pushed if self.store.revisions.get(k) is None]:
+            del self._pushed[key]  # kept from before the restart, gone since
+            self.data_plane.forget_revision(key)
+        if not self._dirty:
+            self._publish_routes()  # nothing to bring back: the (empty) table is complete
+
+    def data_plane_state(self) -> DataPlaneState:
+        """What the data plane was last given (kept by a clean stop, :mod:`.warm_starting`)."""
+        revisions = {key: settings for key, (_, settings) in self._pushed.items()}
+        return DataPlaneState(dict(self._routes.table), self._routes.redirected, revisions)
+
+    def restore_data_plane(self, state: DataPlaneState) -> None:
+        """Give the data plane the state a clean stop kept, before :meth:`start`: its
+        revisions with no endpoints (held by the activator until their pods are up), then
+        the route table. The first pass publishes what differs as a delta."""
+        for key, kept in state.revisions.items():
+            settings = dataclasses.replace(kept, activator_in_path=True, wake_on_request=False)
+            self._pushed[key] = ([], settings)
+            self.data_plane.set_revision(key, [], settings)
+        self._routes.seed(state.routes, state.redirected)
 
     def domain_of(self, service: Service) -> str:
         """The Service's domain (config-domain by its labels; cluster-local's own)."""

@@ -18,7 +18,7 @@ from aiohttp import web
 from autoscaler.config import ConfigError
 from autoscaler.streaming import STREAM_PATH
 from autoscaler.streaming import add_routes as add_stream_routes
-from coldbrew import console
+from coldbrew import console, warm_starting
 from coldbrew.api import ValidationError, load_documents
 from coldbrew.authorizing import (
     TOKEN_ENV,
@@ -43,6 +43,7 @@ from coldbrew.runtime.containers import ContainerRuntime, Engine, EngineError, c
 from coldbrew.runtime.containers.credentials import store_lookup
 from coldbrew.runtime.identity import PodUser
 from coldbrew.storing import SqliteRepository, StoreError
+from coldbrew.storing.sqlite import DB_FILE
 from coldbrew.supervising import Supervisor
 from gateway import Gateway
 from gateway.admin import serve_admin
@@ -99,6 +100,9 @@ class Platform:
     def __init__(self, opts: ServeOptions, engine: Engine | None = None) -> None:
         """``engine``: run pods as containers on it (see ``choose_engine``); None: processes."""
         self.opts = opts
+        # Read (and deleted) before the store is opened: it holds only while the state
+        # file is as the last clean stop left it.
+        kept = warm_starting.take(opts.state_dir, self._stamp())
         self.store = SqliteRepository(opts.state_dir)
         self.store.load()  # StoreError: unreadable, corrupt or from a newer coldbrew
         self.token = None if is_loopback(opts.admin_host) else load_or_create_token(opts.state_dir)
@@ -173,6 +177,16 @@ class Platform:
             self.controller.serves_https = self._serves_https
         self.observer = Observer(self.controller, self.runtime)
         self._admin: web.AppRunner | None = None
+        self._kept_hosts = 0 if kept is None else len(kept.routes)
+        if kept is not None:
+            self.controller.restore_data_plane(kept)
+            log.info(
+                "serving the %d hosts the last stop kept until the first pass", len(kept.routes)
+            )
+
+    def _stamp(self) -> dict[str, object]:
+        opts = self.opts
+        return warm_starting.stamp(opts.state_dir / DB_FILE, opts.domain, opts.config)
 
     @property
     def stats_url(self) -> str:
@@ -228,6 +242,10 @@ class Platform:
             # Spawned first: they start up (import, bind) on the other cores while this
             # process brings back the stored services, then get the table as it stands.
             await self._spawn_workers()
+            if self._kept_hosts:
+                # The table the last stop kept reaches them before the first pass,
+                # which holds this loop (and so their feed) for seconds at 10,000.
+                await self.fanout.wait_synced(WORKER_START_TIMEOUT)
         self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())
         if not self.config.gc.disabled:
@@ -307,7 +325,10 @@ class Platform:
             await self.workers.stop()
         await self.stop_admin()
         await self.runtime.shutdown()
+        kept = self.controller.data_plane_state()
         self.store.close()  # the last connection checkpoints the WAL into state.db
+        if kept.routes or kept.revisions:  # for the next start (warm_starting)
+            warm_starting.save(self.opts.state_dir, kept, self._stamp())
 
 
 async def run(opts: ServeOptions) -> int:

@@ -59,6 +59,11 @@ class Follower:
             self._in_snapshot = False
             resume_collection()
 
+    def _set_revision(self, args: dict[str, Any]) -> None:
+        key, endpoints, settings = read_revision_frame(args)
+        self._keys.add(key)
+        self.gateway.set_revision(key, endpoints, settings)
+
     def apply(self, frame: dict[str, Any], ws: aiohttp.ClientWebSocketResponse | None) -> None:
         op, args = frame["op"], dict(frame.get("args", {}))
         if op == "sync":  # a snapshot begins: every revision, then the whole table
@@ -68,9 +73,10 @@ class Follower:
                 self.gateway.forget_revision(key)
             self._keys &= keep
         elif op == "set_revision":
-            key, endpoints, settings = read_revision_frame(args)
-            self._keys.add(key)
-            self.gateway.set_revision(key, endpoints, settings)
+            self._set_revision(args)
+        elif op == "set_revisions":  # a snapshot's, all in one frame
+            for item in args["revisions"]:
+                self._set_revision(item)
         elif op == "forget_revision":
             self._keys.discard(args["key"])
             self.gateway.forget_revision(args["key"])

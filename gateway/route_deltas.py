@@ -111,6 +111,12 @@ class RoutePublisher:
         self.redirected: frozenset[str] = frozenset()
         self._started = False
 
+    def seed(self, table: Routes, redirected: Collection[str] = ()) -> None:
+        """Program ``table`` as the snapshot (a table kept from before a restart): what
+        :meth:`publish` is given next goes as a delta from it."""
+        self._started = False
+        self.publish(table, redirected)
+
     def publish(self, table: Routes, redirected: Collection[str] = ()) -> RouteDelta | None:
         """Program ``table``; returns the delta sent (None for the first, a snapshot)."""
         new = {host: as_list(targets) for host, targets in table.items()}

@@ -3,7 +3,9 @@
 The source is the control plane's feed (``coldbrew serve --workers N`` starts N of these
 on one port with SO_REUSEPORT, each following ``feed_url``) or, in a cluster, a mirror
 of the API server's objects passed in as ``source`` by ``coldbrew gateway --kubernetes``.
-Either way the process serves on its last state while the source is away.
+Either way the process serves on its last state while the source is away, and it
+listens only once the source delivered a full state (or after ``SYNC_WAIT``): a worker
+with an empty table would answer every host 404.
 
 With ``admin_port`` it serves ``/healthz``, ``/readyz`` (ready once the source has
 delivered a full state, and until shutdown begins) and ``/metrics`` (its own request
@@ -29,6 +31,7 @@ from gateway.lifeline import stop_with_parent
 from gateway.server import Gateway
 
 log = logging.getLogger(__name__)
+SYNC_WAIT = 15.0  # seconds a worker waits for its source's table before it listens anyway
 
 
 class Source(Protocol):
@@ -61,7 +64,6 @@ async def run_worker(
     else:
         raise ValueError("run_worker needs feed_url or source")
     following = asyncio.create_task(follower.run())
-    await gateway.start()
     stopping = asyncio.Event()
 
     def ready() -> bool:
@@ -70,11 +72,20 @@ async def run_worker(
     admin = None
     if admin_port is not None:
         admin = await start_admin(admin_host or host, admin_port, ready, routes=_metrics(gateway))
-    log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     stop_with_parent(stopping.set)
+    # Listening once the source delivered its table: with an empty one every host would
+    # be a 404 while the control plane brings its services back (seconds at 10,000).
+    # A source that takes longer than SYNC_WAIT is not waited for.
+    waits = [asyncio.create_task(e.wait()) for e in (follower.synced, stopping)]
+    await asyncio.wait(waits, timeout=SYNC_WAIT, return_when=asyncio.FIRST_COMPLETED)
+    for task in waits:
+        task.cancel()
+    if not stopping.is_set():
+        await gateway.start()
+        log.info("gateway on %s:%d (admin port %s)", host, gateway.port, admin_port)
     await stopping.wait()
     if drain_delay > 0:
         log.info("unready; serving %.1fs more before closing the listener", drain_delay)

@@ -70,7 +70,7 @@ async def test_after_the_snapshot_one_change_is_one_small_frame(
     fanout.set_revision("default/s1-00002", [], RevisionSettings())
     async with aiohttp.ClientSession() as client, client.ws_connect(url) as ws:
         snapshot = await frames_until(ws, "set_routes")
-        assert [f["op"] for f, _ in snapshot] == ["sync", "set_revision", "set_routes"]
+        assert [f["op"] for f, _ in snapshot] == ["sync", "set_revisions", "set_routes"]
         whole, whole_size = snapshot[-1]
         assert len(whole["args"]["routes"]) == SERVICES
         await ws.send_str(json.dumps({"routes": whole["version"]}))
