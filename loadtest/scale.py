@@ -168,12 +168,14 @@ def case_apply(opts: argparse.Namespace) -> dict[str, Any]:
 
 
 def case_dataplane(opts: argparse.Namespace) -> dict[str, Any]:
-    """:mod:`loadtest.scale_dataplane`'s run: restart (until routed), RSS of serve and of
-    each worker, and one hot service's throughput with N idle ones over alone."""
+    """:mod:`loadtest.scale_dataplane`'s run: restart (until routed; after a clean stop,
+    then after one that kept no table), RSS of serve and of each worker, and one hot
+    service's throughput with N idle ones over alone."""
     from loadtest import scale_dataplane
 
     args = argparse.Namespace(services=opts.services, workers=2, rounds=opts.rounds,
-                              duration=opts.duration, only=None, populate="clone")  # fmt: skip
+                              duration=opts.duration, only=None, populate="clone",
+                              cold=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="coldbrew-scale-") as tmp:
         return scale_dataplane.run(args, Path(tmp))
 
