@@ -62,7 +62,7 @@ from coldbrew.translating import pod_template
 from coldbrew.warm_starting import DataPlaneState
 from gateway.heap import bulk_work
 from gateway.route_deltas import RoutePublisher
-from gateway.settings import GatewayControl
+from gateway.settings import GatewayControl, RevisionSettings
 from rulebook.hosts import domain_for, http_option, redirected_hosts, serving_hosts
 from rulebook.reserve import reserve_serves
 from rulebook.retirement import autoscaled
@@ -181,13 +181,13 @@ class Controller:
         for key in [k for k in self._pushed if self.store.revisions.get(k) is None]:
             del self._pushed[key]  # kept from before the restart, gone since
             self.data_plane.forget_revision(key)
-        if not self._dirty:
-            self._publish_routes()  # nothing to bring back: the (empty) table is complete
+        if not services:
+            self._publish_routes()  # no pass to wait for: the (empty) table is complete
 
     def data_plane_state(self) -> DataPlaneState:
         """What the data plane was last given (kept by a clean stop, :mod:`.warm_starting`)."""
         revisions = {key: settings for key, (_, settings) in self._pushed.items()}
-        return DataPlaneState(dict(self._routes.table), self._routes.redirected, revisions)
+        return DataPlaneState(self._routes.table, self._routes.redirected, revisions)
 
     def restore_data_plane(self, state: DataPlaneState) -> None:
         """Give the data plane the state a clean stop kept, before :meth:`start`: its
@@ -195,8 +195,7 @@ class Controller:
         the route table. The first pass publishes what differs as a delta."""
         for key, kept in state.revisions.items():
             settings = dataclasses.replace(kept, activator_in_path=True, wake_on_request=False)
-            self._pushed[key] = ([], settings)
-            self.data_plane.set_revision(key, [], settings)
+            self._set_revision(key, [], settings)
         self._routes.seed(state.routes, state.redirected)
 
     def domain_of(self, service: Service) -> str:
@@ -423,12 +422,18 @@ class Controller:
         settings = revision_settings(
             tmpl, activator_in_path=self._in_path.get(key, True), wake_on_request=on_reserve
         )
-        if self._pushed.get(key) != (endpoints, settings):  # else the data plane has it
-            self._pushed[key] = (endpoints, settings)
-            self.data_plane.set_revision(key, endpoints, settings)
+        self._set_revision(key, endpoints, settings)
         self._hand_overs.observe(
             rev.namespace, rev.name, on_reserve=on_reserve, pods=len(endpoints)
         )
+
+    def _set_revision(
+        self, key: str, endpoints: list[tuple[str, int]], settings: RevisionSettings
+    ) -> None:
+        """Give the data plane a revision's endpoints and settings, unless it has them."""
+        if self._pushed.get(key) != (endpoints, settings):
+            self._pushed[key] = (endpoints, settings)
+            self.data_plane.set_revision(key, endpoints, settings)
 
     # -- autoscaler callbacks ---------------------------------------------
 

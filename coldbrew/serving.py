@@ -177,7 +177,6 @@ class Platform:
             self.controller.serves_https = self._serves_https
         self.observer = Observer(self.controller, self.runtime)
         self._admin: web.AppRunner | None = None
-        self._kept_hosts = 0 if kept is None else len(kept.routes)
         if kept is not None:
             self.controller.restore_data_plane(kept)
             log.info(
@@ -242,9 +241,9 @@ class Platform:
             # Spawned first: they start up (import, bind) on the other cores while this
             # process brings back the stored services, then get the table as it stands.
             await self._spawn_workers()
-            if self._kept_hosts:
-                # The table the last stop kept reaches them before the first pass,
-                # which holds this loop (and so their feed) for seconds at 10,000.
+            if self.fanout.has_table:  # the table the last stop kept (restored above)
+                # It reaches them before the first pass, which holds this loop (and so
+                # their feed) for seconds at 10,000.
                 await self.fanout.wait_synced(WORKER_START_TIMEOUT)
         self.controller.start()
         self._autoscaling = asyncio.create_task(self.controller.autoscaler.run())

@@ -79,10 +79,12 @@ class RevisionSettings:
 
         Cached by value and type (``True == 1``): a snapshot of 10,000 revisions repeats a
         few settings. An unhashable value is read uncached (and refused)."""
+        key = tuple((k, type(v), v) for k, v in obj.items())
         try:
-            return _read_cached(tuple((k, type(v), v) for k, v in obj.items()))
+            hash(key)
         except TypeError:
             return cls._read(obj)
+        return _read_cached(key)
 
     @classmethod
     def _read(cls, obj: Mapping[str, object]) -> RevisionSettings:
