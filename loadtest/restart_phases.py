@@ -30,11 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-import httpx  # noqa: E402
 
 from coldbrew import controlling, warm_starting  # noqa: E402
 from coldbrew.serving import Platform, ServeOptions  # noqa: E402
-from loadtest.scale_dataplane import Serve, hot_service, populate  # noqa: E402
+from loadtest.scale_dataplane import Serve, hot_service, populate, routed  # noqa: E402
 from tests.e2e.harness import free_port, wait_for  # noqa: E402
 
 ORIGIN = [T0]  # what marks count from: the script's start, then the restart's
@@ -59,15 +58,7 @@ def timed(cls: type, name: str, what: str) -> None:
 
 
 def probe(port: int, host: str, done: threading.Event) -> None:
-    while True:
-        try:
-            url = f"http://127.0.0.1:{port}/"
-            if httpx.get(url, headers={"Host": host}, timeout=0.3).status_code != 404:
-                break
-        except httpx.TimeoutException:
-            break  # held by the activator: routed
-        except httpx.HTTPError:
-            pass
+    while not routed(port, host, held_after=0.3):
         time.sleep(0.01)
     mark(f"{host} routed")
     done.set()

@@ -68,6 +68,18 @@ def hot_service() -> dict[str, Any]:
     return doc
 
 
+def routed(port: int, host: str, held_after: float = 0.5) -> bool:
+    """An answer, or held by the activator (no answer within ``held_after`` s): not a 404
+    (and not refused: nothing listening yet)."""
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        return httpx.get(url, headers={"Host": host}, timeout=held_after).status_code != 404
+    except httpx.TimeoutException:
+        return True
+    except httpx.HTTPError:
+        return False
+
+
 class Serve:
     """``coldbrew serve`` in its own process group (so it can be paused as a whole)."""
 
@@ -103,14 +115,7 @@ class Serve:
         return Client(f"http://127.0.0.1:{self.admin_port}")
 
     def routed(self, host: str) -> bool:
-        """An answer, or held by the activator (no answer within 0.5 s): not a 404."""
-        try:
-            url = f"http://127.0.0.1:{self.port}/"
-            return httpx.get(url, headers={"Host": host}, timeout=0.5).status_code != 404
-        except httpx.TimeoutException:
-            return True
-        except httpx.HTTPError:
-            return False
+        return routed(self.port, host)
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None
